@@ -1,0 +1,7 @@
+"""``python -m behest_lab`` runs the CLI."""
+
+import sys
+
+from behest_lab.cli import main
+
+sys.exit(main())

@@ -1,0 +1,181 @@
+"""Provider-level types carried by messages: content parts, tool calls, token usage (behest-core 0.5.9)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal, Self
+
+from pydantic import Discriminator
+
+from behest_lab.records._base import U64, BehestRecord, Json
+
+
+class CacheKind(StrEnum):
+    """Kind of prompt-cache marker; behest knows only ``ephemeral``."""
+
+    EPHEMERAL = "ephemeral"
+
+
+class CacheTtl(StrEnum):
+    """How long a cached prefix lives."""
+
+    FIVE_MINUTES = "five_minutes"
+    ONE_HOUR = "one_hour"
+
+
+class CacheControl(BehestRecord):
+    """Prompt-cache marker on a content part (0.5.9). Both keys are required in JSON."""
+
+    _wire_required: ClassVar[tuple[str, ...]] = ("kind", "ttl")
+
+    kind: CacheKind = CacheKind.EPHEMERAL
+    """Marker kind; only ``ephemeral`` exists."""
+    ttl: CacheTtl = CacheTtl.FIVE_MINUTES
+    """Cache lifetime."""
+
+
+class TextPart(BehestRecord):
+    """``{"type":"text","text":...}``."""
+
+    _omit_if_none: ClassVar[tuple[str, ...]] = ("cache_control",)
+    _wire_required: ClassVar[tuple[str, ...]] = ("type", "text")
+
+    type: Literal["text"] = "text"
+    """Discriminator."""
+    text: str
+    """The text."""
+    cache_control: CacheControl | None = None
+    """Prompt-cache marker (0.5.9); omitted from JSON when None."""
+
+
+class JsonPart(BehestRecord):
+    """``{"type":"json","value":...}``: structured content."""
+
+    _omit_if_none: ClassVar[tuple[str, ...]] = ("cache_control",)
+    _wire_required: ClassVar[tuple[str, ...]] = ("type", "value")
+
+    type: Literal["json"] = "json"
+    """Discriminator."""
+    value: Json = None
+    """Any JSON value."""
+    cache_control: CacheControl | None = None
+    """Prompt-cache marker (0.5.9); omitted from JSON when None."""
+
+
+class ImageUrlPart(BehestRecord):
+    """``{"type":"image_url","url":...,"mime_type":...}``; ``mime_type`` is always written."""
+
+    _omit_if_none: ClassVar[tuple[str, ...]] = ("cache_control",)
+    _wire_required: ClassVar[tuple[str, ...]] = ("type", "url")
+
+    type: Literal["image_url"] = "image_url"
+    """Discriminator."""
+    url: str
+    """Image address (http(s) or data: URL)."""
+    mime_type: str | None = None
+    """MIME type if known; written as ``null`` when None."""
+    cache_control: CacheControl | None = None
+    """Prompt-cache marker (0.5.9); omitted from JSON when None."""
+
+
+#: One element of ``MessageRecord.content``, discriminated on ``type``.
+ContentPart = Annotated[TextPart | JsonPart | ImageUrlPart, Discriminator("type")]
+
+
+class ToolCall(BehestRecord):
+    """A tool call issued by the assistant."""
+
+    _wire_required: ClassVar[tuple[str, ...]] = ("id", "name", "arguments")
+
+    id: str
+    """Provider's call id; tool results refer to it."""
+    name: str
+    """Tool name."""
+    arguments: Json = None
+    """Arguments as JSON."""
+
+
+class TokenUsage(BehestRecord):
+    """Token counters of one model call (0.5.9 adds the three optional cache counters)."""
+
+    _wire_required: ClassVar[tuple[str, ...]] = ("input_tokens", "output_tokens", "total_tokens")
+
+    input_tokens: U64
+    """Prompt tokens."""
+    output_tokens: U64
+    """Completion tokens."""
+    total_tokens: U64
+    """Total as reported; never recomputed on read."""
+    cache_creation_input_tokens: U64 | None = None
+    """Prompt tokens written to the cache (Anthropic cache writes)."""
+    cache_read_input_tokens: U64 | None = None
+    """Prompt tokens read from the cache (Anthropic reads, DeepSeek hits)."""
+    cached_input_tokens: U64 | None = None
+    """Cached prompt tokens as OpenAI reports them (``cached_tokens``)."""
+
+    @classmethod
+    def new(cls, input_tokens: int, output_tokens: int) -> Self:
+        """``TokenUsage::new``: total = input + output, no cache counters."""
+        return cls(input_tokens=input_tokens, output_tokens=output_tokens, total_tokens=input_tokens + output_tokens)
+
+    def with_cache_stats(
+        self,
+        cache_creation_input_tokens: int | None,
+        cache_read_input_tokens: int | None,
+        cached_input_tokens: int | None,
+    ) -> Self:
+        """A copy with the three cache counters set."""
+        return self._replace(
+            cache_creation_input_tokens=cache_creation_input_tokens,
+            cache_read_input_tokens=cache_read_input_tokens,
+            cached_input_tokens=cached_input_tokens,
+        )
+
+    def cache_tokens(self) -> int:
+        """Sum of the three cache counters (None counts as 0)."""
+        return sum(
+            x or 0
+            for x in (
+                self.cache_creation_input_tokens,
+                self.cache_read_input_tokens,
+                self.cached_input_tokens,
+            )
+        )
+
+    def merge(self, other: TokenUsage) -> Self:
+        """behest's ``merge``: sums counters; total is recomputed from the summed input and output."""
+
+        def add(a: int | None, b: int | None) -> int | None:
+            if a is None and b is None:
+                return None
+            return (a or 0) + (b or 0)
+
+        inp = self.input_tokens + other.input_tokens
+        out = self.output_tokens + other.output_tokens
+        return self._replace(
+            input_tokens=inp,
+            output_tokens=out,
+            total_tokens=inp + out,
+            cache_creation_input_tokens=add(self.cache_creation_input_tokens, other.cache_creation_input_tokens),
+            cache_read_input_tokens=add(self.cache_read_input_tokens, other.cache_read_input_tokens),
+            cached_input_tokens=add(self.cached_input_tokens, other.cached_input_tokens),
+        )
+
+
+def text_of(parts: list[Any]) -> str:
+    """The text parts of a content list joined by newlines (what analytics and search show)."""
+    return "\n".join(p.text for p in parts if isinstance(p, TextPart))
+
+
+__all__ = [
+    "CacheControl",
+    "CacheKind",
+    "CacheTtl",
+    "ContentPart",
+    "ImageUrlPart",
+    "JsonPart",
+    "TextPart",
+    "TokenUsage",
+    "ToolCall",
+    "text_of",
+]

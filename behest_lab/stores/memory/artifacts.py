@@ -1,0 +1,45 @@
+"""Memory ``ArtifactStore``."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from behest_lab.records import Artifact
+from behest_lab.stores._common import check_type
+from behest_lab.stores.memory._state import MemoryState
+
+
+class MemoryArtifactStore:
+    """Artifacts in a dict."""
+
+    def __init__(self, state: MemoryState) -> None:
+        self._s = state
+
+    def put(self, artifact: Artifact) -> Artifact:
+        check_type(artifact, Artifact, "artifact")
+        with self._s.lock:
+            self._s.artifacts[artifact.id] = artifact
+            self._s.touch()
+        return artifact
+
+    def get(self, id: UUID) -> Artifact | None:
+        return self._s.artifacts.get(id)
+
+    def delete(self, id: UUID) -> None:
+        with self._s.lock:
+            if self._s.artifacts.pop(id, None) is not None:
+                self._s.touch()
+
+    def list_by_session(self, session_id: UUID) -> list[Artifact]:
+        with self._s.lock:
+            found = [a for a in self._s.artifacts.values() if a.session_id == session_id]
+        return sorted(found, key=lambda a: (a.created_at, a.id.int))
+
+    def delete_by_session(self, session_id: UUID) -> int:
+        with self._s.lock:
+            doomed = [a.id for a in self._s.artifacts.values() if a.session_id == session_id]
+            for id_ in doomed:
+                del self._s.artifacts[id_]
+            if doomed:
+                self._s.touch()
+            return len(doomed)

@@ -1,0 +1,245 @@
+"""The four store interfaces (behest's traits, synchronous) and the ``Store`` bundle.
+
+Behaviour is behest's documented contract with the fixes in ``DECISIONS.md``; the conformance suite in
+``tests/stores/`` pins every point on every backend.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
+from uuid import UUID
+
+from behest_lab.records import (
+    Artifact,
+    EmbeddingRecord,
+    MessageRecord,
+    Pagination,
+    ScoredEmbedding,
+    Session,
+    SessionFilter,
+    SessionStats,
+    TokenUsage,
+    ToolExecution,
+    UsageRecord,
+)
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+@runtime_checkable
+class SessionStore(Protocol):
+    """Sessions and their messages."""
+
+    def create_session(self, session: Session) -> Session:
+        """Store a new session; ``AlreadyExistsError`` if the id is taken."""
+        ...
+
+    def list_sessions(self) -> list[Session]:
+        """All sessions, most recently updated first (ties: larger id first)."""
+        ...
+
+    def get_session(self, id: UUID) -> Session | None:
+        """The session, or None."""
+        ...
+
+    def delete_session(self, id: UUID) -> None:
+        """Delete the session with its messages, tool executions and usage records; idempotent."""
+        ...
+
+    def update_session(self, id: UUID, title: str, model: str | None = None, metadata: Any = None) -> Session:
+        """Set the title (always), model and metadata (when not None); ``updated_at`` = now. ``NotFoundError``."""
+        ...
+
+    def append_message(self, message: MessageRecord) -> MessageRecord:
+        """Store a message of an existing session and set the session's ``updated_at`` to now."""
+        ...
+
+    def append_messages(self, messages: Sequence[MessageRecord]) -> list[MessageRecord]:
+        """Bulk ``append_message``: all or nothing."""
+        ...
+
+    def list_messages(self, session_id: UUID) -> list[MessageRecord]:
+        """Messages by ``created_at``, ties in append order; ``[]`` for an unknown session."""
+        ...
+
+    def update_usage(self, message_id: UUID, usage: TokenUsage) -> MessageRecord:
+        """Replace a message's usage; ``NotFoundError`` for an unknown message."""
+        ...
+
+    def list_sessions_paginated(self, pagination: Pagination = ..., filter: SessionFilter = ...) -> list[Session]:
+        """Filtered (metadata containment, created_after inclusive, created_before exclusive), then paged."""
+        ...
+
+    def list_messages_paginated(self, session_id: UUID, pagination: Pagination) -> list[MessageRecord]:
+        """``list_messages`` then skip ``offset`` and take ``limit``."""
+        ...
+
+    def health_check(self) -> None:
+        """Raise if the store cannot be used."""
+        ...
+
+    def get_latest_compaction(self, session_id: UUID) -> MessageRecord | None:
+        """The last ``is_compaction`` message of the session, or None."""
+        ...
+
+    def mark_compacted(self, message_id: UUID) -> MessageRecord:
+        """Set ``is_summary`` on the message; ``NotFoundError`` for an unknown id."""
+        ...
+
+
+@runtime_checkable
+class EmbeddingStore(Protocol):
+    """Vectors with cosine-similarity search."""
+
+    def upsert(self, record: EmbeddingRecord) -> EmbeddingRecord:
+        """Insert or replace the whole record by id."""
+        ...
+
+    def upsert_many(self, records: Sequence[EmbeddingRecord]) -> list[EmbeddingRecord]:
+        """Bulk ``upsert``: all or nothing."""
+        ...
+
+    def get(self, id: UUID) -> EmbeddingRecord | None:
+        """The record, or None."""
+        ...
+
+    def search(
+        self,
+        query: Sequence[float] | Any,
+        limit: int,
+        *,
+        model: str | None = None,
+        session_id: UUID | None = None,
+    ) -> list[ScoredEmbedding]:
+        """Top ``limit`` records of the query's dimension by float32 cosine similarity (ties: smaller id first)."""
+        ...
+
+    def delete(self, id: UUID) -> None:
+        """Delete one record; idempotent."""
+        ...
+
+    def delete_by_session(self, session_id: UUID) -> int:
+        """Delete the session's records; returns how many."""
+        ...
+
+
+@runtime_checkable
+class ArtifactStore(Protocol):
+    """Binary artifacts."""
+
+    def put(self, artifact: Artifact) -> Artifact:
+        """Insert or replace by id."""
+        ...
+
+    def get(self, id: UUID) -> Artifact | None:
+        """The artifact with its bytes, or None."""
+        ...
+
+    def delete(self, id: UUID) -> None:
+        """Delete one artifact; idempotent."""
+        ...
+
+    def list_by_session(self, session_id: UUID) -> list[Artifact]:
+        """The session's artifacts by ``created_at`` (ties by id)."""
+        ...
+
+    def delete_by_session(self, session_id: UUID) -> int:
+        """Delete the session's artifacts; returns how many."""
+        ...
+
+
+@runtime_checkable
+class ExecutionStore(Protocol):
+    """Tool executions, usage records and per-session stats."""
+
+    def record_execution(self, execution: ToolExecution) -> ToolExecution:
+        """Insert or replace by id; the session must exist."""
+        ...
+
+    def record_executions(self, executions: Sequence[ToolExecution]) -> list[ToolExecution]:
+        """Bulk ``record_execution``: all or nothing."""
+        ...
+
+    def list_executions(self, session_id: UUID) -> list[ToolExecution]:
+        """The session's executions by ``created_at`` (ties in recording order)."""
+        ...
+
+    def list_executions_by_message(self, message_id: UUID) -> list[ToolExecution]:
+        """Executions issued by one message, by ``created_at``."""
+        ...
+
+    def record_usage(self, record: UsageRecord) -> UsageRecord:
+        """Insert or replace by id; the session must exist."""
+        ...
+
+    def record_usages(self, records: Sequence[UsageRecord]) -> list[UsageRecord]:
+        """Bulk ``record_usage``: all or nothing."""
+        ...
+
+    def list_usage(self, session_id: UUID) -> list[UsageRecord]:
+        """The session's usage records by ``created_at`` (ties in recording order)."""
+        ...
+
+    def session_stats(self, session_id: UUID) -> SessionStats:
+        """Counts and sums for one session; zeros for an unknown session."""
+        ...
+
+    def delete_by_session(self, session_id: UUID) -> int:
+        """Delete the session's executions and usage records; returns how many."""
+        ...
+
+
+class Store(ABC):
+    """The four stores of one backend, with a cascading ``delete_session``.
+
+    Use as a context manager or call ``close()``. ``sql(query)`` runs DuckDB SQL over the store's tables
+    (see ``behest_lab.stores.tables``).
+    """
+
+    backend: str = "abstract"
+
+    def __init__(
+        self,
+        sessions: SessionStore,
+        embeddings: EmbeddingStore,
+        artifacts: ArtifactStore,
+        executions: ExecutionStore,
+    ) -> None:
+        self.sessions = sessions
+        self.embeddings = embeddings
+        self.artifacts = artifacts
+        self.executions = executions
+
+    def delete_session(self, id: UUID) -> None:
+        """Delete a session and everything of it: messages, executions, usage, embeddings, artifacts."""
+        self.sessions.delete_session(id)
+        self.executions.delete_by_session(id)
+        self.embeddings.delete_by_session(id)
+        self.artifacts.delete_by_session(id)
+
+    @abstractmethod
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyRelation:
+        """A DuckDB relation for ``query`` over the tables ``sessions``, ``messages``, ``tool_executions``,
+        ``usage_records``, ``embeddings``, ``artifacts``."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release resources; the store must not be used afterwards."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} backend={self.backend!r}>"
