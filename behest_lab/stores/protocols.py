@@ -58,8 +58,12 @@ class SessionStore(Protocol):
         """Store a message of an existing session and set the session's ``updated_at`` to now."""
         ...
 
-    def append_messages(self, messages: Sequence[MessageRecord]) -> list[MessageRecord]:
-        """Bulk ``append_message``: all or nothing."""
+    def append_messages(self, messages: Sequence[MessageRecord], *, touch_session: bool = True) -> list[MessageRecord]:
+        """Bulk ``append_message``: all or nothing.
+
+        ``touch_session=False`` keeps the sessions' ``updated_at`` as stored (importers and generators that
+        carry their own timestamps use it); the default sets it to now, as ``append_message`` does.
+        """
         ...
 
     def list_messages(self, session_id: UUID) -> list[MessageRecord]:

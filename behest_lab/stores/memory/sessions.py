@@ -71,7 +71,7 @@ class MemorySessionStore:
         self.append_messages([check_type(message, MessageRecord, "message")])
         return message
 
-    def append_messages(self, messages: Sequence[MessageRecord]) -> list[MessageRecord]:
+    def append_messages(self, messages: Sequence[MessageRecord], *, touch_session: bool = True) -> list[MessageRecord]:
         batch = check_batch(messages, MessageRecord, "messages")
         s = self._s
         with s.lock:
@@ -93,9 +93,10 @@ class MemorySessionStore:
                     bucket.records.insert(i, m)
                 s.message_session[m.id] = m.session_id
                 s.message_seq[m.id] = seq
-            now = utcnow()
-            for sid in {m.session_id for m in batch}:
-                s.sessions[sid] = s.sessions[sid]._replace(updated_at=now)
+            if touch_session:
+                now = utcnow()
+                for sid in {m.session_id for m in batch}:
+                    s.sessions[sid] = s.sessions[sid]._replace(updated_at=now)
             if batch:
                 s.touch()
         return batch
