@@ -30,7 +30,11 @@ test: lint typecheck unit
 demo: install
 	$(BIN)/behest-lab demo
 
-bench: install
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
 	$(BIN)/python -m bench
 
 clean:

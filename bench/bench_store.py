@@ -1,0 +1,321 @@
+"""The persistent store against its baselines, side by side in one run.
+
+Measured (sizes halve-ish with ``--quick``):
+- single ``append_message`` latency on the lake store vs the memory store;
+- bulk ``append_messages`` rows/s vs a raw DuckDB ``INSERT`` of the same Arrow table into a DuckLake table;
+- ``list_messages`` of one session in a 1M-message lake store (compacted) vs the memory store;
+- exact ``search`` on 1M x 384 vectors, warm and cold, vs numpy matmul + argpartition, faiss ``IndexFlatIP`` and
+  DuckDB ``array_cosine_similarity`` over an in-memory ``FLOAT[384]`` table (all on the same data);
+- peak RSS of a fresh process that opens the store and runs a search, vs the raw vector bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from behest_lab import EmbeddingRecord, MessageRecord, MessageRole, Session, TextPart, TokenUsage, open_store
+from behest_lab.records import uuid7
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = {
+    "append_p50_ms": ("<=", 15.0),
+    "bulk_messages_per_s": (">=", 100_000.0),
+    "list_messages_p50_ms": ("<=", 20.0),
+    "warm_search_vs_numpy": ("<=", 1.5),
+    "cold_search_s": ("<=", 3.0),
+    "peak_rss_vs_vectors": ("<=", 2.5),
+}
+
+
+def _ms(seconds: list[float]) -> dict[str, float]:
+    xs = sorted(s * 1000 for s in seconds)
+    return {
+        "p50_ms": round(statistics.median(xs), 3),
+        "p95_ms": round(xs[int(0.95 * (len(xs) - 1))], 3),
+        "mean_ms": round(statistics.fmean(xs), 3),
+    }
+
+
+def _messages(n_sessions: int, per_session: int, rng: random.Random) -> tuple[list[Session], list[MessageRecord]]:
+    start = datetime(2026, 10, 1, tzinfo=UTC)
+    sessions: list[Session] = []
+    messages: list[MessageRecord] = []
+    words = "agent tool search file parse cost token model latency result error retry cache summary plan".split()
+    for s in range(n_sessions):
+        t0 = start + timedelta(seconds=s * 37)
+        ms = int(t0.timestamp() * 1000)
+        session = Session(
+            id=uuid7(ms, rng.randbytes(10)),
+            title=f"session {s}",
+            model="claude-sonnet-4-5",
+            created_at=t0,
+            updated_at=t0 + timedelta(seconds=per_session),
+            metadata={"team": f"team-{s % 7}"},
+        )
+        sessions.append(session)
+        for i in range(per_session):
+            at = t0 + timedelta(seconds=i)
+            role = (MessageRole.USER, MessageRole.ASSISTANT)[i % 2]
+            text = " ".join(rng.choice(words) for _ in range(12))
+            messages.append(
+                MessageRecord(
+                    id=uuid7(int(at.timestamp() * 1000), rng.randbytes(10)),
+                    session_id=session.id,
+                    role=role,
+                    content=[TextPart(text=text)],
+                    usage=TokenUsage.new(120 + i, 40) if role is MessageRole.ASSISTANT else None,
+                    created_at=at,
+                )
+            )
+    return sessions, messages
+
+
+def bench_append(tmp: Path, n: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for backend in ("lake", "memory"):
+        store = open_store(tmp / "append") if backend == "lake" else open_store(None)
+        session = store.sessions.create_session(Session(title="latency", model="m"))
+        times = []
+        for i in range(n):
+            msg = MessageRecord(session_id=session.id, role=MessageRole.USER, content=[TextPart(text=f"message {i}")])
+            t = time.perf_counter()
+            store.sessions.append_message(msg)
+            times.append(time.perf_counter() - t)
+        store.close()
+        out[backend] = _ms(times[5:])  # the first few include catalog warm-up
+    return out
+
+
+def bench_bulk_and_read(tmp: Path, n_sessions: int, per_session: int, batch: int) -> dict[str, Any]:
+    import duckdb
+
+    from behest_lab.stores import tables
+
+    rng = random.Random(7)
+    sessions, messages = _messages(n_sessions, per_session, rng)
+    n = len(messages)
+    out: dict[str, Any] = {"messages": n, "sessions": n_sessions, "batch": batch}
+
+    store = open_store(tmp / "bulk")
+    for i in range(0, len(sessions), 5000):
+        for s in sessions[i : i + 5000]:
+            store.sessions.create_session(s)
+    t = time.perf_counter()
+    for i in range(0, n, batch):
+        store.sessions.append_messages(messages[i : i + batch], touch_session=False)
+    elapsed = time.perf_counter() - t
+    out["lake_messages_per_s"] = round(n / elapsed)
+
+    # Baseline: the engine alone — the same rows, already as Arrow, inserted into a DuckLake table.
+    arrow = tables.to_arrow("messages", messages, list(range(n)))
+    raw = tmp / "raw"
+    raw.mkdir()
+    con = duckdb.connect()
+    from duckdb_extensions import import_extension
+
+    import_extension("ducklake")
+    import_extension("sqlite_scanner")
+    con.execute(f"ATTACH 'ducklake:sqlite:{raw}/catalog.sqlite' AS raw (DATA_PATH '{raw}/data/')")
+    con.execute(tables.create_table_sql("messages", "raw.messages"))
+    t = time.perf_counter()
+    for i in range(0, n, batch):
+        con.register("src", arrow.slice(i, batch))
+        con.execute(f"INSERT INTO raw.messages {tables.cast_select_sql('messages', 'src')}")
+        con.unregister("src")
+    out["raw_ducklake_rows_per_s"] = round(n / (time.perf_counter() - t))
+    con.close()
+
+    # Session reads after compaction (the state a long-lived store is in).
+    t = time.perf_counter()
+    store.compact()  # type: ignore[attr-defined]
+    out["compact_s"] = round(time.perf_counter() - t, 2)
+    picks = [rng.choice(sessions).id for _ in range(200)]
+    times = []
+    for sid in picks:
+        t = time.perf_counter()
+        got = store.sessions.list_messages(sid)
+        times.append(time.perf_counter() - t)
+        assert len(got) == per_session
+    out["lake_list_messages"] = _ms(times)
+    store.close()
+
+    memory = open_store(None)
+    for s in sessions:
+        memory.sessions.create_session(s)
+    memory.sessions.append_messages(messages, touch_session=False)
+    times = []
+    for sid in picks:
+        t = time.perf_counter()
+        memory.sessions.list_messages(sid)
+        times.append(time.perf_counter() - t)
+    out["memory_list_messages"] = _ms(times)
+    memory.close()
+    return out
+
+
+def _vectors(n: int, dim: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    # clustered, like real embeddings: 256 centres plus noise
+    centres = rng.standard_normal((256, dim), dtype=np.float32)
+    labels = rng.integers(0, 256, n)
+    return centres[labels] + 0.35 * rng.standard_normal((n, dim), dtype=np.float32)
+
+
+def _load_vectors(store: Any, matrix: np.ndarray, chunk: int = 20_000) -> None:
+    base = int(datetime(2026, 10, 1, tzinfo=UTC).timestamp() * 1000)
+    rng = random.Random(3)
+    for i in range(0, len(matrix), chunk):
+        records = [
+            EmbeddingRecord(id=uuid7(base + j, rng.randbytes(10)), model="bench-384", vector=matrix[j])
+            for j in range(i, min(i + chunk, len(matrix)))
+        ]
+        store.embeddings.upsert_many(records)
+
+
+_RSS_CHILD = """
+import json, resource, sys, time
+import numpy as np
+from behest_lab import open_store
+q = np.load(sys.argv[2])
+t = time.perf_counter()
+store = open_store(sys.argv[1])
+hits = store.embeddings.search(q[0], 10)
+cold = time.perf_counter() - t
+warm = []
+for row in q[1:]:
+    t = time.perf_counter(); store.embeddings.search(row, 10); warm.append(time.perf_counter() - t)
+print(json.dumps({"cold_s": cold, "warm": warm, "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  "ids": [str(h.record.id) for h in hits]}))
+"""
+
+
+def bench_search(tmp: Path, n: int, dim: int, queries: int) -> dict[str, Any]:
+    import duckdb
+
+    matrix = _vectors(n, dim, 11)
+    qs = _vectors(queries + 1, dim, 12)
+    out: dict[str, Any] = {"vectors": n, "dim": dim, "raw_vector_bytes": matrix.nbytes}
+    store = open_store(tmp / "vectors")
+    t = time.perf_counter()
+    _load_vectors(store, matrix)
+    out["load_s"] = round(time.perf_counter() - t, 1)
+    store.compact()  # type: ignore[attr-defined]
+    store.close()
+
+    # Cold + warm search and peak RSS in a fresh process (nothing else in its memory).
+    qfile = tmp / "queries.npy"
+    np.save(qfile, qs)
+    child = subprocess.run(
+        [sys.executable, "-c", _RSS_CHILD, str(tmp / "vectors"), str(qfile)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    res = json.loads(child.stdout.strip().splitlines()[-1])
+    out["cold_search_s"] = round(res["cold_s"], 3)
+    out["store_search"] = _ms(res["warm"])
+    out["peak_rss_bytes"] = res["maxrss_kb"] * 1024
+    out["peak_rss_vs_vectors"] = round(out["peak_rss_bytes"] / matrix.nbytes, 2)
+
+    # numpy: the bandwidth-bound reference on a pre-normalised matrix
+    norm = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+    times = []
+    np_top = None
+    for q in qs[1:]:
+        t = time.perf_counter()
+        qn = q / np.linalg.norm(q)
+        scores = norm @ qn
+        top = np.argpartition(-scores, 10)[:10]
+        top = top[np.argsort(-scores[top])]
+        times.append(time.perf_counter() - t)
+        np_top = top if np_top is None else np_top
+    out["numpy"] = _ms(times)
+    out["warm_search_vs_numpy"] = round(out["store_search"]["p50_ms"] / out["numpy"]["p50_ms"], 2)
+
+    try:
+        import faiss
+
+        index = faiss.IndexFlatIP(dim)
+        index.add(norm)
+        times = []
+        for q in qs[1:]:
+            t = time.perf_counter()
+            index.search((q / np.linalg.norm(q))[None, :], 10)
+            times.append(time.perf_counter() - t)
+        out["faiss_flat_ip"] = _ms(times)
+        del index
+    except ImportError:
+        out["faiss_flat_ip"] = "faiss-cpu not installed (pip install '.[bench]')"
+
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE v AS SELECT * FROM (SELECT range AS i FROM range({n})) ")
+    con.execute(f"ALTER TABLE v ADD COLUMN e FLOAT[{dim}]")
+    import pyarrow as pa
+
+    arr = pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1)), dim)
+    con.register("src", pa.table({"i": pa.array(np.arange(n)), "e": arr}))
+    con.execute(f"CREATE OR REPLACE TABLE v AS SELECT i, e::FLOAT[{dim}] AS e FROM src")
+    con.unregister("src")
+    times = []
+    for q in qs[1 : min(len(qs), 6)]:
+        con.register("qt", pa.table({"q": pa.FixedSizeListArray.from_arrays(pa.array(q), dim)}))
+        t = time.perf_counter()
+        con.execute(
+            f"SELECT i, array_cosine_similarity(e, (SELECT q::FLOAT[{dim}] FROM qt)) AS s FROM v ORDER BY s DESC LIMIT 10"
+        ).fetchall()
+        times.append(time.perf_counter() - t)
+        con.unregister("qt")
+    out["duckdb_array_cosine"] = _ms(times)
+    con.close()
+    return out
+
+
+def main(quick: bool = False) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix="behest-bench-", dir=os.environ.get("BENCH_TMP")))
+    try:
+        if quick:
+            append = bench_append(tmp, 60)
+            bulk = bench_bulk_and_read(tmp, 2_000, 50, 10_000)
+            search = bench_search(tmp, 100_000, 384, 20)
+        else:
+            append = bench_append(tmp, 300)
+            bulk = bench_bulk_and_read(tmp, 20_000, 50, 50_000)
+            search = bench_search(tmp, 1_000_000, 384, 30)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    measured = {
+        "append_p50_ms": append["lake"]["p50_ms"],
+        "bulk_messages_per_s": bulk["lake_messages_per_s"],
+        "list_messages_p50_ms": bulk["lake_list_messages"]["p50_ms"],
+        "warm_search_vs_numpy": search["warm_search_vs_numpy"],
+        "cold_search_s": search["cold_search_s"],
+        "peak_rss_vs_vectors": search["peak_rss_vs_vectors"],
+    }
+    print(f"{'target':<24}{'goal':>14}{'measured':>14}  ok")
+    verdicts = {}
+    for key, (op, goal) in TARGETS.items():
+        value = measured[key]
+        ok = value <= goal if op == "<=" else value >= goal
+        verdicts[key] = ok
+        print(f"{key:<24}{op + ' ' + format(goal, 'g'):>14}{value:>14,.3f}  {'yes' if ok else 'NO'}")
+    print(
+        f"baselines: memory append p50 {append['memory']['p50_ms']} ms; raw DuckLake insert "
+        f"{bulk['raw_ducklake_rows_per_s']:,} rows/s; memory list_messages p50 {bulk['memory_list_messages']['p50_ms']} ms; "
+        f"numpy {search['numpy']['p50_ms']} ms, faiss {search['faiss_flat_ip']}, "
+        f"duckdb array_cosine {search['duckdb_array_cosine']['p50_ms']} ms"
+    )
+    return {"targets": TARGETS, "measured": measured, "met": verdicts, "append": append, "bulk": bulk, "search": search}
