@@ -35,9 +35,18 @@ U64_MAX = 2**64 - 1
 #: Unsigned 64-bit counter (behest's ``u64``): an integer, never a float, bool or string.
 U64 = Annotated[int, Field(strict=True, ge=0, le=U64_MAX)]
 
+
+def _timestamp_input(value: Any) -> Any:
+    # chrono's serde reads only RFC 3339 strings; pydantic would also take Unix seconds from a number
+    if isinstance(value, str | datetime):
+        return value
+    raise ValueError(f"expected an RFC 3339 timestamp string with an offset or an aware datetime, got {value!r}")
+
+
 #: Aware UTC timestamp; naive datetimes are refused; JSON is serde's RFC 3339 with ``Z``.
 Timestamp = Annotated[
     AwareDatetime,
+    BeforeValidator(_timestamp_input),
     AfterValidator(lambda v: v.astimezone(UTC)),
     PlainSerializer(format_timestamp, return_type=str, when_used="json"),
 ]
@@ -96,12 +105,14 @@ def _vector(value: Any) -> list[float]:
     if isinstance(value, np.ndarray):
         if value.ndim != 1:
             raise ValueError(f"vector must be one-dimensional, got shape {value.shape}")
-        arr = value.astype(np.float32)
+        with np.errstate(over="ignore"):  # overflow becomes inf, reported below as a field error, not a warning
+            arr = value.astype(np.float32)
     elif isinstance(value, list | tuple):
         for i, x in enumerate(value):
             if isinstance(x, bool) or not isinstance(x, int | float | np.floating | np.integer):
                 raise ValueError(f"component {i} is not a number: {x!r}")
-        arr = np.asarray(value, dtype=np.float32)
+        with np.errstate(over="ignore"):  # same: overflow is reported below, naming the component
+            arr = np.asarray(value, dtype=np.float32)
     else:
         raise ValueError(f"vector must be a list of numbers, got {type(value).__name__}")
     if arr.size == 0:
@@ -116,7 +127,8 @@ def _vector(value: Any) -> list[float]:
 def _f32(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
         raise ValueError(f"expected a number, got {value!r}")
-    f = float(np.float32(value))
+    with np.errstate(over="ignore"):  # overflow is reported just below as a field error, not a warning
+        f = float(np.float32(value))
     if not math.isfinite(f) and math.isfinite(float(value)):
         raise ValueError(f"{value!r} overflows float32")
     return f

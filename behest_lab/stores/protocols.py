@@ -38,6 +38,10 @@ class SessionStore(Protocol):
         """Store a new session; ``AlreadyExistsError`` if the id is taken."""
         ...
 
+    def create_sessions(self, sessions: Sequence[Session]) -> list[Session]:
+        """Bulk ``create_session``: all or nothing."""
+        ...
+
     def list_sessions(self) -> list[Session]:
         """All sessions, most recently updated first (ties: larger id first)."""
         ...
@@ -137,6 +141,10 @@ class ArtifactStore(Protocol):
 
     def put(self, artifact: Artifact) -> Artifact:
         """Insert or replace by id."""
+        ...
+
+    def put_many(self, artifacts: Sequence[Artifact]) -> list[Artifact]:
+        """Bulk ``put``: all or nothing."""
         ...
 
     def get(self, id: UUID) -> Artifact | None:

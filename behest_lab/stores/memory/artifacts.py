@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 from behest_lab.records import Artifact
-from behest_lab.stores._common import check_type
+from behest_lab.stores._common import check_batch, check_type
 from behest_lab.stores.memory._state import MemoryState
 
 
@@ -16,11 +17,17 @@ class MemoryArtifactStore:
         self._s = state
 
     def put(self, artifact: Artifact) -> Artifact:
-        check_type(artifact, Artifact, "artifact")
-        with self._s.lock:
-            self._s.artifacts[artifact.id] = artifact
-            self._s.touch()
+        self.put_many([check_type(artifact, Artifact, "artifact")])
         return artifact
+
+    def put_many(self, artifacts: Sequence[Artifact]) -> list[Artifact]:
+        batch = check_batch(artifacts, Artifact, "artifacts")
+        with self._s.lock:
+            for a in batch:
+                self._s.artifacts[a.id] = a
+            if batch:
+                self._s.touch()
+        return batch
 
     def get(self, id: UUID) -> Artifact | None:
         return self._s.artifacts.get(id)

@@ -21,14 +21,22 @@ class MemorySessionStore:
         self._s = state
 
     def create_session(self, session: Session) -> Session:
-        check_type(session, Session, "session")
-        with self._s.lock:
-            if session.id in self._s.sessions:
-                raise AlreadyExistsError(session.id, "session")
-            self._s.sessions[session.id] = session
-            self._s.messages[session.id] = SessionMessages()
-            self._s.touch()
+        self.create_sessions([check_type(session, Session, "session")])
         return session
+
+    def create_sessions(self, sessions: Sequence[Session]) -> list[Session]:
+        batch = check_batch(sessions, Session, "sessions")
+        s = self._s
+        with s.lock:
+            for session in batch:
+                if session.id in s.sessions:
+                    raise AlreadyExistsError(session.id, "session")
+            for session in batch:
+                s.sessions[session.id] = session
+                s.messages[session.id] = SessionMessages()
+            if batch:
+                s.touch()
+        return batch
 
     def list_sessions(self) -> list[Session]:
         with self._s.lock:
