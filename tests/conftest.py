@@ -11,10 +11,13 @@ from pathlib import Path
 import pytest
 
 from behest_lab import Store, open_store
+from tests.lake.template import lake_store
 
 #: Every backend the conformance suite runs on, with a factory taking a fresh temporary folder.
 BACKENDS: dict[str, Callable[[Path], Store]] = {
     "memory": lambda _tmp: open_store(None),
+    # copies of one freshly created template store: same empty store, without a schema migration per test
+    "lake": lambda tmp: lake_store(tmp / "lake"),
 }
 
 

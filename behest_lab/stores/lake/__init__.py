@@ -1,0 +1,174 @@
+"""The persistent backend: a DuckLake lakehouse (SQLite catalog + Parquet files) queried through DuckDB.
+
+A store folder holds ``catalog.sqlite`` and ``data/``. Several processes may open the same folder: readers see
+every committed write, writers retry conflicting commits (``CommitConflictError`` when they keep failing). Every
+write method is one DuckLake transaction; small writes are inlined into the catalog and ``compact()`` turns them
+into sorted Parquet files. ``open_lake(path, snapshot=N)`` or ``as_of=datetime`` opens a read-only view of the past.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import duckdb
+
+from behest_lab.errors import ConnectionFailedError
+from behest_lab.stores.lake import _sql
+from behest_lab.stores.lake.artifacts import LakeArtifactStore, delete_session_artifacts
+from behest_lab.stores.lake.embeddings import LakeEmbeddingStore
+from behest_lab.stores.lake.engine import CATALOG_FILE, DATA_DIR, Engine, RetryPolicy
+from behest_lab.stores.lake.executions import LakeExecutionStore
+from behest_lab.stores.lake.maintenance import DEFAULT_KEEP, CompactionReport, Snapshot, compact, snapshots
+from behest_lab.stores.lake.migrations import migrate
+from behest_lab.stores.lake.sessions import LakeSessionStore
+from behest_lab.stores.protocols import Store
+
+__all__ = [
+    "CompactionReport",
+    "LakeArtifactStore",
+    "LakeEmbeddingStore",
+    "LakeExecutionStore",
+    "LakeSessionStore",
+    "LakeStore",
+    "RetryPolicy",
+    "Snapshot",
+    "open_lake",
+]
+
+#: The tables ``store.sql`` exposes under their plain names.
+SQL_TABLES = ("sessions", "messages", "tool_executions", "usage_records", "embeddings", "artifacts")
+
+
+class LakeStore(Store):
+    """The four lake stores over one DuckDB connection (see ``open_lake``)."""
+
+    backend = "lake"
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.embeddings: LakeEmbeddingStore
+        super().__init__(
+            LakeSessionStore(engine),
+            LakeEmbeddingStore(engine),
+            LakeArtifactStore(engine),
+            LakeExecutionStore(engine),
+        )
+        self._views = False
+
+    @property
+    def path(self) -> Path:
+        """The store folder."""
+        return self._engine.root
+
+    @property
+    def read_only(self) -> bool:
+        """True for a time-travel view."""
+        return self._engine.read_only
+
+    @property
+    def snapshot_id(self) -> int:
+        """The id of the snapshot this store currently sees (the latest one unless opened at a past snapshot)."""
+        return self._engine.snapshot_id()
+
+    def delete_session(self, id: UUID) -> None:
+        """Delete the session and all its messages, executions, usage, embeddings and artifacts in ONE commit."""
+        sid = str(id)
+
+        def body(con: duckdb.DuckDBPyConnection) -> None:
+            for table in ("messages", "tool_executions", "usage_records", "embeddings"):
+                _sql.delete_ids(con, table, [sid], "session_id")
+            delete_session_artifacts(con, sid)
+            _sql.delete_ids(con, "sessions", [sid])
+
+        self._engine.write(body, f"delete_session {sid} (cascade)")
+
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyRelation:
+        """A DuckDB relation for ``query``; plain table names (``sessions``, ``messages``, ``tool_executions``,
+        ``usage_records``, ``embeddings``, ``artifacts``) are views over the lake (``sessions.updated_at``
+        included as the stores return it). Similarity functions join with anything, e.g.
+        ``list_cosine_similarity(vector, [..])`` or ``array_cosine_similarity(vector::FLOAT[384], ?)``."""
+        with self._engine.lock:
+            con = self._engine.sql_con
+            if not self._views:
+                prefix = f"{self._engine.alias}.main."
+                for name in SQL_TABLES:
+                    body = (
+                        _sql.sessions_select(prefix=prefix) if name == "sessions" else f"SELECT * FROM {prefix}{name}"
+                    )
+                    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {body}")
+                self._views = True
+            return con.sql(query, params=params)
+
+    def compact(self, keep: timedelta = DEFAULT_KEEP) -> CompactionReport:
+        """Flush inlined rows, merge small files, expire snapshots older than ``keep``, delete unused files.
+
+        Safe while other processes read or write. See ``maintenance.compact``.
+        """
+        with self._engine.lock:
+            return compact(self._engine, keep)
+
+    def snapshots(self) -> list[Snapshot]:
+        """The lake's kept snapshots, oldest first (``Snapshot``: ``id``, ``time``, ``changes``, ``message``)."""
+        return snapshots(self._engine)
+
+    def close(self) -> None:
+        """Release the DuckDB connection (idempotent)."""
+        self._engine.close()
+
+
+def _prepare_folder(root: Path, *, create: bool) -> None:
+    if root.exists() and not root.is_dir():
+        raise ConnectionFailedError("ducklake", f"{root} is a file, not a store folder")
+    if (root / CATALOG_FILE).is_file():
+        return
+    if root.is_dir() and any(root.iterdir()):
+        found = ", ".join(sorted(p.name for p in root.iterdir())[:5])
+        raise ConnectionFailedError(
+            "ducklake", f"{root} is not a behest_lab store: it has no {CATALOG_FILE} but holds other files ({found})"
+        )
+    if not create:
+        raise ConnectionFailedError("ducklake", f"no store in {root}: a past snapshot needs an existing store")
+    (root / DATA_DIR).mkdir(parents=True, exist_ok=True)
+
+
+def open_lake(
+    path: str | os.PathLike[str],
+    *,
+    snapshot: int | None = None,
+    as_of: datetime | None = None,
+    inlining_row_limit: int = 1000,
+    retry: RetryPolicy | None = None,
+) -> LakeStore:
+    """Open (or create) the lake store in folder ``path``.
+
+    Args:
+        path: the store folder; created with an empty lake when missing or empty. Relative paths are resolved
+            against the current directory once, at open.
+        snapshot: open this snapshot id read-only (writes raise ``ReadOnlyStoreError``).
+        as_of: open the snapshot current at this (timezone-aware) time read-only.
+        inlining_row_limit: inserts up to this many rows are kept inside the catalog until ``compact()``.
+        retry: commit-conflict retry policy (default: ``RetryPolicy()``).
+
+    Raises:
+        ConnectionFailedError: ``path`` is a file, a folder with other content, or (for time travel) no store.
+        MigrationError: the store has a newer schema version, or an older one without a migration path.
+        MissingExtensionError: a DuckDB extension wheel is not installed (the message names the pip package).
+    """
+    if snapshot is not None and as_of is not None:
+        raise TypeError("give either snapshot or as_of, not both")
+    if as_of is not None and as_of.tzinfo is None:
+        raise ValueError("as_of must be timezone-aware")
+    root = Path(path).expanduser().resolve()
+    _prepare_folder(root, create=snapshot is None and as_of is None)
+    engine = Engine(root, snapshot=snapshot, as_of=as_of, inlining_row_limit=inlining_row_limit, retry=retry)
+    try:
+        migrate(engine)
+    except BaseException:
+        engine.close()
+        raise
+    return LakeStore(engine)

@@ -1,0 +1,96 @@
+"""SQL building blocks shared by the lake stores: Arrow inserts and updates, and the derived ``sessions`` view."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from behest_lab.stores import tables
+
+_SRC = "_behest_src"
+
+
+def qualified(table: str) -> str:
+    """The physical table inside the attached lake."""
+    return table
+
+
+def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, where: str = "") -> int:
+    """Insert ``data`` (built by ``tables.to_arrow``) into ``table`` with the SQL column types; rows inserted.
+
+    ``where`` is an optional SQL condition on the whole insert (the fast path of single-row writes uses it to
+    fold existence checks into the one statement).
+    """
+    con.register(_SRC, data)
+    try:
+        query = f"INSERT INTO {qualified(table)} {tables.cast_select_sql(table, _SRC)}"
+        if where:
+            query += f" WHERE {where}"
+        row = con.execute(query).fetchone()
+    finally:
+        con.unregister(_SRC)
+    return 0 if row is None else int(row[0])
+
+
+def update_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> tuple[int, int]:
+    """Upsert ``data`` by id: existing rows are updated in place (keeping their row id, hence their recording
+    order), new ones inserted. Returns ``(updated, inserted)``."""
+    cols = [c.name for c in tables.TABLES[table] if c.name != "id"]
+    target = qualified(table)
+    con.register(_SRC, data)
+    try:
+        src = f"({tables.cast_select_sql(table, _SRC)})"
+        sets = ", ".join(f"{c} = s.{c}" for c in cols)
+        row = con.execute(f"UPDATE {target} AS t SET {sets} FROM {src} AS s WHERE t.id = s.id").fetchone()
+        updated = 0 if row is None else int(row[0])
+        row = con.execute(
+            f"INSERT INTO {target} SELECT * FROM {src} AS s WHERE s.id NOT IN (SELECT id FROM {target})"
+        ).fetchone()
+        inserted = 0 if row is None else int(row[0])
+    finally:
+        con.unregister(_SRC)
+    return updated, inserted
+
+
+def delete_ids(con: duckdb.DuckDBPyConnection, table: str, ids: list[str], column: str = "id") -> int:
+    """Delete the rows whose ``column`` is one of ``ids``; rows deleted."""
+    if not ids:
+        return 0
+    row = con.execute(f"DELETE FROM {qualified(table)} WHERE {column} IN (SELECT unnest(?::UUID[]))", [ids]).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def missing_sessions(con: duckdb.DuckDBPyConnection, session_ids: list[str]) -> list[str]:
+    """The ids among ``session_ids`` that name no stored session (in the given order)."""
+    if not session_ids:
+        return []
+    rows = con.execute(
+        f"SELECT id::VARCHAR FROM {qualified('sessions')} WHERE id IN (SELECT unnest(?::UUID[]))", [session_ids]
+    ).fetchall()
+    present = {r[0] for r in rows}
+    return [s for s in session_ids if s not in present]
+
+
+# A session's ``updated_at`` is the later of its stored value and its last touching append: appends that touch
+# the session get odd ``seq`` numbers holding wall-clock nanoseconds (see ``engine.SeqClock``). Deriving it keeps
+# ``append_message`` a single insert (an UPDATE would add a delete file and ~15 ms per append).
+_TOUCHED = "SELECT session_id, max(seq) AS touched FROM {prefix}messages WHERE seq % 2 = 1 {where} GROUP BY session_id"
+
+
+def sessions_select(where: str = "", prefix: str = "") -> str:
+    """``SELECT`` of the ``sessions`` table's columns with the derived ``updated_at``; ``where`` filters by ``s.id``.
+
+    With ``where`` given it must use one ``?`` parameter (the session id), bound twice by the caller. ``prefix``
+    qualifies the tables (``"<alias>.main."``) for connections whose default database is not the lake.
+    """
+    cols = []
+    for c in tables.TABLES["sessions"]:
+        if c.name == "updated_at":
+            cols.append("greatest(s.updated_at, CAST(make_timestamp(t.touched // 1000) AS TIMESTAMPTZ)) AS updated_at")
+        else:
+            cols.append(f"s.{c.name}")
+    touched = _TOUCHED.format(prefix=prefix, where="AND session_id = ?" if where else "")
+    query = f"SELECT {', '.join(cols)} FROM {prefix}sessions AS s LEFT JOIN ({touched}) AS t ON t.session_id = s.id"
+    if where:
+        query += f" WHERE {where}"
+    return query

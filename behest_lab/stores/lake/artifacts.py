@@ -1,0 +1,88 @@
+"""Lake ``ArtifactStore``: descriptions in ``artifacts``, bytes in ``artifact_data`` (so SQL listings never read
+the bytes); both written in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import duckdb
+
+from behest_lab.records import Artifact
+from behest_lab.stores import tables
+from behest_lab.stores._common import check_batch, check_type
+from behest_lab.stores.lake import _sql
+from behest_lab.stores.lake.engine import Engine
+
+_SELECT = "SELECT a.*, d.data AS _data FROM artifacts AS a LEFT JOIN artifact_data AS d ON d.id = a.id WHERE {where}"
+
+
+def _artifact(row: dict[str, Any]) -> Artifact:
+    data = row.pop("_data")
+    return tables.artifact_from_row(row, b"" if data is None else bytes(data))
+
+
+class LakeArtifactStore:
+    """Artifacts of one lake."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._e = engine
+
+    def put(self, artifact: Artifact) -> Artifact:
+        self.put_many([check_type(artifact, Artifact, "artifact")])
+        return artifact
+
+    def put_many(self, artifacts: Sequence[Artifact]) -> list[Artifact]:
+        batch = check_batch(artifacts, Artifact, "artifacts")
+        if not batch:
+            return batch
+        self._e.check_writable()
+        meta = tables.to_arrow("artifacts", batch)
+        data = tables.to_arrow("artifact_data", batch)
+        ids = [str(a.id) for a in batch]
+
+        def body(con: duckdb.DuckDBPyConnection) -> None:
+            _sql.delete_ids(con, "artifacts", ids)
+            _sql.delete_ids(con, "artifact_data", ids)
+            _sql.insert_arrow(con, "artifacts", meta)
+            _sql.insert_arrow(con, "artifact_data", data)
+
+        self._e.write(body, f"put artifacts {len(batch)}" if len(batch) > 1 else f"put artifact {ids[0]}")
+        return batch
+
+    def get(self, id: UUID) -> Artifact | None:
+        rows = self._e.rows(_SELECT.format(where="a.id = ?"), [str(id)])
+        return _artifact(rows[0]) if rows else None
+
+    def delete(self, id: UUID) -> None:
+        aid = str(id)
+
+        def body(con: duckdb.DuckDBPyConnection) -> None:
+            _sql.delete_ids(con, "artifacts", [aid])
+            _sql.delete_ids(con, "artifact_data", [aid])
+
+        self._e.write(body, f"delete artifact {aid}")
+
+    def list_by_session(self, session_id: UUID) -> list[Artifact]:
+        rows = self._e.rows(
+            _SELECT.format(where="a.session_id = ?") + " ORDER BY a.created_at, a.id", [str(session_id)]
+        )
+        return [_artifact(r) for r in rows]
+
+    def delete_by_session(self, session_id: UUID) -> int:
+        sid = str(session_id)
+
+        def body(con: duckdb.DuckDBPyConnection) -> int:
+            return delete_session_artifacts(con, sid)
+
+        return self._e.write(body, f"delete artifacts of {sid}")
+
+
+def delete_session_artifacts(con: duckdb.DuckDBPyConnection, session_id: str) -> int:
+    """Delete a session's artifacts and their bytes inside the caller's transaction; how many artifacts."""
+    con.execute(
+        "DELETE FROM artifact_data WHERE id IN (SELECT id FROM artifacts WHERE session_id = ?::UUID)",
+        [session_id],
+    )
+    return _sql.delete_ids(con, "artifacts", [session_id], "session_id")

@@ -1,0 +1,350 @@
+"""The DuckDB side of the lake store: offline extensions, attaching the lake, transactions with retries.
+
+A lake folder holds ``catalog.sqlite`` (the DuckLake catalog; SQLite so that several processes can attach it at
+once) and ``data/`` (Parquet files). Every store owns one DuckDB connection with the lake attached as ``lake``;
+internal SQL always names tables ``<table>`` because ``store.sql`` puts same-named temp views in front.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import random
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+import pyarrow as pa
+
+from behest_lab.errors import (
+    BackendError,
+    BehestLabError,
+    CommitConflictError,
+    ConnectionFailedError,
+    MissingExtensionError,
+    ReadOnlyStoreError,
+)
+
+T = TypeVar("T")
+
+CATALOG_FILE = "catalog.sqlite"
+DATA_DIR = "data"
+
+#: DuckDB extension -> the pip package that ships it (loaded from the wheel, never from the network).
+EXTENSIONS: dict[str, str] = {
+    "parquet": "duckdb-extension-parquet",
+    "json": "duckdb-extension-json",
+    "sqlite_scanner": "duckdb-extension-sqlite-scanner",
+    "ducklake": "duckdb-extension-ducklake",
+}
+
+_installed: set[str] = set()
+_install_lock = threading.Lock()
+_shared: duckdb.DuckDBPyConnection | None = None
+_aliases = itertools.count()
+
+# SQLite catalog contention and DuckLake's optimistic-commit conflicts: both are worth retrying.
+_RETRYABLE = re.compile(r"database is locked|conflict|busy|could not set lock|failed to commit", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries for commits that collide with other writers.
+
+    Attributes:
+        attempts: total tries before ``CommitConflictError``.
+        base_delay: first back-off in seconds; doubled each try, with full jitter, capped at ``max_delay``.
+        max_delay: longest single wait in seconds.
+    """
+
+    attempts: int = 12
+    base_delay: float = 0.005
+    max_delay: float = 0.5
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before retry ``attempt`` (1-based): exponential with full jitter."""
+        cap = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        return random.uniform(cap / 2, cap)
+
+
+def load_extensions(con: duckdb.DuckDBPyConnection, *, lock: bool = True) -> None:
+    """Load every extension the lake needs from its pip package; ``MissingExtensionError`` names a missing one."""
+    for ext, package in EXTENSIONS.items():
+        with _install_lock if lock else contextlib.nullcontext():
+            if ext not in _installed:
+                try:
+                    from duckdb_extensions import import_extension
+                except ImportError as exc:
+                    raise MissingExtensionError(ext, "duckdb-extensions", str(exc)) from None
+                try:
+                    import_extension(ext)
+                except Exception as exc:  # the loader raises plain exceptions when the wheel is absent
+                    raise MissingExtensionError(ext, package, str(exc)) from None
+                _installed.add(ext)
+        try:
+            con.execute(f"LOAD {ext}")
+        except duckdb.Error as exc:
+            raise MissingExtensionError(ext, package, str(exc)) from None
+
+
+def shared_instance() -> duckdb.DuckDBPyConnection:
+    """The process-wide DuckDB instance with every extension loaded (created on first use)."""
+    global _shared
+    with _install_lock:
+        if _shared is None:
+            con = duckdb.connect()
+            try:
+                load_extensions(con, lock=False)
+            except BaseException:
+                con.close()
+                raise
+            _shared = con
+        return _shared
+
+
+def _use_wal(catalog: Path) -> None:
+    """Put the SQLite catalog in WAL mode (persistent in the file).
+
+    In SQLite's default rollback-journal mode a reader that still holds a result (a notebook iterating over a
+    ``store.sql`` relation, another process scanning) blocks every commit with "database is locked"; with WAL,
+    readers and the one committing writer proceed side by side.
+    """
+    con = sqlite3.connect(catalog, timeout=30)
+    try:
+        mode = con.execute("PRAGMA journal_mode").fetchone()
+        if mode is None or str(mode[0]).lower() != "wal":
+            con.execute("PRAGMA journal_mode=WAL")
+    finally:
+        con.close()
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class Engine:
+    """One DuckDB connection with the lake attached, a lock, and transactions with retries.
+
+    Args:
+        root: the store folder.
+        snapshot: attach this snapshot id read-only (time travel).
+        as_of: attach the snapshot current at this time read-only.
+        inlining_row_limit: inserts of at most this many rows stay inside the catalog (no Parquet file per write).
+        retry: back-off policy for commit conflicts.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        snapshot: int | None = None,
+        as_of: datetime | None = None,
+        inlining_row_limit: int = 1000,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.root = root
+        self.read_only = snapshot is not None or as_of is not None
+        self.retry = retry or RetryPolicy()
+        self.lock = threading.RLock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._sql_con: duckdb.DuckDBPyConnection | None = None
+        self.alias = f"behest_lake_{next(_aliases)}"
+        #: the DuckLake catalog database DuckDB attaches next to the lake (snapshot and file bookkeeping)
+        self.meta = f"__ducklake_metadata_{self.alias}"
+        con = shared_instance().cursor()
+        try:
+            # TIMESTAMPTZ values come back in UTC and derived timestamps are built in UTC.
+            con.execute("SET TimeZone = 'UTC'")
+            # DuckLake's own commit retries are short; our outer loop (``write``) adds jittered back-off.
+            con.execute("SET ducklake_retry_wait_ms = 5")
+            con.execute("SET ducklake_max_retry_count = 20")
+            options = [f"DATA_PATH {_quote(str(root / DATA_DIR) + '/')}"]
+            if (root / CATALOG_FILE).exists():
+                # the catalog remembers the absolute data path it was created with; a store folder that was moved
+                # or copied keeps working because file paths inside the catalog are relative to it
+                options.append("OVERRIDE_DATA_PATH TRUE")
+            if self.read_only:
+                options.append("READ_ONLY")
+                if snapshot is not None:
+                    options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
+                elif as_of is not None:
+                    options.append(f"SNAPSHOT_TIME {_quote(as_of.isoformat())}")
+            else:
+                options.append(f"DATA_INLINING_ROW_LIMIT {int(inlining_row_limit)}")
+            catalog = str(root / CATALOG_FILE)
+            if not self.read_only:
+                _use_wal(root / CATALOG_FILE)
+            self._attach(con, f"ATTACH {_quote('ducklake:sqlite:' + catalog)} AS {self.alias} ({', '.join(options)})")
+            con.execute(f"USE {self.alias}")
+        except BaseException:
+            con.close()
+            raise
+        self._con = con
+
+    def _attach(self, con: duckdb.DuckDBPyConnection, statement: str) -> None:
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                con.execute(statement)
+                return
+            except duckdb.Error as exc:
+                if _RETRYABLE.search(str(exc)) and attempt < self.retry.attempts:
+                    time.sleep(self.retry.delay(attempt))
+                    continue
+                raise ConnectionFailedError("ducklake", f"cannot attach the lake in {self.root}: {exc}") from None
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The connection; ``ConnectionFailedError`` after ``close``."""
+        if self._con is None:
+            raise ConnectionFailedError("ducklake", f"the store in {self.root} is closed")
+        return self._con
+
+    @property
+    def sql_con(self) -> duckdb.DuckDBPyConnection:
+        """A second connection for ``store.sql`` (its temp views must not shadow the tables internal SQL uses)."""
+        con = self.con
+        if self._sql_con is None:
+            self._sql_con = con.cursor()
+            self._sql_con.execute("SET TimeZone = 'UTC'")
+        return self._sql_con
+
+    def close(self) -> None:
+        """Detach the lake and close both connections (idempotent)."""
+        with self.lock:
+            if self._sql_con is not None:
+                self._sql_con.close()
+                self._sql_con = None
+            if self._con is not None:
+                con, self._con = self._con, None
+                try:
+                    con.execute("USE memory")
+                    con.execute(f"DETACH {self.alias}")
+                finally:
+                    con.close()
+
+    # --- reads ---------------------------------------------------------------------------------------------
+
+    def rows(self, query: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """Run ``query`` and return its rows as dicts."""
+        with self.lock:
+            try:
+                cur = self.con.execute(query, params)
+                names = [d[0] for d in cur.description or []]
+                return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+            except duckdb.Error as exc:
+                raise BackendError("ducklake", str(exc)) from None
+
+    def scalar(self, query: str, params: Sequence[Any] | None = None) -> Any:
+        """The first column of the first row (None if there is no row)."""
+        with self.lock:
+            try:
+                row = self.con.execute(query, params).fetchone()
+            except duckdb.Error as exc:
+                raise BackendError("ducklake", str(exc)) from None
+        return None if row is None else row[0]
+
+    def arrow(self, query: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run ``query`` and return an Arrow table."""
+        with self.lock:
+            try:
+                return self.con.execute(query, params).to_arrow_table()
+            except duckdb.Error as exc:
+                raise BackendError("ducklake", str(exc)) from None
+
+    def snapshot_id(self) -> int:
+        """The id of the lake's latest (or, for a time-travel view, attached) snapshot."""
+        return int(self.scalar(f"SELECT id FROM ducklake_current_snapshot('{self.alias}')"))
+
+    # --- writes --------------------------------------------------------------------------------------------
+
+    def check_writable(self) -> None:
+        """``ReadOnlyStoreError`` on a time-travel view."""
+        if self.read_only:
+            raise ReadOnlyStoreError(f"the store in {self.root} is opened read-only at a past snapshot")
+
+    def write(self, body: Callable[[duckdb.DuckDBPyConnection], T], what: str) -> T:
+        """Run ``body(con)`` inside one DuckLake transaction and commit it, retrying on conflicts.
+
+        ``body`` may raise a ``BehestLabError`` (for example ``NotFoundError`` after a failed check): the
+        transaction is rolled back and the error propagates unchanged. Conflicting commits are retried with
+        back-off and jitter; after ``retry.attempts`` tries ``CommitConflictError`` is raised. Any other engine
+        error becomes ``BackendError``; nothing is applied in every failure case.
+
+        Args:
+            body: statements of the transaction; its return value is returned.
+            what: a short description stored as the snapshot's commit message.
+        """
+        self.check_writable()
+        with self.lock:
+            con = self.con
+            last = ""
+            for attempt in range(1, self.retry.attempts + 1):
+                try:
+                    con.execute("BEGIN TRANSACTION")
+                    result = body(con)
+                    con.execute(f"CALL {self.alias}.set_commit_message('behest_lab', ?)", [what])
+                    con.execute("COMMIT")
+                    return result
+                except BehestLabError:
+                    self._rollback(con)
+                    raise
+                except duckdb.Error as exc:
+                    self._rollback(con)
+                    last = str(exc)
+                    if not _RETRYABLE.search(last):
+                        raise BackendError("ducklake", f"{what}: {last}") from None
+                if attempt < self.retry.attempts:
+                    time.sleep(self.retry.delay(attempt))
+            raise CommitConflictError(self.retry.attempts, f"{what}: {last}")
+
+    @staticmethod
+    def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            # no transaction open (BEGIN itself failed, or COMMIT already ended it)
+            return
+
+    @contextmanager
+    def registered(self, con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[str]:
+        """Expose an Arrow table to SQL as ``name`` for the duration of the block."""
+        con.register(name, table)
+        try:
+            yield name
+        finally:
+            con.unregister(name)
+
+
+class SeqClock:
+    """Strictly increasing append numbers: wall-clock nanoseconds, bumped when the clock stalls or steps back.
+
+    The parity carries whether the append touched its session: odd = ``updated_at`` moves to the append time
+    (``seq // 1000`` microseconds), even = the session keeps its stored ``updated_at`` (``touch_session=False``).
+    Being wall-clock based, numbers from different processes interleave in real append order.
+    """
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._lock = threading.Lock()
+
+    def take(self, n: int, *, touch: bool) -> list[int]:
+        """``n`` fresh numbers, all odd when ``touch`` else all even."""
+        with self._lock:
+            start = max(time.time_ns(), self._last + 1)
+            if (start % 2 == 1) != touch:
+                start += 1
+            out = [start + 2 * i for i in range(n)]
+            if out:
+                self._last = out[-1]
+            return out
+
+
+SEQ = SeqClock()

@@ -1,0 +1,172 @@
+"""Schema versions of a lake store, upgraded by named migration steps.
+
+The version lives in the lake itself (table ``behest_meta``, key ``schema_version``), so it changes in the same
+transaction as the tables it describes. A brand-new catalog is version 0; opening it runs every step up to
+``tables.SCHEMA_VERSION``. A store written by a newer behest_lab (a higher version) is refused, as is a DuckLake
+catalog that is not a behest_lab store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+
+from behest_lab.errors import MigrationError
+from behest_lab.stores import tables
+from behest_lab.stores.lake.engine import Engine
+
+META_TABLE = "behest_meta"
+
+#: Physical sort order per table: applied when DuckLake writes or compacts Parquet files, so row-group statistics
+#: stay selective for the per-session reads (``list_messages`` and friends).
+SORT_KEYS: dict[str, str] = {
+    "sessions": "id",
+    "messages": "session_id, created_at, seq",
+    "tool_executions": "session_id, created_at",
+    "usage_records": "session_id, created_at",
+    "embeddings": "dim, id",
+    "artifacts": "session_id, created_at",
+    "artifact_data": "id",
+}
+
+#: DuckLake options for the Parquet files: small zstd row groups keep one session's rows in few groups.
+LAKE_OPTIONS: dict[str, str] = {"parquet_row_group_size": "20000", "parquet_compression": "zstd"}
+
+#: Per-table overrides: rows of ``embeddings`` (1.5 KB of vector each at 384-d) and ``artifact_data`` are wide, so
+#: their row groups stay small and fetching a few records by id decodes little besides them.
+TABLE_OPTIONS: dict[str, dict[str, str]] = {
+    "embeddings": {"parquet_row_group_size": "2048"},
+    "artifact_data": {"parquet_row_group_size": "256"},
+}
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step from ``version - 1`` to ``version``.
+
+    Attributes:
+        version: the schema version after this step.
+        name: a short, stable name (stored in the snapshot's commit message).
+        apply: the statements, run inside the migration's transaction (arguments: the connection, whose default
+            database is the lake, and the lake's alias).
+    """
+
+    version: int
+    name: str
+    apply: Callable[[duckdb.DuckDBPyConnection, str], None]
+
+
+def _create_tables(con: duckdb.DuckDBPyConnection, alias: str) -> None:
+    for name in tables.TABLES:
+        con.execute(tables.create_table_sql(name, f"{name}"))
+        con.execute(f"ALTER TABLE {name} SET SORTED BY ({SORT_KEYS[name]})")
+    for option, value in LAKE_OPTIONS.items():
+        con.execute(f"CALL {alias}.set_option(?, ?)", [option, value])
+
+
+#: Every step, in order. Append new steps; never edit a released one.
+MIGRATIONS: list[Migration] = [Migration(1, "create_tables", _create_tables)]
+
+
+def _lake_tables(engine: Engine) -> set[str]:
+    rows = engine.rows(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main'", [engine.alias]
+    )
+    return {r["table_name"] for r in rows}
+
+
+def read_version(engine: Engine) -> int:
+    """The store's schema version: 0 for an empty catalog; ``MigrationError`` for a foreign DuckLake."""
+    present = _lake_tables(engine)
+    if META_TABLE not in present:
+        if present:
+            raise MigrationError(
+                f"{engine.root} holds a DuckLake catalog without behest_lab's {META_TABLE} table "
+                f"(tables: {', '.join(sorted(present))}); it is not a behest_lab store",
+                supported=tables.SCHEMA_VERSION,
+            )
+        return 0
+    value = engine.scalar(f"SELECT value FROM {META_TABLE} WHERE key = 'schema_version'")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise MigrationError(
+            f"{engine.root}: {META_TABLE}.schema_version is {value!r}, not a version number",
+            supported=tables.SCHEMA_VERSION,
+        ) from None
+
+
+def plan(found: int, target: int = tables.SCHEMA_VERSION) -> list[Migration]:
+    """The steps from version ``found`` to ``target``; ``MigrationError`` with the reason if there is no path."""
+    if found > target:
+        raise MigrationError(
+            f"the store has schema version {found}, newer than this behest_lab supports ({target}); "
+            "upgrade behest_lab to open it",
+            found=found,
+            supported=target,
+        )
+    steps = [m for m in MIGRATIONS if found < m.version <= target]
+    expected = list(range(found + 1, target + 1))
+    if [m.version for m in steps] != expected:
+        raise MigrationError(
+            f"no migration path from schema version {found} to {target} "
+            f"(known steps: {', '.join(f'{m.version}:{m.name}' for m in MIGRATIONS)})",
+            found=found,
+            supported=target,
+        )
+    return steps
+
+
+def migrate(engine: Engine) -> int:
+    """Bring the store to ``tables.SCHEMA_VERSION`` (one transaction per step); returns the version found.
+
+    A read-only (time-travel) view is never migrated: it must already be at the current version.
+    """
+    found = read_version(engine)
+    steps = plan(found)
+    if steps and engine.read_only:
+        raise MigrationError(
+            f"the snapshot has schema version {found}; a read-only view cannot be migrated to {tables.SCHEMA_VERSION}",
+            found=found,
+            supported=tables.SCHEMA_VERSION,
+        )
+    for step in steps:
+
+        def body(con: duckdb.DuckDBPyConnection, step: Migration = step) -> None:
+            # a concurrent opener may have run this step already: re-check inside the transaction
+            current = _current_in_tx(con, engine.alias)
+            if current >= step.version:
+                return
+            step.apply(con, engine.alias)
+            con.execute(f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key VARCHAR, value VARCHAR)")
+            con.execute(f"DELETE FROM {META_TABLE} WHERE key = 'schema_version'")
+            con.execute(f"INSERT INTO {META_TABLE} VALUES ('schema_version', ?)", [str(step.version)])
+
+        engine.write(body, f"migration {step.version}: {step.name}")
+    if steps:
+        _set_table_options(engine)
+    return found
+
+
+def _set_table_options(engine: Engine) -> None:
+    """Apply ``TABLE_OPTIONS`` (DuckLake refuses table options in the transaction that created the table)."""
+
+    def body(con: duckdb.DuckDBPyConnection) -> None:
+        for table, options in TABLE_OPTIONS.items():
+            for option, value in options.items():
+                con.execute(f"CALL {engine.alias}.set_option(?, ?, table_name => ?)", [option, value, table])
+
+    engine.write(body, "table options")
+
+
+def _current_in_tx(con: duckdb.DuckDBPyConnection, alias: str) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' AND table_name = ?",
+        [alias, META_TABLE],
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute(f"SELECT value FROM {META_TABLE} WHERE key = 'schema_version'").fetchone()
+    return 0 if row is None else int(row[0])

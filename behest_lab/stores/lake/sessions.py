@@ -1,0 +1,204 @@
+"""Lake ``SessionStore``: sessions and messages in DuckLake tables.
+
+``list_messages`` orders by ``created_at`` and breaks ties by ``seq`` (append order; wall-clock nanoseconds made
+strictly increasing per process, so appends from several processes interleave correctly). A session's
+``updated_at`` is derived (see ``_sql.sessions_select``): appending stays a single insert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import duckdb
+
+from behest_lab.errors import AlreadyExistsError, NotFoundError
+from behest_lab.records import MessageRecord, Pagination, Session, SessionFilter, TokenUsage
+from behest_lab.records._wire import utcnow
+from behest_lab.stores import tables
+from behest_lab.stores._common import check_batch, check_type, filter_and_page
+from behest_lab.stores.lake import _sql
+from behest_lab.stores.lake.engine import SEQ, Engine
+
+_MSG = _sql.qualified("messages")
+_SESS = _sql.qualified("sessions")
+
+
+class LakeSessionStore:
+    """Sessions and messages of one lake."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._e = engine
+
+    def create_session(self, session: Session) -> Session:
+        check_type(session, Session, "session")
+        self._e.check_writable()
+        sid = str(session.id)
+        data = tables.to_arrow("sessions", [session])
+
+        def body(con: duckdb.DuckDBPyConnection) -> None:
+            if not _sql.insert_arrow(con, "sessions", data, f"NOT EXISTS (SELECT 1 FROM {_SESS} WHERE id = '{sid}')"):
+                raise AlreadyExistsError(session.id, "session")
+
+        self._e.write(body, f"create_session {sid}")
+        return session
+
+    def create_sessions(self, sessions: Sequence[Session]) -> list[Session]:
+        batch = check_batch(sessions, Session, "sessions")
+        if not batch:
+            return batch
+        self._e.check_writable()
+        data = tables.to_arrow("sessions", batch)
+        ids = [str(s.id) for s in batch]
+
+        def body(con: duckdb.DuckDBPyConnection) -> None:
+            taken = con.execute(
+                f"SELECT id FROM {_SESS} WHERE id IN (SELECT unnest(?::UUID[])) LIMIT 1", [ids]
+            ).fetchone()
+            if taken is not None:
+                raise AlreadyExistsError(taken[0], "session")
+            _sql.insert_arrow(con, "sessions", data)
+
+        self._e.write(body, f"create_sessions {len(batch)}")
+        return batch
+
+    def list_sessions(self) -> list[Session]:
+        rows = self._e.rows(_sql.sessions_select() + " ORDER BY updated_at DESC, s.id DESC")
+        return [tables.session_from_row(r) for r in rows]
+
+    def get_session(self, id: UUID) -> Session | None:
+        rows = self._e.rows(_sql.sessions_select("s.id = ?"), [str(id), str(id)])
+        return tables.session_from_row(rows[0]) if rows else None
+
+    def delete_session(self, id: UUID) -> None:
+        sid = str(id)
+
+        def body(con: duckdb.DuckDBPyConnection) -> None:
+            for table in ("messages", "tool_executions", "usage_records"):
+                _sql.delete_ids(con, table, [sid], "session_id")
+            _sql.delete_ids(con, "sessions", [sid])
+
+        self._e.write(body, f"delete_session {sid}")
+
+    def update_session(self, id: UUID, title: str, model: str | None = None, metadata: Any = None) -> Session:
+        check_type(title, str, "title")
+        if model is not None:
+            check_type(model, str, "model")
+        self._e.check_writable()
+        sid = str(id)
+
+        def body(con: duckdb.DuckDBPyConnection) -> Session:
+            cur = con.execute(_sql.sessions_select("s.id = ?"), [sid, sid])
+            names = [d[0] for d in cur.description or []]
+            row = cur.fetchone()
+            if row is None:
+                raise NotFoundError(id, "session")
+            current = tables.session_from_row(dict(zip(names, row, strict=True)))
+            changes: dict[str, Any] = {"title": title, "updated_at": utcnow()}
+            if model is not None:
+                changes["model"] = model
+            if metadata is not None:
+                changes["metadata"] = metadata
+            updated: Session = current._replace(**changes)
+            _sql.update_arrow(con, "sessions", tables.to_arrow("sessions", [updated]))
+            return updated
+
+        return self._e.write(body, f"update_session {sid}")
+
+    def append_message(self, message: MessageRecord) -> MessageRecord:
+        check_type(message, MessageRecord, "message")
+        self._e.check_writable()
+        data = tables.to_arrow("messages", [message], SEQ.take(1, touch=True))
+        sid, mid = str(message.session_id), str(message.id)
+        # one statement on the happy path: both checks are folded into the insert's condition
+        cond = (
+            f"EXISTS (SELECT 1 FROM {_SESS} WHERE id = '{sid}') "
+            f"AND NOT EXISTS (SELECT 1 FROM {_MSG} WHERE id = '{mid}')"
+        )
+
+        def body(con: duckdb.DuckDBPyConnection) -> None:
+            if _sql.insert_arrow(con, "messages", data, cond):
+                return
+            if _sql.missing_sessions(con, [sid]):
+                raise NotFoundError(message.session_id, "session")
+            raise AlreadyExistsError(message.id, "message")
+
+        self._e.write(body, f"append_message {mid}")
+        return message
+
+    def append_messages(self, messages: Sequence[MessageRecord], *, touch_session: bool = True) -> list[MessageRecord]:
+        batch = check_batch(messages, MessageRecord, "messages")
+        if not batch:
+            return []
+        self._e.check_writable()
+        data = tables.to_arrow("messages", batch, SEQ.take(len(batch), touch=touch_session))
+        session_ids = list(dict.fromkeys(str(m.session_id) for m in batch))
+        ids = [str(m.id) for m in batch]
+
+        def body(con: duckdb.DuckDBPyConnection) -> None:
+            missing = _sql.missing_sessions(con, session_ids)
+            if missing:
+                raise NotFoundError(UUID(missing[0]), "session")
+            dup = con.execute(f"SELECT id FROM {_MSG} WHERE id IN (SELECT unnest(?::UUID[])) LIMIT 1", [ids]).fetchone()
+            if dup is not None:
+                raise AlreadyExistsError(dup[0], "message")
+            _sql.insert_arrow(con, "messages", data)
+
+        self._e.write(body, f"append_messages {len(batch)}")
+        return batch
+
+    def list_messages(self, session_id: UUID) -> list[MessageRecord]:
+        rows = self._e.rows(f"SELECT * FROM {_MSG} WHERE session_id = ? ORDER BY created_at, seq", [str(session_id)])
+        return [tables.message_from_row(r) for r in rows]
+
+    def _update_message(self, message_id: UUID, assignments: str, params: list[Any], what: str) -> MessageRecord:
+        mid = str(message_id)
+
+        def body(con: duckdb.DuckDBPyConnection) -> None:
+            row = con.execute(f"UPDATE {_MSG} SET {assignments} WHERE id = ?", [*params, mid]).fetchone()
+            if row is None or row[0] == 0:
+                raise NotFoundError(message_id, "message")
+
+        self._e.write(body, f"{what} {mid}")
+        rows = self._e.rows(f"SELECT * FROM {_MSG} WHERE id = ?", [mid])
+        return tables.message_from_row(rows[0])
+
+    def update_usage(self, message_id: UUID, usage: TokenUsage) -> MessageRecord:
+        check_type(usage, TokenUsage, "usage")
+        names = [
+            "input_tokens",
+            "output_tokens",
+            "total_tokens",
+            "cache_creation_input_tokens",
+            "cache_read_input_tokens",
+            "cached_input_tokens",
+        ]
+        assignments = ", ".join(f"{n} = ?" for n in names)
+        return self._update_message(message_id, assignments, [getattr(usage, n) for n in names], "update_usage")
+
+    def list_sessions_paginated(
+        self, pagination: Pagination | None = None, filter: SessionFilter | None = None
+    ) -> list[Session]:
+        return filter_and_page(self.list_sessions(), pagination or Pagination(), filter or SessionFilter())
+
+    def list_messages_paginated(self, session_id: UUID, pagination: Pagination) -> list[MessageRecord]:
+        check_type(pagination, Pagination, "pagination")
+        rows = self._e.rows(
+            f"SELECT * FROM {_MSG} WHERE session_id = ? ORDER BY created_at, seq LIMIT ? OFFSET ?",
+            [str(session_id), pagination.limit, pagination.offset],
+        )
+        return [tables.message_from_row(r) for r in rows]
+
+    def health_check(self) -> None:
+        self._e.scalar(f"SELECT count(*) FROM {_SESS} WHERE false")
+
+    def get_latest_compaction(self, session_id: UUID) -> MessageRecord | None:
+        rows = self._e.rows(
+            f"SELECT * FROM {_MSG} WHERE session_id = ? AND is_compaction ORDER BY created_at DESC, seq DESC LIMIT 1",
+            [str(session_id)],
+        )
+        return tables.message_from_row(rows[0]) if rows else None
+
+    def mark_compacted(self, message_id: UUID) -> MessageRecord:
+        return self._update_message(message_id, "is_summary = true", [], "mark_compacted")
