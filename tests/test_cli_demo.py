@@ -1,0 +1,208 @@
+"""``behest-lab demo``: the printed numbers equal counts computed independently from the records."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import behest_lab
+from behest_lab import MessageRole, Store, ToolExecutionStatus, open_store
+from behest_lab.cli import main
+from behest_lab.cli.demo import format_table
+from behest_lab.sample import generate
+
+
+def blocks(out: str) -> dict[str, list[str]]:
+    """The report's sections by title: the lines after the title, including the header and rule."""
+    sections: dict[str, list[str]] = {}
+    for block in out.split("\n\n"):
+        lines = block.splitlines()
+        if lines:
+            sections[lines[0].split(" (")[0]] = lines[1:]
+    return sections
+
+
+def cells(line: str) -> list[str]:
+    return re.split(r"\s{2,}", line.strip())
+
+
+def number(text: str) -> int | None:
+    return None if text == "-" else int(text.replace(",", ""))
+
+
+def table_rows(lines: list[str]) -> list[list[str]]:
+    """Rows of a table section: everything after the dashed rule."""
+    rule = next(i for i, line in enumerate(lines) if set(line.replace(" ", "")) == {"-"})
+    return [cells(line) for line in lines[rule + 1 :]]
+
+
+def expected_counts(store: Store) -> dict[str, Any]:
+    """The demo's numbers, recomputed from the records through the store API (no SQL)."""
+    sessions = store.sessions.list_sessions()
+    messages = [m for s in sessions for m in store.sessions.list_messages(s.id)]
+    executions = [e for s in sessions for e in store.executions.list_executions(s.id)]
+    usage = [u for s in sessions for u in store.executions.list_usage(s.id)]
+    artifacts = [a for s in sessions for a in store.artifacts.list_by_session(s.id)]
+    users = [m for m in messages if m.role is MessageRole.USER and not m.is_compaction]
+    by_tool: dict[str, list[Any]] = defaultdict(list)
+    for e in executions:
+        by_tool[e.tool_name].append(e)
+    by_tool["all tools"] = executions
+    tools = {}
+    for name, runs in by_tool.items():
+        finished = [e for e in runs if e.status is not ToolExecutionStatus.PENDING]
+        ms = np.asarray([e.duration / timedelta(milliseconds=1) for e in finished])
+        failed = sum(e.status is ToolExecutionStatus.FAILED for e in runs)
+        tools[name] = {
+            "calls": len(runs),
+            "failed": failed,
+            "pending": len(runs) - len(finished),
+            "rate": 100 * failed / len(finished) if finished else None,
+            "p50": float(np.percentile(ms, 50)) if finished else None,
+            "p95": float(np.percentile(ms, 95)) if finished else None,
+        }
+
+    def total(field: str) -> int | None:
+        values = [getattr(u, field) for u in usage]
+        return None if all(v is None for v in values) else sum(v or 0 for v in values)
+
+    fields = [
+        "input_tokens",
+        "output_tokens",
+        "total_tokens",
+        "cache_read_input_tokens",
+        "cache_creation_input_tokens",
+        "cached_input_tokens",
+    ]
+    return {
+        "sessions": len(sessions),
+        "messages": len(messages),
+        "roles": Counter(m.role.value for m in messages),
+        "compactions": sum(m.is_compaction for m in messages),
+        "embeddings": len(users),
+        "artifacts": len(artifacts),
+        "tokens": [len(usage), *(total(f) for f in fields)],
+        "models": Counter((u.provider, u.model) for u in usage),
+        "tools": tools,
+    }
+
+
+def check_report(out: str, want: dict[str, Any]) -> None:
+    sections = blocks(out)
+    contents = {row[0]: number(row[1]) for row in table_rows(sections["Store contents"])}
+    assert contents["sessions"] == want["sessions"]
+    assert contents["messages"] == want["messages"]
+    for role in ("system", "user", "assistant", "tool"):
+        assert contents[role] == want["roles"][role], role
+    assert contents["compactions"] == want["compactions"]
+    assert contents["embeddings"] == want["embeddings"]
+    assert contents["artifacts"] == want["artifacts"]
+
+    usage_rows = table_rows(sections["Token usage"])
+    assert [number(c) for c in usage_rows[-1][1:]] == want["tokens"]
+    assert usage_rows[-1][0] == "total"
+    assert {(r[0], r[1]): number(r[2]) for r in usage_rows[:-1]} == dict(want["models"])
+
+    tool_rows = {r[0]: r[1:] for r in table_rows(sections["Tool calls"])}
+    assert set(tool_rows) == set(want["tools"])
+    for name, row in tool_rows.items():
+        w = want["tools"][name]
+        assert [number(c) for c in row[:3]] == [w["calls"], w["failed"], w["pending"]], name
+        for cell, key in zip(row[3:], ("rate", "p50", "p95"), strict=True):
+            if w[key] is None:
+                assert cell == "-", (name, key)
+            else:
+                assert float(cell.replace(",", "")) == pytest.approx(w[key], abs=0.051), (name, key)
+
+
+def test_demo_memory_prints_numbers_equal_to_the_records(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--memory", "--sessions", "50", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Generating 50 sample sessions (seed 1)" in out
+    assert "\x1b[" not in out  # no colour codes
+    # the demo's store is gone; the same seed regenerates the same records for the independent count
+    with open_store(None) as store:
+        generate(store, sessions=50, seed=1)
+        want = expected_counts(store)
+    assert want["sessions"] == 50
+    assert want["compactions"] > 0
+    check_report(out, want)
+
+
+@pytest.mark.slow
+def test_demo_fills_and_then_reuses_a_persistent_store(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    folder = str(tmp_path / "behest-data")
+    assert main(["demo", "--store", folder, "--sessions", "6", "--seed", "2"]) == 0
+    first = capsys.readouterr().out
+    assert "Generating 6 sample sessions (seed 2)" in first
+    with open_store(None) as store:
+        generate(store, sessions=6, seed=2)
+        want = expected_counts(store)
+    check_report(first, want)
+    assert main(["demo", "--store", folder, "--sessions", "99", "--seed", "3"]) == 0
+    second = capsys.readouterr().out
+    assert "Using the existing store" in second
+    assert "Generating" not in second
+    check_report(second, want)
+
+
+def test_demo_reuses_a_store_that_has_sessions(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    store = open_store(None)
+    generate(store, sessions=20, seed=9)
+    want = expected_counts(store)
+    opened: list[Any] = []
+
+    def open_prefilled(path: Any = None) -> Store:
+        opened.append(path)
+        return store
+
+    monkeypatch.setattr(behest_lab, "open_store", open_prefilled)
+    folder = str(tmp_path / "lake")
+    assert main(["demo", "--store", folder, "--sessions", "5"]) == 0
+    out = capsys.readouterr().out
+    assert opened == [folder]
+    assert "Using the existing store" in out
+    assert "Generating" not in out
+    check_report(out, want)
+
+
+def test_demo_on_zero_sessions_prints_empty_tables(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--memory", "--sessions", "0"]) == 0
+    sections = blocks(capsys.readouterr().out)
+    contents = {row[0]: number(row[1]) for row in table_rows(sections["Store contents"])}
+    assert set(contents.values()) == {0}
+    assert table_rows(sections["Tool calls"]) == []
+
+
+def test_help_documents_every_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--store DIR", "--memory", "--sessions N", "--seed S", "behest-data"):
+        assert option in text
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "demo" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["--sessions", "-1"], ["--sessions", "many"], ["--memory", "--store", "x"]])
+def test_bad_arguments_exit_with_usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", *argv])
+    assert exc.value.code == 2
+    assert "demo" in capsys.readouterr().err
+
+
+def test_format_table_aligns_columns() -> None:
+    text = format_table(["name", "n"], [["a", "1"], ["long name", "1,000"]])
+    lines = text.splitlines()
+    assert lines == ["name           n", "---------  -----", "a              1", "long name  1,000"]
