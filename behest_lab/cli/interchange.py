@@ -1,0 +1,96 @@
+"""``behest-lab import`` and ``behest-lab export``: move data between a store and behest's formats.
+
+::
+
+    behest-lab import behest-sqlite PATH --store DIR [--skip-bad]
+    behest-lab import jsonl PATH --store DIR [--skip-bad]
+    behest-lab export jsonl|sqlite|parquet --store DIR OUT
+
+The report goes to stdout; an error is one line on stderr and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from behest_lab.errors import InterchangeError
+
+_IMPORTERS = ("behest-sqlite", "jsonl")
+_EXPORTERS = ("jsonl", "sqlite", "parquet")
+
+
+def _progress_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_const",
+        const=True,
+        default=None,
+        help="always show a progress bar (default: only on a terminal)",
+    )
+    group.add_argument("--no-progress", dest="progress", action="store_const", const=False, help="never show one")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``import`` and ``export`` commands."""
+    imp = subparsers.add_parser("import", help="import behest data into a store", description=_import.__doc__)
+    imp_sub = imp.add_subparsers(dest="format", metavar="FORMAT", required=True)
+    for fmt, text in (("behest-sqlite", "a behest SQLite database"), ("jsonl", "a behest JSON Lines file")):
+        p = imp_sub.add_parser(fmt, help=f"import {text}")
+        p.add_argument("path", metavar="PATH", type=Path, help=f"{text} to read")
+        p.add_argument("--store", metavar="DIR", type=Path, required=True, help="store folder (created if missing)")
+        p.add_argument("--skip-bad", action="store_true", help="skip bad rows and report them instead of stopping")
+        _progress_flags(p)
+        p.set_defaults(func=_import)
+
+    exp = subparsers.add_parser("export", help="export a store to a behest format", description=_export.__doc__)
+    exp_sub = exp.add_subparsers(dest="format", metavar="FORMAT", required=True)
+    for fmt, text in (
+        ("jsonl", "a behest JSON Lines file"),
+        ("sqlite", "a behest SQLite database (existing behest database or new file)"),
+        ("parquet", "a folder of Parquet files, one per table"),
+    ):
+        p = exp_sub.add_parser(fmt, help=f"export to {text}")
+        p.add_argument("--store", metavar="DIR", type=Path, required=True, help="store folder to read")
+        p.add_argument("out", metavar="OUT", type=Path, help=text)
+        _progress_flags(p)
+        p.set_defaults(func=_export)
+
+
+def _import(args: argparse.Namespace) -> int:
+    """Import behest data into a store; ids already present are skipped."""
+    from behest_lab import open_store
+    from behest_lab.interchange import import_behest_sqlite, import_jsonl
+
+    path: Path = args.path
+    if not path.is_file():
+        raise InterchangeError("no such file", path=str(path))
+    importer: Callable[..., Any] = import_behest_sqlite if args.format == "behest-sqlite" else import_jsonl
+    with open_store(args.store) as store:
+        report = importer(store, path, skip_bad=args.skip_bad, progress=args.progress)
+    print(report)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    """Export a store to a behest format."""
+    from behest_lab import open_store
+    from behest_lab.interchange import export_behest_sqlite, export_jsonl, export_parquet
+
+    store_dir: Path = args.store
+    if not store_dir.is_dir():
+        raise InterchangeError("no store here (not a folder)", path=str(store_dir))
+    exporters: dict[str, Callable[..., Any]] = {
+        "jsonl": export_jsonl,
+        "sqlite": export_behest_sqlite,
+        "parquet": export_parquet,
+    }
+    exporter = exporters[args.format]
+    with open_store(store_dir) as store:
+        report = exporter(store, args.out, progress=args.progress)
+    print(report)
+    return 0
