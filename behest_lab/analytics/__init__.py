@@ -1,0 +1,48 @@
+"""Analytics over a store as polars DataFrames: sessions, messages, tools, usage and cost, compactions.
+
+Every function runs DuckDB SQL through ``store.sql`` over the tables of ``behest_lab.stores.tables``, so it works
+the same on the memory store and on the persistent lake store (where DuckDB reads the Parquet files itself and
+pushes filters down); aggregation happens in DuckDB, never over Python records. Ids come back as Utf8, timestamps
+as ``Datetime[us, UTC]``, money as exact ``Decimal(38, 24)`` USD. Each function's docstring lists its columns.
+
+Frames convert in one call: ``frame.to_pandas()``, ``frame.to_arrow()``; ``export(frame, "out.parquet")`` writes
+Parquet, CSV or JSON by extension.
+
+Example:
+    >>> import behest_lab
+    >>> from behest_lab import analytics
+    >>> with behest_lab.open_store(None) as store:
+    ...     analytics.sessions(store).height
+    0
+"""
+
+from __future__ import annotations
+
+from behest_lab.analytics.compaction import MESSAGE_OVERHEAD_TOKENS, compactions
+from behest_lab.analytics.export import FORMATS, export
+from behest_lab.analytics.messages import messages
+from behest_lab.analytics.sessions import TOP_BY, metadata_keys, sessions, top_sessions
+from behest_lab.analytics.tools import MODEL_SOURCES, STATS_BY, tool_executions, tool_stats
+from behest_lab.analytics.usage import COST_BY, costs, usage
+from behest_lab.pricing import Price, UnknownModelWarning
+
+__all__ = [
+    "COST_BY",
+    "FORMATS",
+    "MESSAGE_OVERHEAD_TOKENS",
+    "MODEL_SOURCES",
+    "STATS_BY",
+    "TOP_BY",
+    "Price",
+    "UnknownModelWarning",
+    "compactions",
+    "costs",
+    "export",
+    "messages",
+    "metadata_keys",
+    "sessions",
+    "tool_executions",
+    "tool_stats",
+    "top_sessions",
+    "usage",
+]

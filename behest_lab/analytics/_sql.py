@@ -1,0 +1,140 @@
+"""Shared SQL plumbing: filter conditions as literals, metadata containment in SQL, running a query to polars."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+import duckdb
+import polars as pl
+
+from behest_lab.errors import DataCorruptionError
+from behest_lab.pricing._sql import CORRUPT_MARKER, literal
+from behest_lab.stores.protocols import Store
+
+TimeBound = datetime | date | str | None
+"""``since``/``until``: an aware datetime, a date (midnight UTC) or an ISO 8601 string; ``None`` for no bound."""
+
+
+def to_utc(value: TimeBound, argument: str) -> datetime | None:
+    """``value`` as an aware UTC datetime; naive datetimes are refused (they are ambiguous)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            parsed: datetime | date = (
+                datetime.fromisoformat(value) if "T" in value or ":" in value else date.fromisoformat(value)
+            )
+        except ValueError:
+            raise ValueError(f"{argument}: {value!r} is not an ISO 8601 date or datetime") from None
+        value = parsed
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"{argument}: naive datetime {value!r}; give a timezone (e.g. tzinfo=UTC)")
+        return value.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    raise TypeError(f"{argument}: expected a datetime, date or ISO string, got {value!r}")
+
+
+class Conditions:
+    """AND-ed SQL conditions built from literals (values are quoted by ``literal``; no parameters to reorder)."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def add(self, sql: str) -> Conditions:
+        self.parts.append(sql)
+        return self
+
+    def time_range(self, column: str, since: TimeBound, until: TimeBound) -> Conditions:
+        """``since`` inclusive, ``until`` exclusive."""
+        lo, hi = to_utc(since, "since"), to_utc(until, "until")
+        if lo is not None:
+            self.add(f"{column} >= {literal(lo)}")
+        if hi is not None:
+            self.add(f"{column} < {literal(hi)}")
+        return self
+
+    def equals(self, column: str, value: str | None, argument: str) -> Conditions:
+        if value is not None:
+            if not isinstance(value, str):
+                raise TypeError(f"{argument}: expected a string, got {value!r}")
+            self.add(f"{column} = {literal(value)}")
+        return self
+
+    def uuid(self, column: str, value: UUID | str | None, argument: str) -> Conditions:
+        if value is not None:
+            try:
+                text = str(value if isinstance(value, UUID) else UUID(str(value)))
+            except ValueError:
+                raise ValueError(f"{argument}: {value!r} is not a UUID") from None
+            self.add(f"{column} = CAST({literal(text)} AS UUID)")
+        return self
+
+    def sql(self) -> str:
+        return " AND ".join(f"({p})" for p in self.parts) if self.parts else "TRUE"
+
+
+def _json_path(keys: Sequence[str]) -> str:
+    return "$" + "".join('."' + k.replace("\\", "\\\\").replace('"', '\\"') + '"' for k in keys)
+
+
+def _leaf(column: str, keys: Sequence[str], value: Any) -> str:
+    """``column`` at ``keys`` equals ``value`` with the store's JSON equality (numbers by value, bools apart)."""
+    path = literal(_json_path(keys))
+    typ = f"json_type({column}, {path})"
+    if isinstance(value, bool):
+        return f"({typ} = 'BOOLEAN' AND json_extract_string({column}, {path}) = {literal(str(value).lower())})"
+    if isinstance(value, int | float):
+        return (
+            f"({typ} IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT') "
+            f"AND CAST(json_extract_string({column}, {path}) AS DOUBLE) = {float(value)!r})"
+        )
+    if isinstance(value, str):
+        return f"({typ} = 'VARCHAR' AND json_extract_string({column}, {path}) = {literal(value)})"
+    if value is None:
+        return f"({typ} = 'NULL')"
+    # arrays and other values: canonical JSON text (key order and spacing normalised by DuckDB)
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return f"(CAST(json_extract({column}, {path}) AS VARCHAR) = CAST(json({literal(text)}) AS VARCHAR))"
+
+
+def metadata_condition(column: str, pattern: Any, keys: tuple[str, ...] = ()) -> str:
+    """SQL for the store's metadata containment rule (``behest_lab.stores._common.metadata_contains``)."""
+    if isinstance(pattern, dict):
+        if not pattern:
+            where = "json_type({c})" if not keys else "json_type({c}, {p})"
+            return "(" + where.format(c=column, p=literal(_json_path(keys))) + " = 'OBJECT')"
+        return "(" + " AND ".join(metadata_condition(column, v, (*keys, str(k))) for k, v in pattern.items()) + ")"
+    if not keys:
+        raise ValueError(f"metadata: expected a dict to match against session metadata, got {pattern!r}")
+    return _leaf(column, keys, pattern)
+
+
+def run(store: Store, query: str) -> pl.DataFrame:
+    """Run ``query`` through ``store.sql`` and return a polars frame; corrupt usage rows become
+    ``DataCorruptionError``."""
+    try:
+        frame = store.sql(query).pl()
+    except duckdb.InvalidInputException as exc:
+        msg = str(exc)
+        if CORRUPT_MARKER in msg:
+            detail = msg[msg.index(CORRUPT_MARKER) + len(CORRUPT_MARKER) :].strip()
+            raise DataCorruptionError("usage_records.cached_input_tokens", detail) from None
+        raise
+    # DuckDB names UTC after its TimeZone setting ("Etc/UTC", ...); one spelling on every backend
+    return frame.with_columns(
+        pl.col(name).dt.convert_time_zone("UTC")
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
+    )
+
+
+def check_choice(value: str, allowed: Sequence[str], argument: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{argument}: {value!r} is not one of {', '.join(map(repr, allowed))}")
+    return value

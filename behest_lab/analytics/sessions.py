@@ -1,0 +1,189 @@
+"""One row per session: metadata, message and tool counts, tokens, cost, compactions; and the top sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+
+from behest_lab.analytics._sql import Conditions, TimeBound, check_choice, metadata_condition, run
+from behest_lab.pricing import Price, price_table_for
+from behest_lab.pricing._sql import grouped_costs_sql, literal
+from behest_lab.stores.protocols import Store
+
+DEFAULT_METADATA_FIELDS = 20
+"""With ``metadata_fields=None``, the most common top-level metadata keys (up to this many) become columns."""
+
+ROLES = ("system", "user", "assistant", "tool")
+
+_BASE_COLUMNS = {
+    "id",
+    "title",
+    "model",
+    "metadata",
+    "created_at",
+    "updated_at",
+    "duration",
+    "messages",
+    *(f"{r}_messages" for r in ROLES),
+    "tool_calls",
+    "tool_executions",
+    "tool_failures",
+    "compactions",
+    "requests",
+    "prompt_tokens",
+    "uncached_input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "input_cost",
+    "output_cost",
+    "cache_read_cost",
+    "cache_write_cost",
+    "cost",
+    "unpriced_requests",
+    "price_source",
+    "price_version",
+    "priced_at",
+}
+
+
+def metadata_keys(store: Store, limit: int = DEFAULT_METADATA_FIELDS) -> list[str]:
+    """The most common top-level keys of session metadata objects (ties by name), at most ``limit``."""
+    rows = store.sql(
+        "SELECT k, count(*) AS n FROM (SELECT unnest(json_keys(metadata)) AS k FROM sessions "
+        f"WHERE json_type(metadata) = 'OBJECT') GROUP BY k ORDER BY n DESC, k LIMIT {int(limit)}"
+    ).fetchall()
+    return sorted(str(k) for k, _ in rows)
+
+
+def _field_name(key: str) -> str:
+    return f"metadata_{key}" if key in _BASE_COLUMNS else key
+
+
+def sessions(
+    store: Store,
+    *,
+    since: TimeBound = None,
+    until: TimeBound = None,
+    model: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    prices: Sequence[Price] | None = None,
+    metadata_fields: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """One row per session, most recently created first (ties by id).
+
+    Filters: ``since`` (inclusive) / ``until`` (exclusive) on ``created_at``, the session ``model``, and
+    ``metadata`` containment (the same rule as ``SessionFilter.metadata_filter``). Tokens and costs come from the
+    session's usage records (normalised as in ``behest_lab.analytics.usage``); message usage is not summed.
+
+    Returns:
+        Columns: ``id``, ``title``, ``model`` (Utf8), ``metadata`` (Utf8 JSON text), one Utf8 column per metadata
+        field (``metadata_fields``; default: the most common top-level keys; strings as is, other values as JSON
+        text; a key clashing with a column below is named ``metadata_<key>``), ``created_at``, ``updated_at``
+        (Datetime[us, UTC]), ``duration`` (Duration[us], updated - created), ``messages``, ``system_messages``,
+        ``user_messages``, ``assistant_messages``, ``tool_messages`` (Int64), ``tool_calls`` (Int64, calls issued by
+        assistant messages), ``tool_executions``, ``tool_failures`` (Int64, status failed), ``compactions`` (Int64,
+        adjacent compaction/summary pairs), ``requests``, ``prompt_tokens``, ``uncached_input_tokens``,
+        ``cache_read_tokens``, ``cache_write_tokens``, ``output_tokens`` (Int64), ``input_cost``, ``output_cost``,
+        ``cache_read_cost``, ``cache_write_cost``, ``cost`` (Decimal(38,24) USD; 0 for a session without usage,
+        null when some of its usage is unpriced), ``unpriced_requests`` (Int64), ``price_source``,
+        ``price_version`` (Utf8), ``priced_at`` (Datetime[us, UTC]). ``.to_pandas()`` / ``.to_arrow()`` convert it.
+    """
+    conds = Conditions().time_range("created_at", since, until).equals("model", model, "model")
+    if metadata is not None:
+        conds.add(metadata_condition("metadata", metadata))
+    where = conds.sql()
+    in_sessions = "TRUE" if where == "TRUE" else f"session_id IN (SELECT id FROM sessions WHERE {where})"
+    fields = metadata_keys(store) if metadata_fields is None else [str(f) for f in metadata_fields]
+    extracted = "".join(
+        f", json_extract_string(s.metadata, {literal('$.' + _quote(k))}) AS {_ident(_field_name(k))}" for k in fields
+    )
+    table = price_table_for(store, in_sessions, prices)
+    role_counts = ", ".join(f"count(*) FILTER (WHERE role = '{r}') AS {r}_messages" for r in ROLES)
+    zero_tokens = ", ".join(
+        f"coalesce(u.{c}, 0) AS {c}"
+        for c in (
+            "requests",
+            "prompt_tokens",
+            "uncached_input_tokens",
+            "cache_read_tokens",
+            "cache_write_tokens",
+            "output_tokens",
+            "unpriced_requests",
+        )
+    )
+    zero_money = ", ".join(
+        f"CASE WHEN u.session_id IS NULL THEN CAST(0 AS DECIMAL(38,24)) ELSE u.{c} END AS {c}"
+        for c in ("input_cost", "output_cost", "cache_read_cost", "cache_write_cost", "cost")
+    )
+    per_session = grouped_costs_sql(table, in_sessions, [("session_id", "session_id", "{k}")])
+    query = f"""WITH s AS (SELECT * FROM sessions WHERE {where}),
+m AS (
+  SELECT session_id, count(*) AS messages, {role_counts},
+    CAST(sum(len(tool_calls)) AS BIGINT) AS tool_calls
+  FROM messages WHERE {in_sessions} GROUP BY session_id),
+c AS (
+  SELECT session_id, count(*) FILTER (WHERE is_compaction AND next_is_summary) AS compactions FROM (
+    SELECT session_id, is_compaction,
+      lead(is_summary) OVER (PARTITION BY session_id ORDER BY created_at, seq) AS next_is_summary
+    FROM messages WHERE {in_sessions}) GROUP BY session_id),
+t AS (
+  SELECT session_id, count(*) AS tool_executions, count(*) FILTER (WHERE status = 'failed') AS tool_failures
+  FROM tool_executions WHERE {in_sessions} GROUP BY session_id),
+u AS (SELECT * FROM ({per_session}))
+SELECT CAST(s.id AS VARCHAR) AS id, s.title, s.model, CAST(s.metadata AS VARCHAR) AS metadata{extracted},
+  s.created_at, s.updated_at, date_diff('microsecond', s.created_at, s.updated_at) AS duration,
+  coalesce(m.messages, 0) AS messages, {", ".join(f"coalesce(m.{r}_messages, 0) AS {r}_messages" for r in ROLES)},
+  coalesce(m.tool_calls, 0) AS tool_calls, coalesce(t.tool_executions, 0) AS tool_executions,
+  coalesce(t.tool_failures, 0) AS tool_failures, coalesce(c.compactions, 0) AS compactions,
+  {zero_tokens}, {zero_money},
+  u.price_source, u.price_version, {literal(table.priced_at)} AS priced_at
+FROM s LEFT JOIN m ON m.session_id = s.id LEFT JOIN c ON c.session_id = s.id
+  LEFT JOIN t ON t.session_id = s.id LEFT JOIN u ON u.session_id = s.id
+ORDER BY s.created_at DESC, s.id DESC"""
+    frame = run(store, query)
+    return frame.with_columns(pl.col("duration").cast(pl.Duration("us")))
+
+
+def _quote(key: str) -> str:
+    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+TOP_BY = {
+    "cost": "cost",
+    "tokens": "total_tokens",
+    "duration": "duration",
+    "failures": "tool_failures",
+}
+"""``top_sessions(by=...)`` choices and the column each sorts on."""
+
+
+def top_sessions(
+    store: Store,
+    by: str = "cost",
+    n: int = 10,
+    *,
+    since: TimeBound = None,
+    until: TimeBound = None,
+    model: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    prices: Sequence[Price] | None = None,
+) -> pl.DataFrame:
+    """The ``n`` sessions with the largest cost, tokens (prompt + output), duration or tool failures.
+
+    Returns:
+        The columns of ``sessions()`` plus ``total_tokens`` (Int64, prompt + output), at most ``n`` rows sorted by
+        the chosen measure descending (nulls last, ties by id).
+    """
+    check_choice(by, tuple(TOP_BY), "by")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"n: expected a non-negative integer, got {n!r}")
+    frame = sessions(store, since=since, until=until, model=model, metadata=metadata, prices=prices)
+    frame = frame.with_columns((pl.col("prompt_tokens") + pl.col("output_tokens")).alias("total_tokens"))
+    return frame.sort([TOP_BY[by], "id"], descending=[True, True], nulls_last=True).head(n)

@@ -1,0 +1,146 @@
+"""Usage rows with their cost, and costs aggregated by time, model, provider or session.
+
+Token normalisation (Anthropic-style rows exclude the cache from ``input_tokens``, OpenAI-style rows include it) and
+the price join are described in ``behest_lab.pricing._sql``; prices come from ``behest_lab.pricing``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+import polars as pl
+
+from behest_lab.analytics._sql import Conditions, TimeBound, run
+from behest_lab.pricing import Price, grouped_costs_sql, price_table_for, priced_ctes, usd
+from behest_lab.pricing._sql import DAY_NUMBER, day_from_number
+from behest_lab.stores.protocols import Store
+
+COST_BY = ("day", "week", "month", "model", "provider", "session")
+"""Keys ``costs(by=...)`` accepts."""
+
+_DAY = day_from_number("{k}")
+_KEYS = {  # costs(by=...) key -> (row expression over _joined, output expression over {k})
+    "day": (DAY_NUMBER, _DAY),
+    "week": (DAY_NUMBER, f"CAST(date_trunc('week', {_DAY}) AS DATE)"),
+    "month": (DAY_NUMBER, f"CAST(date_trunc('month', {_DAY}) AS DATE)"),
+    "model": ("model", "{k}"),
+    "provider": ("provider", "{k}"),
+    "session": ("session_id", "CAST({k} AS VARCHAR)"),
+}
+_KEY_NAME = {"session": "session_id"}
+
+
+def usage_conditions(
+    *,
+    since: TimeBound = None,
+    until: TimeBound = None,
+    session_id: UUID | str | None = None,
+    model: str | None = None,
+    provider: str | None = None,
+) -> str:
+    """SQL condition over ``usage_records`` for the shared filters (``since`` inclusive, ``until`` exclusive)."""
+    c = Conditions().time_range("created_at", since, until)
+    c.uuid("session_id", session_id, "session_id").equals("model", model, "model").equals(
+        "provider", provider, "provider"
+    )
+    return c.sql()
+
+
+def usage(
+    store: Store,
+    *,
+    since: TimeBound = None,
+    until: TimeBound = None,
+    session_id: UUID | str | None = None,
+    model: str | None = None,
+    provider: str | None = None,
+    prices: Sequence[Price] | None = None,
+) -> pl.DataFrame:
+    """Usage records with normalised token counts and their cost, oldest first.
+
+    Token normalisation: ``token_style`` is ``"anthropic"`` for provider ``anthropic`` or a model name containing
+    ``claude`` (``input_tokens`` excludes cache reads and writes, reported in ``cache_read_input_tokens`` and
+    ``cache_creation_input_tokens``), else ``"openai"`` (``input_tokens`` includes ``cached_input_tokens``; uncached
+    = input - cached). Unpriced rows (see ``UnknownModelWarning``) have null costs.
+
+    Returns:
+        One row per usage record. Columns: ``id``, ``session_id``, ``message_id`` (Utf8), ``provider``, ``model``
+        (Utf8), ``created_at`` (Datetime[us, UTC]), the stored counters ``input_tokens``, ``output_tokens``,
+        ``total_tokens``, ``cache_creation_input_tokens``, ``cache_read_input_tokens``, ``cached_input_tokens``
+        (Int64, null when not reported), ``token_style`` (Utf8), ``uncached_input_tokens``, ``cache_read_tokens``,
+        ``cache_write_tokens``, ``prompt_tokens`` (Int64), ``input_cost``, ``output_cost``, ``cache_read_cost``,
+        ``cache_write_cost``, ``cost`` (Decimal(38,24) USD, exact), ``price_effective_from`` (Date), ``tier_start``
+        (Int64), ``price_source``, ``price_version`` (Utf8), ``priced_at`` (Datetime[us, UTC]).
+        ``.to_pandas()`` / ``.to_arrow()`` convert the frame.
+    """
+    where = usage_conditions(since=since, until=until, session_id=session_id, model=model, provider=provider)
+    table = price_table_for(store, where, prices)
+    counters = ", ".join(
+        f"CAST({c} AS BIGINT) AS {c}"
+        for c in (
+            "input_tokens",
+            "output_tokens",
+            "total_tokens",
+            "cache_creation_input_tokens",
+            "cache_read_input_tokens",
+            "cached_input_tokens",
+        )
+    )
+    query = f"""WITH {priced_ctes(table, where)}
+SELECT CAST(id AS VARCHAR) AS id, CAST(session_id AS VARCHAR) AS session_id,
+  CAST(message_id AS VARCHAR) AS message_id, provider, model, created_at, {counters},
+  token_style, uncached_input_tokens, cache_read_tokens, cache_write_tokens, prompt_tokens,
+  {usd("_input_micro")} AS input_cost, {usd("_output_micro")} AS output_cost,
+  {usd("_cache_read_micro")} AS cache_read_cost, {usd("_cache_write_micro")} AS cache_write_cost,
+  {usd("_cost_micro")} AS cost,
+  price_effective_from, tier_start, price_source, price_version, priced_at
+FROM priced_usage ORDER BY created_at, id"""
+    return run(store, query)
+
+
+def _by(by: str | Sequence[str]) -> list[str]:
+    keys = [by] if isinstance(by, str) else list(by)
+    if not keys:
+        raise ValueError(f"by: give at least one of {', '.join(COST_BY)}")
+    for k in keys:
+        if k not in COST_BY:
+            raise ValueError(f"by: {k!r} is not one of {', '.join(COST_BY)}")
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"by: {keys!r} repeats a key")
+    return keys
+
+
+def costs(
+    store: Store,
+    by: str | Sequence[str] = ("day", "model"),
+    prices: Sequence[Price] | None = None,
+    *,
+    since: TimeBound = None,
+    until: TimeBound = None,
+    session_id: UUID | str | None = None,
+    model: str | None = None,
+    provider: str | None = None,
+) -> pl.DataFrame:
+    """Usage and cost aggregated by any of ``"day"``, ``"week"`` (ISO, Monday), ``"month"`` (UTC calendar),
+    ``"model"``, ``"provider"``, ``"session"``; DuckDB does the aggregation.
+
+    ``prices`` recompute the whole history under other prices (see ``behest_lab.pricing.Price``). A group's costs
+    are null when any of its rows has no price (``unpriced_requests`` > 0), never a partial sum.
+
+    Returns:
+        One row per group, sorted by the keys. Columns: the keys (``day``/``week``/``month`` Date, ``model``,
+        ``provider`` Utf8, ``session_id`` Utf8), ``requests`` (Int64), ``prompt_tokens``, ``uncached_input_tokens``,
+        ``cache_read_tokens``, ``cache_write_tokens``, ``output_tokens`` (Int64), ``input_cost``, ``output_cost``,
+        ``cache_read_cost``, ``cache_write_cost``, ``cost`` (Decimal(38,24) USD, exact), ``unpriced_requests`` (Int64),
+        ``price_source``, ``price_version`` (Utf8, the distinct values joined with ``,``; null when unpriced),
+        ``priced_at`` (Datetime[us, UTC]). ``.to_pandas()`` / ``.to_arrow()`` convert the frame.
+    """
+    keys = _by(by)
+    where = usage_conditions(since=since, until=until, session_id=session_id, model=model, provider=provider)
+    table = price_table_for(store, where, prices)
+    names = [_KEY_NAME.get(k, k) for k in keys]
+    spec = [(n, *_KEYS[k]) for k, n in zip(keys, names, strict=True)]
+    order = ", ".join(f"{n} NULLS LAST" for n in names)
+    query = f"SELECT * FROM ({grouped_costs_sql(table, where, spec)}) ORDER BY {order}"
+    return run(store, query)

@@ -1,0 +1,116 @@
+"""Cost of usage: genai-prices' bundled price data, user overrides, provenance, all computed in DuckDB SQL.
+
+Prices come from the pinned ``genai-prices`` package's bundled data only; behest_lab never starts its background
+updater, so pricing never touches the network. ``Price`` objects override that data (and price models it does not
+know). Costs are exact decimals: ``DECIMAL(38,24)`` USD in SQL, ``pl.Decimal(38, 24)`` in frames (tokens times
+prices with up to 18 decimals, never rounded; sums up to 10^14 USD).
+
+Every cost row carries ``price_source`` (``"genai-prices"`` or ``"user"``), ``price_version`` (the genai-prices
+package and data version, or ``"user"``) and ``priced_at`` (when the price table was built). Usage nobody has a price
+for gets a null cost and one ``UnknownModelWarning`` naming every such model: never a silent 0.
+
+The token normalisation per provider (Anthropic-style ``input_tokens`` excludes cache reads and writes, OpenAI-style
+``input_tokens`` includes the cached tokens; see ``token_style``) is described in ``behest_lab.pricing._sql`` and in
+``behest_lab.analytics.usage``.
+
+Example:
+    >>> from datetime import date
+    >>> from behest_lab.pricing import Price
+    >>> Price("my-model", input="1.5", output=6, effective_from=date(2025, 1, 1)).rates()["cache_read"]
+    Decimal('1.5')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from behest_lab.pricing._sql import grouped_costs_sql, priced_ctes, usd
+from behest_lab.pricing._table import (
+    EPOCH,
+    GENAI_PRICES_VERSION,
+    PRICE_KEYS,
+    USER_PRICE_VERSION,
+    Price,
+    PriceRow,
+    PriceTable,
+    UnknownModelWarning,
+    build_price_table,
+    token_style,
+)
+
+if TYPE_CHECKING:
+    from behest_lab.stores.protocols import Store
+
+__all__ = [
+    "EPOCH",
+    "GENAI_PRICES_VERSION",
+    "USER_PRICE_VERSION",
+    "Price",
+    "PriceRow",
+    "PriceTable",
+    "UnknownModelWarning",
+    "build_price_table",
+    "grouped_costs_sql",
+    "price_table",
+    "price_table_for",
+    "priced_ctes",
+    "token_style",
+    "usd",
+]
+
+_DEC = pl.Decimal(38, 18)
+
+
+def price_table_for(store: Store, usage_where: str = "TRUE", prices: Sequence[Price] | None = None) -> PriceTable:
+    """The price rows for the distinct ``(provider, model)`` of the store's usage matching ``usage_where``.
+
+    One aggregate query finds the pairs and their first usage day; warns (``UnknownModelWarning``) once about
+    unpriced pairs.
+    """
+    pairs = store.sql(
+        "SELECT provider, model, min(created_at) AS first "
+        f"FROM usage_records WHERE {usage_where} GROUP BY provider, model"
+    ).fetchall()
+    return build_price_table([(p, m, None if t is None else t.astimezone(UTC).date()) for p, m, t in pairs], prices)
+
+
+def price_table(store: Store, prices: Sequence[Price] | None = None) -> pl.DataFrame:
+    """The price table used for the store's usage, one row per (pair, period, tier).
+
+    Returns:
+        Columns: ``provider``, ``model`` (Utf8, as the usage spells them), ``effective_from`` (Date, UTC day the
+        row starts applying), ``tier_start`` (Int64; null for the base row, else the row applies to requests whose
+        prompt exceeds it), ``input``, ``output``, ``cache_read``, ``cache_write`` (Decimal(38,18), USD per million
+        tokens), ``price_source``, ``price_version`` (Utf8), ``matched_provider``, ``matched_model`` (Utf8; the
+        genai-prices ids, null for user rows), ``priced_at`` (Datetime[us, UTC]).
+    """
+    table = price_table_for(store, "TRUE", prices)
+    data = {
+        "provider": [r.provider for r in table.rows],
+        "model": [r.model for r in table.rows],
+        "effective_from": [r.effective_from for r in table.rows],
+        "tier_start": [r.tier_start for r in table.rows],
+        **{k: [r.rates[k] for r in table.rows] for k in PRICE_KEYS},
+        "price_source": [r.price_source for r in table.rows],
+        "price_version": [r.price_version for r in table.rows],
+        "matched_provider": [r.matched_provider for r in table.rows],
+        "matched_model": [r.matched_model for r in table.rows],
+        "priced_at": [table.priced_at] * len(table.rows),
+    }
+    schema: dict[str, pl.DataType] = {
+        "provider": pl.Utf8(),
+        "model": pl.Utf8(),
+        "effective_from": pl.Date(),
+        "tier_start": pl.Int64(),
+        **dict.fromkeys(PRICE_KEYS, _DEC),
+        "price_source": pl.Utf8(),
+        "price_version": pl.Utf8(),
+        "matched_provider": pl.Utf8(),
+        "matched_model": pl.Utf8(),
+        "priced_at": pl.Datetime("us", "UTC"),
+    }
+    return pl.DataFrame(data, schema=schema)
