@@ -18,7 +18,9 @@ HERE = Path(__file__).parent
 
 
 def available() -> list[str]:
-    return sorted(m.name.removeprefix("bench_") for m in pkgutil.iter_modules([str(HERE)]) if m.name.startswith("bench_"))
+    return sorted(
+        m.name.removeprefix("bench_") for m in pkgutil.iter_modules([str(HERE)]) if m.name.startswith("bench_")
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

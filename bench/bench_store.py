@@ -53,7 +53,23 @@ def _messages(n_sessions: int, per_session: int, rng: random.Random) -> tuple[li
     start = datetime(2026, 10, 1, tzinfo=UTC)
     sessions: list[Session] = []
     messages: list[MessageRecord] = []
-    words = "agent tool search file parse cost token model latency result error retry cache summary plan".split()
+    words = [
+        "agent",
+        "tool",
+        "search",
+        "file",
+        "parse",
+        "cost",
+        "token",
+        "model",
+        "latency",
+        "result",
+        "error",
+        "retry",
+        "cache",
+        "summary",
+        "plan",
+    ]
     for s in range(n_sessions):
         t0 = start + timedelta(seconds=s * 37)
         ms = int(t0.timestamp() * 1000)
@@ -275,7 +291,8 @@ def bench_search(tmp: Path, n: int, dim: int, queries: int) -> dict[str, Any]:
         con.register("qt", pa.table({"q": pa.FixedSizeListArray.from_arrays(pa.array(q), dim)}))
         t = time.perf_counter()
         con.execute(
-            f"SELECT i, array_cosine_similarity(e, (SELECT q::FLOAT[{dim}] FROM qt)) AS s FROM v ORDER BY s DESC LIMIT 10"
+            f"SELECT i, array_cosine_similarity(e, (SELECT q::FLOAT[{dim}] FROM qt)) AS s "
+            "FROM v ORDER BY s DESC LIMIT 10"
         ).fetchall()
         times.append(time.perf_counter() - t)
         con.unregister("qt")
@@ -314,7 +331,8 @@ def main(quick: bool = False) -> dict[str, Any]:
         print(f"{key:<24}{op + ' ' + format(goal, 'g'):>14}{value:>14,.3f}  {'yes' if ok else 'NO'}")
     print(
         f"baselines: memory append p50 {append['memory']['p50_ms']} ms; raw DuckLake insert "
-        f"{bulk['raw_ducklake_rows_per_s']:,} rows/s; memory list_messages p50 {bulk['memory_list_messages']['p50_ms']} ms; "
+        f"{bulk['raw_ducklake_rows_per_s']:,} rows/s; "
+        f"memory list_messages p50 {bulk['memory_list_messages']['p50_ms']} ms; "
         f"numpy {search['numpy']['p50_ms']} ms, faiss {search['faiss_flat_ip']}, "
         f"duckdb array_cosine {search['duckdb_array_cosine']['p50_ms']} ms"
     )
