@@ -1,23 +1,32 @@
 """Exact float32 cosine search in numpy.
 
-``VectorIndex`` keeps one row-normalised float32 matrix per dimension; a search is one matrix-vector product
-(memory-bandwidth bound) plus a partial sort. Both stores use it: the memory store rebuilds it after writes, the
-lake store when the lake's snapshot changes.
+``VectorIndex`` keeps, per dimension, the raw float32 matrix of the stored vectors with their norms and the few
+columns needed to hand back whole records (ids, model, session, creation time, metadata). A search is one
+matrix-vector product over the matrix (memory-bandwidth bound), a division by the norms and a partial sort; the
+hits come back as records without touching storage. Both stores use it: the memory store rebuilds it after writes,
+the lake store when the lake's snapshot changes (streaming Arrow batches into preallocated matrices).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from uuid import UUID
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from behest_lab.errors import VectorDimensionError
+from behest_lab.errors import DataCorruptionError, VectorDimensionError
+from behest_lab.records import EmbeddingRecord
 
 F32Array = npt.NDArray[np.float32]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NO_SESSION = -1
 
 
 def as_query(query: Sequence[float] | Any) -> F32Array:
@@ -30,13 +39,9 @@ def as_query(query: Sequence[float] | Any) -> F32Array:
     return q
 
 
-def normalize_rows(matrix: F32Array) -> F32Array:
-    """Rows divided by their L2 norm in float32; zero rows stay zero (they score 0.0)."""
-    m = np.asarray(matrix, dtype=np.float32)
-    norms = np.sqrt(np.einsum("ij,ij->i", m, m, dtype=np.float32))
-    norms[norms == 0] = 1.0
-    out: F32Array = m / norms[:, None]
-    return out
+def row_norms(matrix: F32Array) -> F32Array:
+    """L2 norm of every row, in float32."""
+    return cast(F32Array, np.sqrt(np.einsum("ij,ij->i", matrix, matrix, dtype=np.float32)))
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
@@ -51,78 +56,189 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return float(np.float32(np.dot(x, y)) / den)
 
 
+@dataclass(frozen=True)
+class Hit:
+    """One search result: where the vector sits in the index and its score."""
+
+    dim: int
+    row: int
+    score: float
+
+
 @dataclass
 class _Group:
-    """All vectors of one dimension."""
+    """All vectors of one dimension, row-aligned arrays."""
 
-    ids: list[UUID]
+    hi: npt.NDArray[np.uint64]  # id, high 64 bits
+    lo: npt.NDArray[np.uint64]  # id, low 64 bits
     models: npt.NDArray[np.int32]
-    sessions: npt.NDArray[np.int64]
-    matrix: F32Array
-    id_order: npt.NDArray[np.int64]  # rank of each row's id (ties are broken by smaller id first)
+    sessions: npt.NDArray[np.int64]  # code into VectorIndex.session_ids, -1 for none
+    created_us: npt.NDArray[np.int64]
+    metadata: list[str | None]  # JSON text
+    matrix: F32Array  # raw vectors, exactly as stored
+    norms: F32Array
+    rank: npt.NDArray[np.int64] = field(init=False)  # position in id order, breaks score ties
+
+    def __post_init__(self) -> None:
+        order = np.lexsort((self.lo, self.hi))
+        self.rank = np.empty(len(order), dtype=np.int64)
+        self.rank[order] = np.arange(len(order), dtype=np.int64)
 
 
 @dataclass
 class VectorIndex:
-    """Row-normalised float32 matrices, one per dimension, with model and session codes for filtering."""
+    """Float32 matrices per dimension with the columns that rebuild records and filter by model or session."""
 
     groups: dict[int, _Group] = field(default_factory=dict)
+    model_names: list[str] = field(default_factory=list)
     model_codes: dict[str, int] = field(default_factory=dict)
+    session_ids: list[UUID] = field(default_factory=list)
     session_codes: dict[UUID, int] = field(default_factory=dict)
 
+    # --- building --------------------------------------------------------------------------------------------
+
+    def _model_code(self, name: str) -> int:
+        code = self.model_codes.get(name)
+        if code is None:
+            code = self.model_codes[name] = len(self.model_names)
+            self.model_names.append(name)
+        return code
+
+    def _session_code(self, sid: UUID | None) -> int:
+        if sid is None:
+            return _NO_SESSION
+        code = self.session_codes.get(sid)
+        if code is None:
+            code = self.session_codes[sid] = len(self.session_ids)
+            self.session_ids.append(sid)
+        return code
+
     @classmethod
-    def build(
-        cls,
-        rows: Iterable[tuple[UUID, str, UUID | None, Any]],
-    ) -> VectorIndex:
-        """Build from ``(id, model, session_id, vector)`` rows."""
+    def from_records(cls, records: Iterable[EmbeddingRecord]) -> VectorIndex:
+        """Build from records (the memory store's path)."""
         index = cls()
-        by_dim: dict[int, tuple[list[UUID], list[int], list[int], list[Any]]] = {}
-        for id_, model, session_id, vector in rows:
-            dim = len(vector)
-            ids, models, sessions, vectors = by_dim.setdefault(dim, ([], [], [], []))
-            ids.append(id_)
-            models.append(index.model_codes.setdefault(model, len(index.model_codes)))
-            sessions.append(
-                -1 if session_id is None else index.session_codes.setdefault(session_id, len(index.session_codes))
+        by_dim: dict[int, list[EmbeddingRecord]] = {}
+        for r in records:
+            by_dim.setdefault(len(r.vector), []).append(r)
+        for dim, rs in by_dim.items():
+            ints = [r.id.int for r in rs]
+            matrix = np.asarray([r.vector for r in rs], dtype=np.float32).reshape(len(rs), dim)
+            index.groups[dim] = _Group(
+                hi=np.asarray([i >> 64 for i in ints], dtype=np.uint64),
+                lo=np.asarray([i & 0xFFFF_FFFF_FFFF_FFFF for i in ints], dtype=np.uint64),
+                models=np.asarray([index._model_code(r.model) for r in rs], dtype=np.int32),
+                sessions=np.asarray([index._session_code(r.session_id) for r in rs], dtype=np.int64),
+                created_us=np.asarray([(r.created_at - _EPOCH) // timedelta(microseconds=1) for r in rs], np.int64),
+                metadata=[None if r.metadata is None else json.dumps(r.metadata) for r in rs],
+                matrix=matrix,
+                norms=row_norms(matrix),
             )
-            vectors.append(vector)
-        for dim, (ids, models, sessions, vectors) in by_dim.items():
-            matrix = np.asarray(vectors, dtype=np.float32).reshape(len(ids), dim)
-            index.add_group(dim, ids, np.asarray(models, np.int32), np.asarray(sessions, np.int64), matrix)
         return index
 
-    def add_group(
-        self,
-        dim: int,
-        ids: list[UUID],
-        models: npt.NDArray[np.int32],
-        sessions: npt.NDArray[np.int64],
-        matrix: F32Array,
-        *,
-        normalized: bool = False,
-    ) -> None:
-        """Install the group of dimension ``dim`` (``matrix`` is normalised here unless ``normalized``)."""
-        order = np.argsort(np.asarray([u.int for u in ids], dtype=object), kind="stable")
-        rank = np.empty(len(ids), dtype=np.int64)
-        rank[order] = np.arange(len(ids), dtype=np.int64)
-        self.groups[dim] = _Group(
-            ids=ids,
-            models=models,
-            sessions=sessions,
-            matrix=matrix if normalized else normalize_rows(matrix),
-            id_order=rank,
-        )
+    @classmethod
+    def from_arrow(cls, batches: Iterable[pa.RecordBatch], counts: dict[int, int]) -> VectorIndex:
+        """Build from Arrow batches with columns ``id`` and ``session_id`` (16-byte UUIDs, e.g. DuckDB's
+        ``arrow.uuid`` export), ``model``, ``dim``, ``vector`` (list of float32), ``metadata`` (JSON text),
+        ``created_at`` (timestamp). ``counts`` gives the rows per dimension, so each matrix is allocated once
+        and filled in place: peak memory stays near the raw vector bytes plus one batch. No Python loop runs per
+        vector; Python work is per batch and per distinct model or session.
+        """
+        index = cls()
+        mats = {d: np.empty((n, d), dtype=np.float32) for d, n in counts.items()}
+        filled = dict.fromkeys(counts, 0)
+        parts: dict[int, list[dict[str, Any]]] = {d: [] for d in counts}
+        for batch in batches:
+            dims = batch.column("dim").to_numpy(zero_copy_only=False)
+            for d in (int(x) for x in np.unique(dims)):
+                rows = np.flatnonzero(dims == d)
+                part = batch if rows.size == batch.num_rows else batch.take(pa.array(rows))
+                if d not in mats or filled[d] + rows.size > mats[d].shape[0]:
+                    raise DataCorruptionError("embeddings.dim", f"more vectors of dimension {d} than counted")
+                vectors = part.column("vector")
+                if vectors.null_count or pc.any(pc.not_equal(pc.list_value_length(vectors), d)).as_py():
+                    raise DataCorruptionError("embeddings.vector", f"a vector's length differs from its dim {d}")
+                mats[d][filled[d] : filled[d] + rows.size] = (
+                    vectors.flatten().to_numpy(zero_copy_only=False).reshape(rows.size, d)
+                )
+                filled[d] += rows.size
+                hi, lo = _uuid_words(part.column("id"))
+                parts[d].append(
+                    {
+                        "hi": hi,
+                        "lo": lo,
+                        "models": index._codes(part.column("model")),
+                        "sessions": index._session_codes(part.column("session_id")),
+                        "created_us": part.column("created_at")
+                        .cast(pa.timestamp("us", tz="UTC"))
+                        .cast(pa.int64())
+                        .to_numpy(zero_copy_only=False),
+                        "metadata": part.column("metadata").to_pylist(),
+                    }
+                )
+        for d, matrix in mats.items():
+            if filled[d] != matrix.shape[0]:
+                raise DataCorruptionError("embeddings.dim", f"fewer vectors of dimension {d} than counted")
+            ps = parts[d]
+
+            def cat(key: str, dtype: Any, ps: list[dict[str, Any]] = ps) -> Any:
+                return np.concatenate([p[key] for p in ps]).astype(dtype, copy=False) if ps else np.empty(0, dtype)
+
+            index.groups[d] = _Group(
+                hi=cat("hi", np.uint64),
+                lo=cat("lo", np.uint64),
+                models=cat("models", np.int32),
+                sessions=cat("sessions", np.int64),
+                created_us=cat("created_us", np.int64),
+                metadata=[m for p in ps for m in p["metadata"]],
+                matrix=matrix,
+                norms=row_norms(matrix),
+            )
+        return index
+
+    def _codes(self, column: pa.Array) -> npt.NDArray[np.int64]:
+        encoded = column.dictionary_encode()
+        mapping = np.asarray([self._model_code(v) for v in encoded.dictionary.to_pylist()] or [0], dtype=np.int64)
+        return cast(npt.NDArray[np.int64], mapping[encoded.indices.to_numpy(zero_copy_only=False)])
+
+    def _session_codes(self, column: pa.Array) -> npt.NDArray[np.int64]:
+        hi, lo = _uuid_words(column)
+        valid = ~np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        out = np.full(len(column), _NO_SESSION, dtype=np.int64)
+        if valid.any():
+            pairs = np.stack([hi[valid], lo[valid]], axis=1)
+            uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
+            mapping = np.asarray(
+                [self._session_code(UUID(int=(int(h) << 64) | int(low))) for h, low in uniq], dtype=np.int64
+            )
+            out[valid] = mapping[inverse.reshape(-1)]
+        return out
+
+    # --- reading ---------------------------------------------------------------------------------------------
 
     @property
     def count(self) -> int:
         """Number of indexed vectors."""
-        return sum(len(g.ids) for g in self.groups.values())
+        return sum(len(g.hi) for g in self.groups.values())
 
     @property
     def nbytes(self) -> int:
         """Bytes held by the matrices."""
         return sum(g.matrix.nbytes for g in self.groups.values())
+
+    def record(self, hit: Hit) -> EmbeddingRecord:
+        """The stored record behind a hit, rebuilt from the index (vector bytes exactly as stored)."""
+        g = self.groups[hit.dim]
+        i = hit.row
+        session = int(g.sessions[i])
+        meta = g.metadata[i]
+        return EmbeddingRecord(
+            id=UUID(int=(int(g.hi[i]) << 64) | int(g.lo[i])),
+            session_id=None if session == _NO_SESSION else self.session_ids[session],
+            model=self.model_names[int(g.models[i])],
+            vector=g.matrix[i],
+            metadata=None if meta is None else json.loads(meta),
+            created_at=_EPOCH + timedelta(microseconds=int(g.created_us[i])),
+        )
 
     def search(
         self,
@@ -131,8 +247,12 @@ class VectorIndex:
         *,
         model: str | None = None,
         session_id: UUID | None = None,
-    ) -> list[tuple[UUID, float]]:
-        """``(id, score)`` of the best ``limit`` matches, score descending, ties by smaller id first."""
+    ) -> list[Hit]:
+        """The best ``limit`` matches of the query's dimension: score descending, ties by smaller id first.
+
+        Raises:
+            VectorDimensionError: vectors exist (after the model/session filters) but none of the query's dimension.
+        """
         if limit < 0:
             raise ValueError("limit must not be negative")
         q = as_query(query)
@@ -140,10 +260,7 @@ class VectorIndex:
             return []
         group = self.groups.get(q.size)
         if group is None:
-            present = self._dims_with(model, session_id)
-            if present:
-                raise VectorDimensionError(q.size, present)
-            return []
+            return self._no_match(q.size, model, session_id)
         mask: npt.NDArray[np.bool_] | None = None
         if model is not None:
             code = self.model_codes.get(model)
@@ -156,52 +273,59 @@ class VectorIndex:
                 return []
             smask = group.sessions == scode
             mask = smask if mask is None else mask & smask
-        norm = np.float32(np.sqrt(np.dot(q, q)))
-        qn = q / norm if norm > 0 else q
-        scores: F32Array
+        qnorm = np.float32(np.sqrt(np.dot(q, q)))
         if mask is None:
-            scores = cast(F32Array, group.matrix @ qn)
-            candidates = None
+            rows = None
+            dots = cast(F32Array, group.matrix @ q)
+            den = group.norms * qnorm
         else:
-            candidates = np.flatnonzero(mask)
-            if candidates.size == 0:
-                present = self._dims_with(model, session_id)
-                if present:
-                    raise VectorDimensionError(q.size, present)
-                return []
-            scores = cast(F32Array, group.matrix[candidates] @ qn)
-        return self._top(group, scores, candidates, limit)
+            rows = np.flatnonzero(mask)
+            if rows.size == 0:
+                return self._no_match(q.size, model, session_id)
+            dots = cast(F32Array, group.matrix[rows] @ q)
+            den = group.norms[rows] * qnorm
+        scores = np.divide(dots, den, out=np.zeros_like(dots), where=den != 0)
+        return self._top(q.size, group, scores, rows, limit)
 
     def _top(
-        self,
-        group: _Group,
-        scores: F32Array,
-        candidates: npt.NDArray[np.intp] | None,
-        limit: int,
-    ) -> list[tuple[UUID, float]]:
+        self, dim: int, group: _Group, scores: F32Array, rows: npt.NDArray[np.intp] | None, limit: int
+    ) -> list[Hit]:
         n = scores.size
         k = min(limit, n)
         if k < n:
-            part = np.argpartition(-scores, k - 1)[:k]
-            kth = scores[part].min()
+            kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
             # keep every row tied with the k-th score so ties are broken by id, not by partition order
-            part = np.flatnonzero(scores >= kth)
+            cand = np.flatnonzero(scores >= kth)
         else:
-            part = np.arange(n)
-        rows = part if candidates is None else candidates[part]
-        order = np.lexsort((group.id_order[rows], -scores[part]))[:k]
-        return [(group.ids[int(rows[i])], float(scores[part[i]])) for i in order]
+            cand = np.arange(n)
+        pos = cand if rows is None else rows[cand]
+        order = np.lexsort((group.rank[pos], -scores[cand]))[:k]
+        return [Hit(dim, int(pos[i]), float(scores[cand[i]])) for i in order]
 
-    def _dims_with(self, model: str | None, session_id: UUID | None) -> list[int]:
-        dims = []
-        mcode = self.model_codes.get(model) if model is not None else None
-        scode = self.session_codes.get(session_id) if session_id is not None else None
-        for dim, g in self.groups.items():
-            m = np.ones(len(g.ids), dtype=bool)
-            if model is not None:
-                m &= g.models == (mcode if mcode is not None else -2)
-            if session_id is not None:
-                m &= g.sessions == (scode if scode is not None else -2)
+    def _no_match(self, dim: int, model: str | None, session_id: UUID | None) -> list[Hit]:
+        present = []
+        mcode = self.model_codes.get(model, -2) if model is not None else None
+        scode = self.session_codes.get(session_id, -2) if session_id is not None else None
+        for d, g in self.groups.items():
+            m = np.ones(len(g.hi), dtype=bool)
+            if mcode is not None:
+                m &= g.models == mcode
+            if scode is not None:
+                m &= g.sessions == scode
             if m.any():
-                dims.append(dim)
-        return dims
+                present.append(d)
+        if present:
+            raise VectorDimensionError(dim, present)
+        return []
+
+
+def _uuid_words(column: pa.Array) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """High and low 64-bit words of a 16-byte UUID column (nulls read as zeros)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    storage = column.storage if isinstance(column, pa.ExtensionArray) else column
+    if not pa.types.is_fixed_size_binary(storage.type) or storage.type.byte_width != 16:
+        raise DataCorruptionError("embeddings.id", f"expected 16-byte UUIDs, got {storage.type}")
+    raw = np.frombuffer(storage.buffers()[1], dtype=">u8")[2 * storage.offset : 2 * (storage.offset + len(storage))]
+    words = raw.reshape(-1, 2).astype(np.uint64)
+    return words[:, 0].copy(), words[:, 1].copy()

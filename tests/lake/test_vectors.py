@@ -10,7 +10,6 @@ import pytest
 
 from behest_lab import EmbeddingRecord, open_store
 from behest_lab.stores.lake import LakeStore
-from behest_lab.stores.lake.embeddings import build_index
 from tests.stores._build import embedding, session
 
 
@@ -95,17 +94,17 @@ def test_index_follows_writes_from_another_store_object(tmp_path: Path) -> None:
         assert reader.embeddings.search([1.0, 0.0], 3) == []
 
 
-def test_index_build_normalises_from_arrow(lake: LakeStore) -> None:
+def test_search_hands_back_stored_records_without_reading_storage(lake: LakeStore) -> None:
     rng = np.random.default_rng(3)
-    records = [embedding(rng.standard_normal(16).tolist(), model="m") for _ in range(50)]
+    s = session(lake)
+    records = [
+        embedding(rng.standard_normal(16).tolist(), model="m", session_id=s.id, metadata={"i": i, "t": "é<"})
+        for i in range(50)
+    ]
     records.append(embedding([0.0] * 16, model="m"))
     lake.embeddings.upsert_many(records)
-    table = lake._engine.arrow("SELECT id, model, session_id, dim, vector FROM embeddings")
-    index = build_index(table)
-    group = index.groups[16]
-    norms = np.linalg.norm(group.matrix, axis=1)
-    assert group.matrix.dtype == np.float32
-    assert group.matrix.flags.c_contiguous
-    assert np.allclose(norms[norms > 0], 1.0, atol=1e-6)
-    assert int((norms == 0).sum()) == 1
-    assert index.count == len(records)
+    hits = lake.embeddings.search(rng.standard_normal(16).tolist(), len(records))
+    assert sorted(h.record.id.int for h in hits) == sorted(r.id.int for r in records)
+    for h in hits:
+        assert h.record == lake.embeddings.get(h.record.id)
+    assert [h.score for h in hits if h.record.id == records[-1].id] == [0.0]

@@ -39,9 +39,7 @@ class MemoryEmbeddingStore:
     def _current_index(self) -> VectorIndex:
         with self._s.lock:
             if self._index is None or self._index_version != self._s.version:
-                self._index = VectorIndex.build(
-                    (r.id, r.model, r.session_id, r.vector) for r in self._s.embeddings.values()
-                )
+                self._index = VectorIndex.from_records(self._s.embeddings.values())
                 self._index_version = self._s.version
             return self._index
 
@@ -53,9 +51,9 @@ class MemoryEmbeddingStore:
         model: str | None = None,
         session_id: UUID | None = None,
     ) -> list[ScoredEmbedding]:
-        hits = self._current_index().search(query, limit, model=model, session_id=session_id)
-        records = self._s.embeddings
-        return [ScoredEmbedding(record=records[id_], score=score) for id_, score in hits]
+        index = self._current_index()
+        hits = index.search(query, limit, model=model, session_id=session_id)
+        return [ScoredEmbedding(record=index.record(h), score=h.score) for h in hits]
 
     def delete(self, id: UUID) -> None:
         with self._s.lock:
