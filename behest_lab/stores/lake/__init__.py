@@ -80,6 +80,7 @@ class LakeStore(Store):
         sid = str(id)
 
         def body(con: duckdb.DuckDBPyConnection) -> None:
+            self._engine.forget_sessions([sid])
             for table in ("messages", "tool_executions", "usage_records", "embeddings"):
                 _sql.delete_ids(con, table, [sid], "session_id")
             delete_session_artifacts(con, sid)

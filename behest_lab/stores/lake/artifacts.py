@@ -30,7 +30,22 @@ class LakeArtifactStore:
         self._e = engine
 
     def put(self, artifact: Artifact) -> Artifact:
-        self.put_many([check_type(artifact, Artifact, "artifact")])
+        check_type(artifact, Artifact, "artifact")
+        self._e.check_writable()
+        meta = _sql.row_values(tables.to_arrow("artifacts", [artifact]))
+        data = _sql.row_values(tables.to_arrow("artifact_data", [artifact]))
+        aid = str(artifact.id)
+
+        def body(con: duckdb.DuckDBPyConnection) -> None:
+            # a new id (the usual case) is two plain inserts; replacing one deletes the old rows first
+            if _sql.has_id(con, "artifacts", aid):
+                _sql.delete_ids(con, "artifacts", [aid])
+                _sql.delete_ids(con, "artifact_data", [aid])
+            _sql.insert_row(con, "artifacts", meta)
+            _sql.insert_row(con, "artifact_data", data)
+            self._e.changed()
+
+        self._e.write(body, f"put artifact {aid}", small=True)
         return artifact
 
     def put_many(self, artifacts: Sequence[Artifact]) -> list[Artifact]:
@@ -47,6 +62,7 @@ class LakeArtifactStore:
             _sql.delete_ids(con, "artifact_data", ids)
             _sql.insert_arrow(con, "artifacts", meta)
             _sql.insert_arrow(con, "artifact_data", data)
+            self._e.changed()
 
         self._e.write(body, f"put artifacts {len(batch)}" if len(batch) > 1 else f"put artifact {ids[0]}")
         return batch
@@ -62,7 +78,7 @@ class LakeArtifactStore:
             _sql.delete_ids(con, "artifacts", [aid])
             _sql.delete_ids(con, "artifact_data", [aid])
 
-        self._e.write(body, f"delete artifact {aid}")
+        self._e.write(body, f"delete artifact {aid}", small=True)
 
     def list_by_session(self, session_id: UUID) -> list[Artifact]:
         rows = self._e.rows(

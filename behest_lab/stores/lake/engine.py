@@ -49,7 +49,10 @@ EXTENSIONS: dict[str, str] = {
 _installed: set[str] = set()
 _install_lock = threading.Lock()
 _shared: duckdb.DuckDBPyConnection | None = None
+_small: duckdb.DuckDBPyConnection | None = None
 _aliases = itertools.count()
+# Catalog files this process has attached, with how many engines hold each (guarded by ``_install_lock``).
+_attached: dict[Path, int] = {}
 
 # SQLite catalog contention and DuckLake's optimistic-commit conflicts: both are worth retrying.
 _RETRYABLE = re.compile(r"database is locked|conflict|busy|could not set lock|failed to commit", re.IGNORECASE)
@@ -110,6 +113,28 @@ def shared_instance() -> duckdb.DuckDBPyConnection:
         return _shared
 
 
+def small_instance() -> duckdb.DuckDBPyConnection:
+    """The process-wide single-threaded DuckDB instance for small writes (created on first use).
+
+    With more than one thread, DuckDB's task scheduler wakes and parks workers for each of the dozen statements a
+    DuckLake commit runs against its catalog; for a one-row write that costs more than the statements themselves
+    (``append_message`` p50 about 12 ms with one thread against 17-22 ms with two on a 2-core machine). ``threads``
+    is an instance-wide setting, hence a second instance; loading the extensions into it costs about 0.3 s once
+    per process.
+    """
+    global _small
+    with _install_lock:
+        if _small is None:
+            con = duckdb.connect(config={"threads": 1})
+            try:
+                load_extensions(con, lock=False)
+            except BaseException:
+                con.close()
+                raise
+            _small = con
+        return _small
+
+
 def _use_wal(catalog: Path) -> None:
     """Put the SQLite catalog in WAL mode (persistent in the file).
 
@@ -157,37 +182,59 @@ class Engine:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._sql_con: duckdb.DuckDBPyConnection | None = None
         self.alias = f"behest_lake_{next(_aliases)}"
+        # Session ids known to exist in snapshot ``_known_at`` (see ``known_sessions``).
+        self._known: set[str] = set()
+        self._known_at: int | None = None
+        self._tx_snapshot: int | None = None
+        self._tx_changed = False
+        self._tx_new: set[str] = set()
         #: the DuckLake catalog database DuckDB attaches next to the lake (snapshot and file bookkeeping)
         self.meta = f"__ducklake_metadata_{self.alias}"
+        self._snapshot = snapshot
+        self._as_of = as_of
+        self._inlining_row_limit = inlining_row_limit
+        self._small_con: duckdb.DuckDBPyConnection | None = None
+        catalog = root / CATALOG_FILE
+        with _install_lock:
+            # Python's sqlite3 is another copy of SQLite: closing its file descriptor would drop the POSIX locks
+            # DuckDB's copy holds on the same file, so it only touches catalogs no engine here has attached (those
+            # are in WAL mode already: the mode is stored in the file).
+            if not self.read_only and not _attached.get(catalog):
+                _use_wal(catalog)
         con = shared_instance().cursor()
         try:
-            # TIMESTAMPTZ values come back in UTC and derived timestamps are built in UTC.
-            con.execute("SET TimeZone = 'UTC'")
-            # DuckLake's own commit retries are short; our outer loop (``write``) adds jittered back-off.
-            con.execute("SET ducklake_retry_wait_ms = 5")
-            con.execute("SET ducklake_max_retry_count = 20")
-            options = [f"DATA_PATH {_quote(str(root / DATA_DIR) + '/')}"]
-            if (root / CATALOG_FILE).exists():
-                # the catalog remembers the absolute data path it was created with; a store folder that was moved
-                # or copied keeps working because file paths inside the catalog are relative to it
-                options.append("OVERRIDE_DATA_PATH TRUE")
-            if self.read_only:
-                options.append("READ_ONLY")
-                if snapshot is not None:
-                    options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
-                elif as_of is not None:
-                    options.append(f"SNAPSHOT_TIME {_quote(as_of.isoformat())}")
-            else:
-                options.append(f"DATA_INLINING_ROW_LIMIT {int(inlining_row_limit)}")
-            catalog = str(root / CATALOG_FILE)
-            if not self.read_only:
-                _use_wal(root / CATALOG_FILE)
-            self._attach(con, f"ATTACH {_quote('ducklake:sqlite:' + catalog)} AS {self.alias} ({', '.join(options)})")
-            con.execute(f"USE {self.alias}")
+            self._setup(con)
         except BaseException:
             con.close()
             raise
         self._con = con
+        self._catalog = catalog
+        with _install_lock:
+            _attached[catalog] = _attached.get(catalog, 0) + 1
+
+    def _setup(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Session settings, then attach the lake as ``alias`` and make it the default database."""
+        # TIMESTAMPTZ values come back in UTC and derived timestamps are built in UTC.
+        con.execute("SET TimeZone = 'UTC'")
+        # DuckLake's own commit retries are short; our outer loop (``write``) adds jittered back-off.
+        con.execute("SET ducklake_retry_wait_ms = 5")
+        con.execute("SET ducklake_max_retry_count = 20")
+        options = [f"DATA_PATH {_quote(str(self.root / DATA_DIR) + '/')}"]
+        if (self.root / CATALOG_FILE).exists():
+            # the catalog remembers the absolute data path it was created with; a store folder that was moved
+            # or copied keeps working because file paths inside the catalog are relative to it
+            options.append("OVERRIDE_DATA_PATH TRUE")
+        if self.read_only:
+            options.append("READ_ONLY")
+            if self._snapshot is not None:
+                options.append(f"SNAPSHOT_VERSION {int(self._snapshot)}")
+            elif self._as_of is not None:
+                options.append(f"SNAPSHOT_TIME {_quote(self._as_of.isoformat())}")
+        else:
+            options.append(f"DATA_INLINING_ROW_LIMIT {int(self._inlining_row_limit)}")
+        catalog = str(self.root / CATALOG_FILE)
+        self._attach(con, f"ATTACH {_quote('ducklake:sqlite:' + catalog)} AS {self.alias} ({', '.join(options)})")
+        con.execute(f"USE {self.alias}")
 
     def _attach(self, con: duckdb.DuckDBPyConnection, statement: str) -> None:
         for attempt in range(1, self.retry.attempts + 1):
@@ -208,6 +255,22 @@ class Engine:
         return self._con
 
     @property
+    def small_con(self) -> duckdb.DuckDBPyConnection:
+        """The connection for small writes (see ``write``): a cursor of ``small_instance()`` with the same lake
+        attached under the same alias, created on first use."""
+        if self._con is None:
+            raise ConnectionFailedError("ducklake", f"the store in {self.root} is closed")
+        if self._small_con is None:
+            small = small_instance().cursor()
+            try:
+                self._setup(small)
+            except BaseException:
+                small.close()
+                raise
+            self._small_con = small
+        return self._small_con
+
+    @property
     def sql_con(self) -> duckdb.DuckDBPyConnection:
         """A second connection for ``store.sql`` (its temp views must not shadow the tables internal SQL uses)."""
         con = self.con
@@ -222,6 +285,13 @@ class Engine:
             if self._sql_con is not None:
                 self._sql_con.close()
                 self._sql_con = None
+            if self._small_con is not None:
+                small, self._small_con = self._small_con, None
+                try:
+                    small.execute("USE memory")
+                    small.execute(f"DETACH {self.alias}")
+                finally:
+                    small.close()
             if self._con is not None:
                 con, self._con = self._con, None
                 try:
@@ -229,6 +299,12 @@ class Engine:
                     con.execute(f"DETACH {self.alias}")
                 finally:
                     con.close()
+                    with _install_lock:
+                        left = _attached.get(self._catalog, 1) - 1
+                        if left > 0:
+                            _attached[self._catalog] = left
+                        else:
+                            _attached.pop(self._catalog, None)
 
     # --- reads ---------------------------------------------------------------------------------------------
 
@@ -270,7 +346,7 @@ class Engine:
         if self.read_only:
             raise ReadOnlyStoreError(f"the store in {self.root} is opened read-only at a past snapshot")
 
-    def write(self, body: Callable[[duckdb.DuckDBPyConnection], T], what: str) -> T:
+    def write(self, body: Callable[[duckdb.DuckDBPyConnection], T], what: str, *, small: bool = False) -> T:
         """Run ``body(con)`` inside one DuckLake transaction and commit it, retrying on conflicts.
 
         ``body`` may raise a ``BehestLabError`` (for example ``NotFoundError`` after a failed check): the
@@ -281,17 +357,21 @@ class Engine:
         Args:
             body: statements of the transaction; its return value is returned.
             what: a short description stored as the snapshot's commit message.
+            small: a write of one row or so: run it on ``small_con`` (single-threaded, much cheaper per statement).
+                Bulk writes and maintenance stay on ``con``, whose threads speed up writing Parquet files.
         """
         self.check_writable()
         with self.lock:
-            con = self.con
+            con = self.small_con if small else self.con
             last = ""
             for attempt in range(1, self.retry.attempts + 1):
                 try:
                     con.execute("BEGIN TRANSACTION")
+                    self._begin_tx(con)
                     result = body(con)
                     con.execute(f"CALL {self.alias}.set_commit_message('behest_lab', ?)", [what])
                     con.execute("COMMIT")
+                    self._committed()
                     return result
                 except BehestLabError:
                     self._rollback(con)
@@ -304,6 +384,57 @@ class Engine:
                 if attempt < self.retry.attempts:
                     time.sleep(self.retry.delay(attempt))
             raise CommitConflictError(self.retry.attempts, f"{what}: {last}")
+
+    # --- sessions known to exist ------------------------------------------------------------------------------
+    #
+    # Checking that a session exists scans the ``sessions`` table: four or five catalog queries, 4-9 ms, a third
+    # of a single append. Writes therefore remember the session ids they have seen, tagged with the lake snapshot
+    # they were seen in. DuckLake numbers snapshots consecutively, so a transaction that starts from snapshot N may
+    # trust the ids known in N; after a commit known to have changed something the ids stay valid for N + 1, which
+    # is our own snapshot exactly when no other writer committed in between. Any other snapshot (a commit by
+    # another process or store, a compaction, our commit being retried behind another one) empties the set.
+    # Deleting a session forgets it at once. The check thus sees the same state a scan inside the transaction
+    # would: a session deleted by a concurrent commit after our transaction began is missed either way.
+
+    def _begin_tx(self, con: duckdb.DuckDBPyConnection) -> None:
+        row = con.execute(f"SELECT id FROM ducklake_current_snapshot('{self.alias}')").fetchone()
+        self._tx_snapshot = None if row is None else int(row[0])
+        self._tx_changed = False
+        self._tx_new = set()
+        if self._tx_snapshot is None or self._tx_snapshot != self._known_at:
+            self._known.clear()
+            self._known_at = self._tx_snapshot
+
+    def _committed(self) -> None:
+        if self._tx_snapshot is None:
+            self._known.clear()
+            self._known_at = None
+            return
+        self._known |= self._tx_new
+        # without a certain change the commit may or may not have made a snapshot: stay at N, so that either
+        # outcome other than "nothing happened anywhere" empties the set on the next write
+        self._known_at = self._tx_snapshot + 1 if self._tx_changed else self._tx_snapshot
+
+    def changed(self) -> None:
+        """Record that the current write transaction changed rows (so its commit makes a new snapshot)."""
+        self._tx_changed = True
+
+    def known_sessions(self, session_ids: Sequence[str]) -> set[str]:
+        """Those of ``session_ids`` that exist in the current write transaction's snapshot as far as remembered.
+
+        Only call inside ``write``'s body; ids not returned may exist all the same (check them with a scan, then
+        ``remember_sessions``).
+        """
+        return {s for s in session_ids if s in self._known}
+
+    def remember_sessions(self, session_ids: Sequence[str]) -> None:
+        """Session ids seen in, or created by, the current write transaction (trusted once it commits)."""
+        self._tx_new.update(session_ids)
+
+    def forget_sessions(self, session_ids: Sequence[str]) -> None:
+        """Session ids being deleted: never trusted again until seen anew."""
+        self._known.difference_update(session_ids)
+        self._tx_new.difference_update(session_ids)
 
     @staticmethod
     def _rollback(con: duckdb.DuckDBPyConnection) -> None:

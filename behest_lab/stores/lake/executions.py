@@ -33,17 +33,41 @@ class LakeExecutionStore:
         if not batch:
             return batch
         self._e.check_writable()
+        if len(batch) == 1:
+            self._upsert_one(table, batch[0])
+            return batch
         data = tables.to_arrow(table, batch)
         session_ids = list(dict.fromkeys(str(r.session_id) for r in batch))
 
         def body(con: duckdb.DuckDBPyConnection) -> None:
-            missing = _sql.missing_sessions(con, session_ids)
+            known = self._e.known_sessions(session_ids)
+            missing = _sql.missing_sessions(con, [s for s in session_ids if s not in known])
             if missing:
                 raise NotFoundError(UUID(missing[0]), "session")
-            _sql.update_arrow(con, table, data)
+            updated, inserted = _sql.update_arrow(con, table, data)
+            if updated or inserted:
+                self._e.changed()
+            self._e.remember_sessions(session_ids)
 
         self._e.write(body, f"upsert {table} {len(batch)}")
         return batch
+
+    def _upsert_one(self, table: str, record: ToolExecution | UsageRecord) -> None:
+        """One record: a plain insert when its id is new (the usual case), an in-place update otherwise."""
+        values = _sql.row_values(tables.to_arrow(table, [record]))
+        rid, sid = str(record.id), str(record.session_id)
+
+        def body(con: duckdb.DuckDBPyConnection) -> None:
+            if not self._e.known_sessions([sid]) and not _sql.has_id(con, "sessions", sid):
+                raise NotFoundError(record.session_id, "session")
+            if _sql.has_id(con, table, rid):
+                _sql.update_row(con, table, values)
+            else:
+                _sql.insert_row(con, table, values)
+            self._e.changed()
+            self._e.remember_sessions([sid])
+
+        self._e.write(body, f"upsert {table} 1", small=True)
 
     def record_execution(self, execution: ToolExecution) -> ToolExecution:
         self._upsert("tool_executions", [check_type(execution, ToolExecution, "execution")])

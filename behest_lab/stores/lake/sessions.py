@@ -35,13 +35,16 @@ class LakeSessionStore:
         check_type(session, Session, "session")
         self._e.check_writable()
         sid = str(session.id)
-        data = tables.to_arrow("sessions", [session])
+        values = _sql.row_values(tables.to_arrow("sessions", [session]))
 
         def body(con: duckdb.DuckDBPyConnection) -> None:
-            if not _sql.insert_arrow(con, "sessions", data, f"NOT EXISTS (SELECT 1 FROM {_SESS} WHERE id = '{sid}')"):
+            if _sql.has_id(con, "sessions", sid):
                 raise AlreadyExistsError(session.id, "session")
+            _sql.insert_row(con, "sessions", values)
+            self._e.changed()
+            self._e.remember_sessions([sid])
 
-        self._e.write(body, f"create_session {sid}")
+        self._e.write(body, f"create_session {sid}", small=True)
         return session
 
     def create_sessions(self, sessions: Sequence[Session]) -> list[Session]:
@@ -59,6 +62,8 @@ class LakeSessionStore:
             if taken is not None:
                 raise AlreadyExistsError(taken[0], "session")
             _sql.insert_arrow(con, "sessions", data)
+            self._e.changed()
+            self._e.remember_sessions(ids)
 
         self._e.write(body, f"create_sessions {len(batch)}")
         return batch
@@ -75,6 +80,7 @@ class LakeSessionStore:
         sid = str(id)
 
         def body(con: duckdb.DuckDBPyConnection) -> None:
+            self._e.forget_sessions([sid])
             for table in ("messages", "tool_executions", "usage_records"):
                 _sql.delete_ids(con, table, [sid], "session_id")
             _sql.delete_ids(con, "sessions", [sid])
@@ -104,27 +110,25 @@ class LakeSessionStore:
             _sql.update_arrow(con, "sessions", tables.to_arrow("sessions", [updated]))
             return updated
 
-        return self._e.write(body, f"update_session {sid}")
+        return self._e.write(body, f"update_session {sid}", small=True)
 
     def append_message(self, message: MessageRecord) -> MessageRecord:
         check_type(message, MessageRecord, "message")
         self._e.check_writable()
-        data = tables.to_arrow("messages", [message], SEQ.take(1, touch=True))
+        values = _sql.row_values(tables.to_arrow("messages", [message], SEQ.take(1, touch=True)))
         sid, mid = str(message.session_id), str(message.id)
-        # one statement on the happy path: both checks are folded into the insert's condition
-        cond = (
-            f"EXISTS (SELECT 1 FROM {_SESS} WHERE id = '{sid}') "
-            f"AND NOT EXISTS (SELECT 1 FROM {_MSG} WHERE id = '{mid}')"
-        )
 
         def body(con: duckdb.DuckDBPyConnection) -> None:
-            if _sql.insert_arrow(con, "messages", data, cond):
-                return
-            if _sql.missing_sessions(con, [sid]):
+            # the session check is skipped for a session this store has seen in the current snapshot
+            if not self._e.known_sessions([sid]) and not _sql.has_id(con, "sessions", sid):
                 raise NotFoundError(message.session_id, "session")
-            raise AlreadyExistsError(message.id, "message")
+            if _sql.has_id(con, "messages", mid):
+                raise AlreadyExistsError(message.id, "message")
+            _sql.insert_row(con, "messages", values)
+            self._e.changed()
+            self._e.remember_sessions([sid])
 
-        self._e.write(body, f"append_message {mid}")
+        self._e.write(body, f"append_message {mid}", small=True)
         return message
 
     def append_messages(self, messages: Sequence[MessageRecord], *, touch_session: bool = True) -> list[MessageRecord]:
@@ -137,13 +141,16 @@ class LakeSessionStore:
         ids = [str(m.id) for m in batch]
 
         def body(con: duckdb.DuckDBPyConnection) -> None:
-            missing = _sql.missing_sessions(con, session_ids)
+            known = self._e.known_sessions(session_ids)
+            missing = _sql.missing_sessions(con, [s for s in session_ids if s not in known])
             if missing:
                 raise NotFoundError(UUID(missing[0]), "session")
             dup = con.execute(f"SELECT id FROM {_MSG} WHERE id IN (SELECT unnest(?::UUID[])) LIMIT 1", [ids]).fetchone()
             if dup is not None:
                 raise AlreadyExistsError(dup[0], "message")
             _sql.insert_arrow(con, "messages", data)
+            self._e.changed()
+            self._e.remember_sessions(session_ids)
 
         self._e.write(body, f"append_messages {len(batch)}")
         return batch
@@ -160,7 +167,7 @@ class LakeSessionStore:
             if row is None or row[0] == 0:
                 raise NotFoundError(message_id, "message")
 
-        self._e.write(body, f"{what} {mid}")
+        self._e.write(body, f"{what} {mid}", small=True)
         rows = self._e.rows(f"SELECT * FROM {_MSG} WHERE id = ?", [mid])
         return tables.message_from_row(rows[0])
 
