@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from behest_lab.records._wire import fix_exponents, format_f32, format_timestamp
+from behest_lab.records._wire import fix_exponents, format_f32, format_f32_many, format_timestamp
 
 U64_MAX = 2**64 - 1
 
@@ -241,7 +241,7 @@ class BehestRecord(BaseModel):
 
 def _format_f32_value(value: Any) -> str:
     if isinstance(value, list):
-        return "[" + ",".join(format_f32(x) for x in value) + "]"
+        return "[" + ",".join(format_f32_many(value)) + "]"
     return format_f32(value)
 
 

@@ -10,6 +10,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -156,4 +157,33 @@ def format_f32(value: float) -> str:
     if f == 0:
         return "-0.0" if math.copysign(1.0, float(f)) < 0 else "0.0"
     digits, exp10, negative = _shortest(np.format_float_scientific(f, unique=True, trim="-"))
+    return _ryu_layout(digits, exp10, negative, fixed_max=13, small_min=-6)
+
+
+def format_f32_many(values: Sequence[float] | np.ndarray) -> list[str]:
+    """``[format_f32(v) for v in values]``, several times faster on long vectors.
+
+    numpy's ``str`` of a float32 already has the shortest round-trip digits (the same Dragon4 ``unique`` digits
+    ``format_f32`` takes from ``np.format_float_scientific``), and one ``astype(str)`` formats the whole array.
+    numpy writes positional notation only well inside ryu's fixed range (about 1e-4 <= |x| < 1e7, and zero),
+    where the two layouts agree; its scientific texts are re-laid out with ryu's thresholds. numpy's print
+    options are reset for the call: their legacy modes change these texts.
+
+    Raises:
+        ValueError: a value is NaN or infinite as a float32 (``format_f32`` cannot format those either); the
+            message names its index.
+    """
+    with np.errstate(over="ignore"):  # overflow to inf is reported below, naming the index
+        arr = np.asarray(values, dtype=np.float32).reshape(-1)
+    finite = np.isfinite(arr)
+    if not finite.all():
+        i = int(np.argmin(finite))
+        raise ValueError(f"value {i} is {arr[i]}, not a finite float32")
+    with np.printoptions(legacy=False):
+        texts: list[str] = arr.astype(str).tolist()
+    return [text if "e" not in text else _relayout(text) for text in texts]
+
+
+def _relayout(sci: str) -> str:
+    digits, exp10, negative = _shortest(sci)
     return _ryu_layout(digits, exp10, negative, fixed_max=13, small_min=-6)

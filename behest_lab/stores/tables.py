@@ -14,9 +14,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from itertools import accumulate, chain, pairwise
+from operator import attrgetter
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 from pydantic import ValidationError
 
@@ -39,7 +42,6 @@ from behest_lab.records import (
 SCHEMA_VERSION = 1
 
 _TS = pa.timestamp("us", tz="UTC")
-_JSON_NULL = None
 
 
 @dataclass(frozen=True)
@@ -177,168 +179,298 @@ def cast_select_sql(table: str, source: str) -> str:
 
 
 # --- records -> columns --------------------------------------------------------------------------------------
+# Each column is built directly from the records, one list comprehension per column, nested lists as flat child
+# arrays plus offsets: a dict per row (the obvious way) costs several times more than the DuckDB insert of the
+# result, and the garbage collector keeps scanning those dicts while a big batch is being built.
 
 
-def _dump(value: Any) -> str | None:
-    """JSON text of a free-form value (None stays NULL)."""
-    if value is None:
-        return None
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+def _json_encoder(*, allow_nan: bool) -> Callable[[Any], str]:
+    """``json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=allow_nan)``, made once.
+
+    ``json.dumps`` with options builds a new encoder per call; calling the C encoder directly skips that. The
+    values come from validated records, which cannot be circular, so the circular-reference check is off.
+    """
+    py = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=allow_nan)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator (other Python implementations)
+        return py.encode
+    c = make(None, py.default, json.encoder.encode_basestring, None, ":", ",", False, False, allow_nan)
+
+    def encode(value: Any) -> str:
+        return "".join(c(value, 0))
+
+    return encode
 
 
-def _uuid(value: Any) -> str | None:
-    return None if value is None else str(value)
+_encode_json = _json_encoder(allow_nan=True)
+# Free-form values (metadata, results): NaN and infinities are not JSON, so they fail here and not in DuckDB.
+_encode_free = _json_encoder(allow_nan=False)
+
+_STR = pa.string()
+_U64 = pa.uint64()
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+_TOKEN_NAMES = [c.name for c in _TOKENS]
+# a UUID's 32 hex digits go to these slices of its 36-character text; the four gaps are dashes
+_UUID_GROUPS = ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))
+_UUID_MAX_ROWS = (2**31 - 1) // 36  # int32 string offsets
 
 
-def _content_row(part: Any) -> dict[str, Any]:
-    cc = part.cache_control
-    row: dict[str, Any] = {
-        "type": part.type,
-        "text": None,
-        "value": None,
-        "url": None,
-        "mime_type": None,
-        "cache_kind": None if cc is None else cc.kind.value,
-        "cache_ttl": None if cc is None else cc.ttl.value,
-    }
-    if isinstance(part, TextPart):
-        row["text"] = part.text
-    elif isinstance(part, JsonPart):
-        row["value"] = json.dumps(part.value, ensure_ascii=False, separators=(",", ":"))
+def _strings(values: Sequence[Any]) -> pa.Array:
+    return pa.array(values, _STR)
+
+
+def _json_column(values: Sequence[Any]) -> pa.Array:
+    """Free-form JSON text; None is NULL."""
+    return pa.array([None if v is None else _encode_free(v) for v in values], _STR)
+
+
+def _uuid_column(values: Sequence[Any]) -> pa.Array:
+    """The canonical text of UUIDs (exactly ``str(uuid)``, lower-case with dashes); None is NULL.
+
+    The hex digits of the whole column come from one ``bytes.hex()`` call and numpy puts in the dashes: ``str``
+    per UUID would cost more than the rest of a message row.
+    """
+    n = len(values)
+    missing = [v is None for v in values]
+    has_missing = any(missing)
+    if n > _UUID_MAX_ROWS:
+        return pa.array([None if v is None else str(v) for v in values], _STR)
+    raw = b"".join([b"\0" * 16 if v is None else v.int.to_bytes(16, "big") for v in values])
+    digits = np.frombuffer(raw.hex().encode("ascii"), np.uint8).reshape(n, 32)
+    text = np.full((n, 36), ord("-"), np.uint8)
+    for i, (start, stop) in enumerate(_UUID_GROUPS):
+        text[:, start + i : stop + i] = digits[:, start:stop]
+    offsets = np.arange(0, 36 * n + 1, 36, dtype=np.int32)
+    validity = None
+    if has_missing:
+        validity = pa.py_buffer(np.packbits(~np.array(missing, dtype=bool), bitorder="little"))
+    return pa.Array.from_buffers(_STR, n, [validity, pa.py_buffer(offsets), pa.py_buffer(text)])
+
+
+def _timestamp_column(values: Sequence[datetime]) -> pa.Array:
+    """Aware datetimes as UTC microseconds (integer arithmetic is cheaper than Arrow's per-value tz handling)."""
+    return pa.array([(v - _EPOCH) // _US for v in values], _TS)
+
+
+def _list_offsets(lists: Sequence[list[Any]]) -> pa.Array:
+    return pa.array(list(accumulate(map(len, lists), initial=0)), pa.int32())
+
+
+_PART_TYPES: dict[type, str] = {TextPart: "text", JsonPart: "json", ImageUrlPart: "image_url"}
+
+
+def _content_columns(contents: Sequence[list[Any]]) -> tuple[pa.Array, pa.Array]:
+    """The ``content`` list column and the ``text`` column (text parts joined by newlines) of messages."""
+    parts = [p for c in contents for p in c]
+    bounds = list(accumulate(map(len, contents), initial=0))
+    m = len(parts)
+    null = pa.nulls(m, _STR)
+    # a part's class (read from the object header) names its type: cheaper than reading the ``type`` field
+    classes = list(map(type, parts))
+    if classes.count(TextPart) == m:  # the usual case: only text parts
+        types: list[str] = ["text"] * m
+        texts: list[str | None] = [p.text for p in parts]
+        values = urls = mimes = null
     else:
-        row["url"] = part.url
-        row["mime_type"] = part.mime_type
-    return row
+        types = [_PART_TYPES[c] for c in classes]
+        texts = [p.text if c is TextPart else None for p, c in zip(parts, classes, strict=True)]
+        # json and image parts are few: fill their columns by index instead of a pass over every part per column
+        value_col: list[str | None] = [None] * m
+        url_col: list[str | None] = [None] * m
+        mime_col: list[str | None] = [None] * m
+        for i in [i for i, c in enumerate(classes) if c is not TextPart]:
+            p = parts[i]
+            if classes[i] is JsonPart:
+                value_col[i] = _encode_json(p.value)
+            else:
+                url_col[i], mime_col[i] = p.url, p.mime_type
+        values, urls, mimes = _strings(value_col), _strings(url_col), _strings(mime_col)
+    # most messages have one part: its text (or "" for another part type) needs no join
+    joined = [
+        (texts[a] or "") if b - a == 1 else "\n".join([x for x in texts[a:b] if x is not None])
+        for a, b in pairwise(bounds)
+    ]
+    caches = [p.cache_control for p in parts]
+    if caches.count(None) == m:
+        kinds = ttls = null
+    else:
+        kinds = _strings([None if c is None else c.kind.value for c in caches])
+        ttls = _strings([None if c is None else c.ttl.value for c in caches])
+    struct = pa.StructArray.from_arrays(
+        [_strings(types), _strings(texts), values, urls, mimes, kinds, ttls], fields=list(_CONTENT_ARROW)
+    )
+    offsets = pa.array(bounds, pa.int32())
+    return pa.ListArray.from_arrays(offsets, struct, type=pa.list_(_CONTENT_ARROW)), _strings(joined)
 
 
-def _session_cols(r: Session) -> dict[str, Any]:
-    return {
-        "id": str(r.id),
-        "title": r.title,
-        "model": r.model,
-        "created_at": r.created_at,
-        "updated_at": r.updated_at,
-        "metadata": _dump(r.metadata),
-    }
-
-
-def _message_cols(r: MessageRecord, seq: int) -> dict[str, Any]:
-    u = r.usage
-    cm = r.compaction_meta
-    return {
-        "id": str(r.id),
-        "session_id": str(r.session_id),
-        "seq": seq,
-        "role": r.role.value,
-        "content": [_content_row(p) for p in r.content],
-        "text": r.text_content,
-        "tool_calls": [
-            {
-                "id": c.id,
-                "name": c.name,
-                "arguments": json.dumps(c.arguments, ensure_ascii=False, separators=(",", ":")),
-            }
-            for c in r.tool_calls
+def _calls_column(lists: Sequence[list[ToolCall]]) -> pa.Array:
+    calls = [c for cs in lists for c in cs]
+    struct = pa.StructArray.from_arrays(
+        [
+            _strings([c.id for c in calls]),
+            _strings([c.name for c in calls]),
+            _strings([_encode_json(c.arguments) for c in calls]),
         ],
-        "tool_call_id": r.tool_call_id,
-        "tool_name": r.tool_name,
-        "input_tokens": None if u is None else u.input_tokens,
-        "output_tokens": None if u is None else u.output_tokens,
-        "total_tokens": None if u is None else u.total_tokens,
-        "cache_creation_input_tokens": None if u is None else u.cache_creation_input_tokens,
-        "cache_read_input_tokens": None if u is None else u.cache_read_input_tokens,
-        "cached_input_tokens": None if u is None else u.cached_input_tokens,
-        "created_at": r.created_at,
-        "is_compaction": r.is_compaction,
-        "is_summary": r.is_summary,
-        "has_compaction_meta": cm is not None,
-        "tail_start_id": None if cm is None else _uuid(cm.tail_start_id),
-        "previous_compaction_id": None if cm is None else _uuid(cm.previous_compaction_id),
-        "summary_text": None if cm is None else cm.summary_text,
-    }
+        fields=list(_CALL_ARROW),
+    )
+    return pa.ListArray.from_arrays(_list_offsets(lists), struct, type=pa.list_(_CALL_ARROW))
 
 
-def _execution_cols(r: ToolExecution) -> dict[str, Any]:
-    us = r.duration // timedelta(microseconds=1)
-    return {
-        "id": str(r.id),
-        "session_id": str(r.session_id),
-        "message_id": str(r.message_id),
-        "call_id": r.call_id,
-        "tool_name": r.tool_name,
-        "arguments": json.dumps(r.arguments, ensure_ascii=False, separators=(",", ":")),
-        "result": _dump(r.result),
-        "status": r.status.value,
-        "error": r.error,
-        "duration_us": us,
-        "duration_ms": us // 1000,
-        "created_at": r.created_at,
-    }
+def _token_columns(usages: list[Any]) -> list[pa.Array]:
+    """The six token counters of optional usages (NULL where the usage is None)."""
+    n = len(usages)
+    present = [u for u in usages if u is not None]
+    if not present:
+        return [pa.nulls(n, _U64) for _ in _TOKEN_NAMES]
+    # read only the usages there are, then spread them over all rows with one take per column
+    arrays = [pa.array(list(map(attrgetter(name), present)), _U64) for name in _TOKEN_NAMES]
+    if len(present) == n:
+        return arrays
+    has = np.array([u is not None for u in usages], dtype=bool)
+    index = pa.array(np.cumsum(has) - 1, pa.int64(), mask=~has)
+    return [a.take(index) for a in arrays]
 
 
-def _usage_cols(r: UsageRecord) -> dict[str, Any]:
-    return {
-        "id": str(r.id),
-        "session_id": str(r.session_id),
-        "message_id": str(r.message_id),
-        "provider": r.provider,
-        "model": r.model,
-        "input_tokens": r.input_tokens,
-        "output_tokens": r.output_tokens,
-        "total_tokens": r.total_tokens,
-        "cache_creation_input_tokens": r.cache_creation_input_tokens,
-        "cache_read_input_tokens": r.cache_read_input_tokens,
-        "cached_input_tokens": r.cached_input_tokens,
-        "created_at": r.created_at,
-    }
+def _message_columns(records: list[MessageRecord], seqs: Sequence[int]) -> list[pa.Array]:
+    n = len(records)
+    if len(seqs) != n:
+        raise ValueError(f"messages need one seq number each: got {n} messages and {len(seqs)} seqs")
+    content, text = _content_columns([r.content for r in records])
+    metas = [r.compaction_meta for r in records]
+    if metas.count(None) == n:
+        meta_cols = [pa.array(np.zeros(n, dtype=bool)), pa.nulls(n, _STR), pa.nulls(n, _STR), pa.nulls(n, _STR)]
+    else:
+        meta_cols = [
+            pa.array([m is not None for m in metas], pa.bool_()),
+            _uuid_column([None if m is None else m.tail_start_id for m in metas]),
+            _uuid_column([None if m is None else m.previous_compaction_id for m in metas]),
+            _strings([None if m is None else m.summary_text for m in metas]),
+        ]
+    return [
+        _uuid_column([r.id for r in records]),
+        _uuid_column([r.session_id for r in records]),
+        pa.array(seqs, pa.int64()),
+        _strings([r.role for r in records]),  # a StrEnum member is its value as a str
+        content,
+        text,
+        _calls_column([r.tool_calls for r in records]),
+        _strings([r.tool_call_id for r in records]),
+        _strings([r.tool_name for r in records]),
+        *_token_columns([r.usage for r in records]),
+        _timestamp_column([r.created_at for r in records]),
+        pa.array([r.is_compaction for r in records], pa.bool_()),
+        pa.array([r.is_summary for r in records], pa.bool_()),
+        *meta_cols,
+    ]
 
 
-def _embedding_cols(r: EmbeddingRecord) -> dict[str, Any]:
-    return {
-        "id": str(r.id),
-        "session_id": _uuid(r.session_id),
-        "model": r.model,
-        "dim": len(r.vector),
-        "vector": r.vector,
-        "metadata": _dump(r.metadata),
-        "created_at": r.created_at,
-    }
+def _session_columns(records: list[Session]) -> list[pa.Array]:
+    return [
+        _uuid_column([r.id for r in records]),
+        _strings([r.title for r in records]),
+        _strings([r.model for r in records]),
+        _timestamp_column([r.created_at for r in records]),
+        _timestamp_column([r.updated_at for r in records]),
+        _json_column([r.metadata for r in records]),
+    ]
 
 
-def _artifact_cols(r: Artifact) -> dict[str, Any]:
-    return {
-        "id": str(r.id),
-        "session_id": _uuid(r.session_id),
-        "name": r.name,
-        "content_type": r.content_type,
-        "size": len(r.data),
-        "metadata": _dump(r.metadata),
-        "created_at": r.created_at,
-    }
+def _execution_columns(records: list[ToolExecution]) -> list[pa.Array]:
+    us = np.array([r.duration // _US for r in records], dtype=np.int64)
+    return [
+        _uuid_column([r.id for r in records]),
+        _uuid_column([r.session_id for r in records]),
+        _uuid_column([r.message_id for r in records]),
+        _strings([r.call_id for r in records]),
+        _strings([r.tool_name for r in records]),
+        _strings([_encode_json(r.arguments) for r in records]),
+        _json_column([r.result for r in records]),
+        _strings([r.status for r in records]),  # StrEnum
+        _strings([r.error for r in records]),
+        pa.array(us, pa.int64()),
+        pa.array(us // 1000, pa.int64()),  # floor division, as the int // 1000 it replaces
+        _timestamp_column([r.created_at for r in records]),
+    ]
 
 
-_ROW_MAKERS: dict[str, Callable[[Any], dict[str, Any]]] = {
-    "sessions": _session_cols,
-    "tool_executions": _execution_cols,
-    "usage_records": _usage_cols,
-    "embeddings": _embedding_cols,
-    "artifacts": _artifact_cols,
-    "artifact_data": lambda r: {"id": str(r.id), "data": r.data},
+def _usage_columns(records: list[UsageRecord]) -> list[pa.Array]:
+    return [
+        _uuid_column([r.id for r in records]),
+        _uuid_column([r.session_id for r in records]),
+        _uuid_column([r.message_id for r in records]),
+        _strings([r.provider for r in records]),
+        _strings([r.model for r in records]),
+        *[pa.array([getattr(r, name) for r in records], _U64) for name in _TOKEN_NAMES],
+        _timestamp_column([r.created_at for r in records]),
+    ]
+
+
+def _embedding_columns(records: list[EmbeddingRecord]) -> list[pa.Array]:
+    vectors = [r.vector for r in records]
+    dims = [len(v) for v in vectors]
+    flat = np.fromiter(chain.from_iterable(vectors), dtype=np.float32, count=sum(dims))
+    offsets = pa.array(list(accumulate(dims, initial=0)), pa.int32())
+    return [
+        _uuid_column([r.id for r in records]),
+        _uuid_column([r.session_id for r in records]),
+        _strings([r.model for r in records]),
+        pa.array(dims, pa.int32()),
+        pa.ListArray.from_arrays(offsets, pa.array(flat), type=pa.list_(pa.float32())),
+        _json_column([r.metadata for r in records]),
+        _timestamp_column([r.created_at for r in records]),
+    ]
+
+
+def _artifact_columns(records: list[Artifact]) -> list[pa.Array]:
+    return [
+        _uuid_column([r.id for r in records]),
+        _uuid_column([r.session_id for r in records]),
+        _strings([r.name for r in records]),
+        _strings([r.content_type for r in records]),
+        pa.array([len(r.data) for r in records], pa.int64()),
+        _json_column([r.metadata for r in records]),
+        _timestamp_column([r.created_at for r in records]),
+    ]
+
+
+def _artifact_data_columns(records: list[Artifact]) -> list[pa.Array]:
+    return [_uuid_column([r.id for r in records]), pa.array([r.data for r in records], pa.binary())]
+
+
+_COLUMN_MAKERS: dict[str, Callable[[list[Any]], list[pa.Array]]] = {
+    "sessions": _session_columns,
+    "tool_executions": _execution_columns,
+    "usage_records": _usage_columns,
+    "embeddings": _embedding_columns,
+    "artifacts": _artifact_columns,
+    "artifact_data": _artifact_data_columns,
 }
+_SCHEMAS = {name: pa.schema([(c.name, c.arrow) for c in cols]) for name, cols in TABLES.items()}
 
 
 def to_arrow(table: str, records: Iterable[Any], seqs: Sequence[int] | None = None) -> pa.Table:
-    """Records as an Arrow table with ``table``'s columns (``seqs`` gives the messages' append order)."""
+    """Records as an Arrow table with ``table``'s columns and Arrow types (see ``TABLES``).
+
+    Args:
+        table: A key of ``TABLES``; ``artifacts`` and ``artifact_data`` both take ``Artifact`` records.
+        records: The records, in row order.
+        seqs: For ``messages`` only, and required there: each message's append order (``seq``), one per record.
+
+    Raises:
+        KeyError: ``table`` is not a table name.
+        ValueError: ``messages`` without ``seqs`` or with a different number of them.
+    """
+    rows = list(records)
     if table == "messages":
         if seqs is None:
             raise ValueError("messages need their seq numbers")
-        rows = [_message_cols(r, s) for r, s in zip(records, seqs, strict=True)]
+        arrays = _message_columns(rows, seqs)
+    elif table in _COLUMN_MAKERS:
+        arrays = _COLUMN_MAKERS[table](rows)
     else:
-        make = _ROW_MAKERS[table]
-        rows = [make(r) for r in records]
-    schema = arrow_schema(table)
-    columns = {c.name: [row[c.name] for row in rows] for c in TABLES[table]}
-    return pa.table(columns, schema=schema)
+        raise KeyError(f"unknown table {table!r}; the tables are {', '.join(TABLES)}")
+    return pa.Table.from_arrays(arrays, schema=_SCHEMAS[table])
 
 
 # --- columns -> records --------------------------------------------------------------------------------------
