@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 import duckdb
+import pyarrow.compute as pc
 
 from behest_lab.errors import AlreadyExistsError, NotFoundError
 from behest_lab.records import MessageRecord, Pagination, Session, SessionFilter, TokenUsage
@@ -137,15 +138,19 @@ class LakeSessionStore:
             return []
         self._e.check_writable()
         data = tables.to_arrow("messages", batch, SEQ.take(len(batch), touch=touch_session))
-        session_ids = list(dict.fromkeys(str(m.session_id) for m in batch))
-        ids = [str(m.id) for m in batch]
+        # ids straight from the Arrow columns: no str() per record; pc.unique keeps first-seen order
+        session_ids: list[str] = pc.unique(data.column("session_id")).to_pylist()
+        id_column = data.select(["id"])
 
         def body(con: duckdb.DuckDBPyConnection) -> None:
             known = self._e.known_sessions(session_ids)
             missing = _sql.missing_sessions(con, [s for s in session_ids if s not in known])
             if missing:
                 raise NotFoundError(UUID(missing[0]), "session")
-            dup = con.execute(f"SELECT id FROM {_MSG} WHERE id IN (SELECT unnest(?::UUID[])) LIMIT 1", [ids]).fetchone()
+            with self._e.registered(con, "_behest_new_ids", id_column) as new_ids:
+                dup = con.execute(
+                    f"SELECT id FROM {_MSG} WHERE id IN (SELECT CAST(id AS UUID) FROM {new_ids}) LIMIT 1"
+                ).fetchone()
             if dup is not None:
                 raise AlreadyExistsError(dup[0], "message")
             _sql.insert_arrow(con, "messages", data)
