@@ -36,7 +36,7 @@ def _arrow(records: list[EmbeddingRecord]) -> pa.Table:
             "model": pa.array([r.model for r in records]),
             "session_id": uuids([r.session_id for r in records]),
             "dim": pa.array([len(r.vector) for r in records], pa.int32()),
-            "vector": pa.array([r.vector for r in records], pa.list_(pa.float32())),
+            "vector_f32": pa.array([np.asarray(r.vector, "<f4").tobytes() for r in records], pa.binary()),
             "metadata": pa.array([None if r.metadata is None else json.dumps(r.metadata) for r in records]),
             "created_at": pa.array([r.created_at for r in records], pa.timestamp("us", tz="UTC")),
         }

@@ -19,7 +19,6 @@ from uuid import UUID
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from behest_lab.errors import DataCorruptionError, VectorDimensionError
 from behest_lab.records import EmbeddingRecord
@@ -138,7 +137,8 @@ class VectorIndex:
     @classmethod
     def from_arrow(cls, batches: Iterable[pa.RecordBatch], counts: dict[int, int]) -> VectorIndex:
         """Build from Arrow batches with columns ``id`` and ``session_id`` (16-byte UUIDs, e.g. DuckDB's
-        ``arrow.uuid`` export), ``model``, ``dim``, ``vector`` (list of float32), ``metadata`` (JSON text),
+        ``arrow.uuid`` export), ``model``, ``dim``, ``vector_f32`` (raw little-endian float32 bytes), ``metadata``
+        (JSON text),
         ``created_at`` (timestamp). ``counts`` gives the rows per dimension, so each matrix is allocated once
         and filled in place: peak memory stays near the raw vector bytes plus one batch. No Python loop runs per
         vector; Python work is per batch and per distinct model or session.
@@ -154,12 +154,7 @@ class VectorIndex:
                 part = batch if rows.size == batch.num_rows else batch.take(pa.array(rows))
                 if d not in mats or filled[d] + rows.size > mats[d].shape[0]:
                     raise DataCorruptionError("embeddings.dim", f"more vectors of dimension {d} than counted")
-                vectors = part.column("vector")
-                if vectors.null_count or pc.any(pc.not_equal(pc.list_value_length(vectors), d)).as_py():
-                    raise DataCorruptionError("embeddings.vector", f"a vector's length differs from its dim {d}")
-                mats[d][filled[d] : filled[d] + rows.size] = (
-                    vectors.flatten().to_numpy(zero_copy_only=False).reshape(rows.size, d)
-                )
+                mats[d][filled[d] : filled[d] + rows.size] = _f32_rows(part.column("vector_f32"), d)
                 filled[d] += rows.size
                 hi, lo = _uuid_words(part.column("id"))
                 parts[d].append(
@@ -329,3 +324,22 @@ def _uuid_words(column: pa.Array) -> tuple[npt.NDArray[np.uint64], npt.NDArray[n
     raw = np.frombuffer(storage.buffers()[1], dtype=">u8")[2 * storage.offset : 2 * (storage.offset + len(storage))]
     words = raw.reshape(-1, 2).astype(np.uint64)
     return words[:, 0].copy(), words[:, 1].copy()
+
+
+def _f32_rows(column: pa.Array, dim: int) -> F32Array:
+    """A binary column of raw little-endian float32 vectors of ``dim`` components as an (n, dim) array view."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if pa.types.is_large_binary(column.type):
+        offset_type: Any = np.int64
+    elif pa.types.is_binary(column.type):
+        offset_type = np.int32
+    else:
+        raise DataCorruptionError("embeddings.vector_f32", f"expected a binary column, got {column.type}")
+    n = len(column)
+    offsets = np.frombuffer(column.buffers()[1], dtype=offset_type)[column.offset : column.offset + n + 1]
+    if column.null_count or not np.array_equal(np.diff(offsets), np.full(n, dim * 4, dtype=offset_type)):
+        raise DataCorruptionError("embeddings.vector_f32", f"a vector's byte length differs from 4 x dim {dim}")
+    data = np.frombuffer(column.buffers()[2], dtype="<f4")
+    start = int(offsets[0]) // 4
+    return cast(F32Array, data[start : start + n * dim].reshape(n, dim))

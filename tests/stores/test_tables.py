@@ -7,6 +7,7 @@ The reference below builds each row as a dict from the records' public attribute
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -162,6 +163,7 @@ def _ref_embedding(r: EmbeddingRecord) -> dict[str, Any]:
         "model": r.model,
         "dim": len(r.vector),
         "vector": list(r.vector),
+        "vector_f32": struct.pack(f"<{len(r.vector)}f", *r.vector),
         "metadata": _free(r.metadata),
         "created_at": r.created_at,
     }

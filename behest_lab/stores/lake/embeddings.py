@@ -118,7 +118,8 @@ class LakeEmbeddingStore:
                 rows = con.execute(f"SELECT dim, count(*) FROM {_EMB} GROUP BY dim").fetchall()
                 con.execute("SET arrow_lossless_conversion = true")
                 reader = con.execute(
-                    f"SELECT id, model, session_id, dim, vector, metadata::VARCHAR AS metadata, created_at FROM {_EMB}"
+                    "SELECT id, model, session_id, dim, vector_f32, metadata::VARCHAR AS metadata, created_at "
+                    f"FROM {_EMB}"
                 ).to_arrow_reader(20_000)
                 index = VectorIndex.from_arrow(reader, {int(d): int(n) for d, n in rows})
             finally:
