@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,11 @@ import numpy as np
 import pytest
 
 import behest_lab
-from behest_lab import MessageRole, Store, ToolExecutionStatus, open_store
+from behest_lab import MessageRole, Store, ToolExecutionStatus, UsageRecord, open_store
 from behest_lab.cli import main
 from behest_lab.cli.demo import format_table
 from behest_lab.sample import generate
+from tests.analytics._reference import genai_cost
 
 
 def blocks(out: str) -> dict[str, list[str]]:
@@ -40,6 +42,16 @@ def table_rows(lines: list[str]) -> list[list[str]]:
     """Rows of a table section: everything after the dashed rule."""
     rule = next(i for i, line in enumerate(lines) if set(line.replace(" ", "")) == {"-"})
     return [cells(line) for line in lines[rule + 1 :]]
+
+
+def cost_by_model(usage: list[UsageRecord]) -> dict[tuple[str, str], float]:
+    """USD per (provider, model), priced row by row with genai-prices' own calculator (tests/analytics)."""
+    out: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for u in usage:
+        cost = genai_cost(u)
+        assert cost is not None, u.model  # the sample only uses models genai-prices knows
+        out[(u.provider, u.model)] += cost
+    return {k: float(v) for k, v in out.items()}
 
 
 def expected_counts(store: Store) -> dict[str, Any]:
@@ -89,6 +101,7 @@ def expected_counts(store: Store) -> dict[str, Any]:
         "artifacts": len(artifacts),
         "tokens": [len(usage), *(total(f) for f in fields)],
         "models": Counter((u.provider, u.model) for u in usage),
+        "cost": cost_by_model(usage),
         "tools": tools,
     }
 
@@ -105,9 +118,12 @@ def check_report(out: str, want: dict[str, Any]) -> None:
     assert contents["artifacts"] == want["artifacts"]
 
     usage_rows = table_rows(sections["Token usage"])
-    assert [number(c) for c in usage_rows[-1][1:]] == want["tokens"]
+    assert [number(c) for c in usage_rows[-1][1:-1]] == want["tokens"]
     assert usage_rows[-1][0] == "total"
     assert {(r[0], r[1]): number(r[2]) for r in usage_rows[:-1]} == dict(want["models"])
+    printed_cost = {(r[0], r[1]): float(r[-1].replace(",", "")) for r in usage_rows[:-1]}
+    assert printed_cost == pytest.approx(want["cost"], abs=0.0051)
+    assert float(usage_rows[-1][-1].replace(",", "")) == pytest.approx(sum(want["cost"].values()), abs=0.0051)
 
     tool_rows = {r[0]: r[1:] for r in table_rows(sections["Tool calls"])}
     assert set(tool_rows) == set(want["tools"])

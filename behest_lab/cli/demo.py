@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from behest_lab.analytics import UnknownModelWarning, costs
 from behest_lab.records import Pagination, SessionFilter
 from behest_lab.stores.protocols import Store
 
 DEFAULT_STORE = "behest-data"
-DEFAULT_SESSIONS = 300
+DEFAULT_SESSIONS = 1000
 ROLES = ("system", "user", "assistant", "tool")
 
 
@@ -162,14 +164,34 @@ def _usage(store: Store) -> str:
         f"SELECT provider, model, {_TOKEN_SUMS} FROM usage_records GROUP BY provider, model ORDER BY provider, model"
     ).fetchall()
     total = store.sql(f"SELECT {_TOKEN_SUMS} FROM usage_records").fetchone() or (0,) * 7
-    rows = [[str(p), str(m), *(_n(v) for v in rest)] for p, m, *rest in per_model]
-    rows.append(["total", "", *(_n(v) for v in total)])
-    headers = ["provider", "model", "calls", "input", "output", "total", "cache read", "cache write", "cached"]
+    with warnings.catch_warnings():  # an unknown model shows as "-" in the cost column, which says enough here
+        warnings.simplefilter("ignore", UnknownModelWarning)
+        priced = costs(store, by=("provider", "model"))
+    cost = {(p, m): c for p, m, c in priced.select("provider", "model", "cost").iter_rows()}
+    known = [c for c in cost.values() if c is not None]
+    rows = [[str(p), str(m), *(_n(v) for v in rest), _usd(cost.get((p, m)))] for p, m, *rest in per_model]
+    rows.append(["total", "", *(_n(v) for v in total), _usd(sum(known) if known else None)])
+    headers = [
+        "provider",
+        "model",
+        "calls",
+        "input",
+        "output",
+        "total",
+        "cache read",
+        "cache write",
+        "cached",
+        "cost $",
+    ]
     note = (
-        "input counts the whole prompt, cached tokens included; cache read/write as Anthropic reports them,\n"
-        "cached as OpenAI and Gemini do; - = not reported"
+        "input: Anthropic reports it without cache reads and writes, OpenAI and Gemini with the cached part included;\n"
+        "cost from genai-prices' bundled prices (cache reads and writes at their own rates); - = not reported"
     )
     return f"Token usage (usage records)\n{note}\n" + format_table(headers, rows, left=2)
+
+
+def _usd(value: object) -> str:
+    return "-" if value is None else f"{float(str(value)):,.2f}"
 
 
 def _tools(store: Store) -> str:
