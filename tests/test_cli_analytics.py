@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
+from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from behest_lab import open_store
 from behest_lab.analytics import costs, sessions, tool_stats
 from behest_lab.cli import main
+from behest_lab.interchange import export_behest_sqlite, import_behest_sqlite
 from behest_lab.sample import generate
 
 
@@ -60,6 +63,27 @@ def test_costs_csv_and_json_equal_the_library(folder: Path, capsys: pytest.Captu
         by_model = costs(store, by="model")
     assert [(r["model"], Decimal(r["cost"])) for r in rows] == list(
         zip(by_model["model"], by_model["cost"], strict=True)
+    )
+
+
+def test_costs_of_a_behest_import_come_from_the_message_usage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, folder = tmp_path / "behest.db", tmp_path / "imported"
+    with open_store(None) as original:
+        generate(original, sessions=2, seed=9, embedding_dim=None)
+        expected = costs(original, by="model")
+        export_behest_sqlite(original, db)
+        # behest's runtime writes no usage records: drop them, as in a real behest database
+        with closing(sqlite3.connect(db)) as con, con:
+            con.execute("DELETE FROM usage_records")
+    with open_store(folder) as store:
+        import_behest_sqlite(store, db)
+    code, out, err = _run(capsys, "costs", "--store", str(folder), "--by", "model", "--format", "json")
+    assert (code, err) == (0, "")
+    rows = json.loads(out)
+    assert [(r["model"], r["requests"], Decimal(r["cost"])) for r in rows] == list(
+        zip(expected["model"], expected["requests"], expected["cost"], strict=True)
     )
 
 

@@ -5,6 +5,11 @@ the same on the memory store and on the persistent lake store (where DuckDB read
 pushes filters down); aggregation happens in DuckDB, never over Python records. Ids come back as Utf8, timestamps
 as ``Datetime[us, UTC]``, money as exact ``Decimal(38, 24)`` USD. Each function's docstring lists its columns.
 
+Token usage and cost count every model call once: the usage records plus the usage of messages no usage record
+covers (behest's own runtime stores usage only on assistant messages, so a store imported from behest shows costs);
+``usage()`` tells them apart in its ``source`` column, and recovers cache counters that behest's SQL
+``usage_records`` table drops from the message usage (see ``behest_lab.analytics.usage``).
+
 Frames convert in one call: ``frame.to_pandas()``, ``frame.to_arrow()``; ``export(frame, "out.parquet")`` writes
 Parquet, CSV or JSON by extension.
 

@@ -117,14 +117,14 @@ def metadata_condition(column: str, pattern: Any, keys: tuple[str, ...] = ()) ->
 
 def run(store: Store, query: str) -> pl.DataFrame:
     """Run ``query`` through ``store.sql`` and return a polars frame; corrupt usage rows become
-    ``DataCorruptionError``."""
+    ``DataCorruptionError`` (field ``usage_records.cached_input_tokens`` or ``messages.cached_input_tokens``)."""
     try:
         frame = store.sql(query).pl()
     except duckdb.InvalidInputException as exc:
         msg = str(exc)
         if CORRUPT_MARKER in msg:
-            detail = msg[msg.index(CORRUPT_MARKER) + len(CORRUPT_MARKER) :].strip()
-            raise DataCorruptionError("usage_records.cached_input_tokens", detail) from None
+            table, _, detail = msg[msg.index(CORRUPT_MARKER) + len(CORRUPT_MARKER) :].strip().partition(" ")
+            raise DataCorruptionError(f"{table}.cached_input_tokens", detail) from None
         raise
     # DuckDB names UTC after its TimeZone setting ("Etc/UTC", ...); one spelling on every backend
     return frame.with_columns(

@@ -75,8 +75,9 @@ def sessions(
     """One row per session, most recently created first (ties by id).
 
     Filters: ``since`` (inclusive) / ``until`` (exclusive) on ``created_at``, the session ``model``, and
-    ``metadata`` containment (the same rule as ``SessionFilter.metadata_filter``). Tokens and costs come from the
-    session's usage records (normalised as in ``behest_lab.analytics.usage``); message usage is not summed.
+    ``metadata`` containment (the same rule as ``SessionFilter.metadata_filter``). Tokens and costs sum the session's
+    model calls as ``behest_lab.analytics.usage`` lists them: its usage records plus the message usage no usage
+    record covers (so a store imported from behest, which keeps usage only on messages, shows costs).
 
     Returns:
         Columns: ``id``, ``title``, ``model`` (Utf8), ``metadata`` (Utf8 JSON text), one Utf8 column per metadata

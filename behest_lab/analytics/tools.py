@@ -8,14 +8,21 @@ from uuid import UUID
 import polars as pl
 
 from behest_lab.analytics._sql import Conditions, TimeBound, check_choice, run
+from behest_lab.pricing import message_usage_models, usage_source_sql
 from behest_lab.stores.protocols import Store
 
 STATS_BY = ("tool_name", "model", "session_id", "status")
 """Keys ``tool_stats(by=...)`` accepts."""
 
 MODEL_SOURCES = ("session", "usage")
-"""Where an execution's ``model`` comes from: its session's model, or the model of the usage record of the
-assistant message that issued the call (null when that message has no usage record)."""
+"""Where an execution's ``model`` comes from: its session's model, or the model of the model call that produced
+the assistant message issuing it, as ``analytics.usage`` lists calls: the message's usage record, else (a message
+with usage but no record, as behest's runtime writes) the session's model; null when the message has neither."""
+
+
+def _has_messages(store: Store, model_source: str) -> bool:
+    """Whether usage models can include message usage (only asked for ``model_source="usage"``)."""
+    return model_source != "usage" or message_usage_models(store) is not None
 
 
 def _executions_sql(
@@ -27,9 +34,11 @@ def _executions_sql(
     tool: str | None,
     model_source: str,
     need_model: bool = True,
+    has_messages: bool = True,
 ) -> str:
     """SELECT of the filtered executions with a ``model`` column (see ``MODEL_SOURCES``; NULL when neither
-    ``need_model`` nor a ``model`` filter asks for it, which saves the join)."""
+    ``need_model`` nor a ``model`` filter asks for it, which saves the join). ``has_messages=False``: the relation
+    set has no ``messages`` table, so usage models come from ``usage_records`` alone."""
     check_choice(model_source, MODEL_SOURCES, "model_source")
     if not need_model and model is None:
         source = ""
@@ -39,8 +48,9 @@ def _executions_sql(
         model_sql = "s.model"
     else:
         # one model per issuing message; several usage records of one message agree in practice, take the smallest
+        calls = "usage_records" if has_messages is False else f"({usage_source_sql({})})"
         source = (
-            "LEFT JOIN (SELECT message_id, min(model) AS model FROM usage_records "
+            f"LEFT JOIN (SELECT message_id, min(model) AS model FROM {calls} "
             "WHERE message_id IN (SELECT message_id FROM tool_executions) GROUP BY message_id) um "
             "ON um.message_id = e.message_id"
         )
@@ -69,7 +79,13 @@ def tool_executions(
         (Datetime[us, UTC]). ``.to_pandas()`` / ``.to_arrow()`` convert the frame.
     """
     inner = _executions_sql(
-        since=since, until=until, session_id=session_id, model=model, tool=tool, model_source=model_source
+        since=since,
+        until=until,
+        session_id=session_id,
+        model=model,
+        tool=tool,
+        model_source=model_source,
+        has_messages=_has_messages(store, model_source),
     )
     query = f"""
 SELECT CAST(id AS VARCHAR) AS id, CAST(session_id AS VARCHAR) AS session_id, CAST(message_id AS VARCHAR) AS message_id,
@@ -116,6 +132,7 @@ def tool_stats(
         tool=tool,
         model_source=model_source,
         need_model="model" in keys,
+        has_messages=_has_messages(store, model_source),
     )
     key_sql = ", ".join(keys)
     out_keys = ", ".join(f"CAST(g.{k} AS VARCHAR) AS {k}" for k in keys)

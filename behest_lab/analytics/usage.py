@@ -1,7 +1,13 @@
 """Usage rows with their cost, and costs aggregated by time, model, provider or session.
 
-Token normalisation (Anthropic-style rows exclude the cache from ``input_tokens``, OpenAI-style rows include it) and
-the price join are described in ``behest_lab.pricing._sql``; prices come from ``behest_lab.pricing``.
+The usage is every usage record plus one row per message with usage that no usage record covers (behest's own
+runtime records token usage only on assistant messages); such a row's model is its session's, its provider is
+inferred from the model (``behest_lab.pricing.infer_providers``: a user ``Price`` naming a provider for the model,
+else genai-prices' model matching, else NULL and unpriced). A usage record without cache counters (behest's SQL
+``usage_records`` table has no cache columns) takes them from its message's usage when that reports them for the
+same call. Token normalisation (Anthropic-style rows exclude the cache from ``input_tokens``, OpenAI-style rows
+include it), the usage source and the price join are described in ``behest_lab.pricing._sql``; prices come from
+``behest_lab.pricing``.
 """
 
 from __future__ import annotations
@@ -39,7 +45,8 @@ def usage_conditions(
     model: str | None = None,
     provider: str | None = None,
 ) -> str:
-    """SQL condition over ``usage_records`` for the shared filters (``since`` inclusive, ``until`` exclusive)."""
+    """SQL condition over the usage source (``behest_lab.pricing.usage_source_sql``) for the shared filters
+    (``since`` inclusive, ``until`` exclusive)."""
     c = Conditions().time_range("created_at", since, until)
     c.uuid("session_id", session_id, "session_id").equals("model", model, "model").equals(
         "provider", provider, "provider"
@@ -57,7 +64,8 @@ def usage(
     provider: str | None = None,
     prices: Sequence[Price] | None = None,
 ) -> pl.DataFrame:
-    """Usage records with normalised token counts and their cost, oldest first.
+    """Every model call with normalised token counts and its cost, oldest first: the usage records plus the
+    message usage no usage record covers (see the module docstring; ``source`` tells them apart).
 
     Token normalisation: ``token_style`` is ``"anthropic"`` for provider ``anthropic`` or a model name containing
     ``claude`` (``input_tokens`` excludes cache reads and writes, reported in ``cache_read_input_tokens`` and
@@ -65,8 +73,11 @@ def usage(
     = input - cached). Unpriced rows (see ``UnknownModelWarning``) have null costs.
 
     Returns:
-        One row per usage record. Columns: ``id``, ``session_id``, ``message_id`` (Utf8), ``provider``, ``model``
-        (Utf8), ``created_at`` (Datetime[us, UTC]), the stored counters ``input_tokens``, ``output_tokens``,
+        One row per model call. Columns: ``id`` (the usage record's id, or the message's for message usage),
+        ``session_id``, ``message_id`` (Utf8), ``provider`` (Utf8; null when message usage names a model whose
+        provider is unknown), ``model`` (Utf8), ``created_at`` (Datetime[us, UTC]), ``source`` (Utf8,
+        ``"usage_record"`` or ``"message_usage"``), ``cache_recovered`` (Boolean: a usage record's cache counters
+        were recovered from the message usage), the counters ``input_tokens``, ``output_tokens``,
         ``total_tokens``, ``cache_creation_input_tokens``, ``cache_read_input_tokens``, ``cached_input_tokens``
         (Int64, null when not reported), ``token_style`` (Utf8), ``uncached_input_tokens``, ``cache_read_tokens``,
         ``cache_write_tokens``, ``prompt_tokens`` (Int64), ``input_cost``, ``output_cost``, ``cache_read_cost``,
@@ -89,7 +100,7 @@ def usage(
     )
     query = f"""WITH {priced_ctes(table, where)}
 SELECT CAST(id AS VARCHAR) AS id, CAST(session_id AS VARCHAR) AS session_id,
-  CAST(message_id AS VARCHAR) AS message_id, provider, model, created_at, {counters},
+  CAST(message_id AS VARCHAR) AS message_id, provider, model, created_at, source, cache_recovered, {counters},
   token_style, uncached_input_tokens, cache_read_tokens, cache_write_tokens, prompt_tokens,
   {usd("_input_micro")} AS input_cost, {usd("_output_micro")} AS output_cost,
   {usd("_cache_read_micro")} AS cache_read_cost, {usd("_cache_write_micro")} AS cache_write_cost,
@@ -125,8 +136,10 @@ def costs(
     """Usage and cost aggregated by any of ``"day"``, ``"week"`` (ISO, Monday), ``"month"`` (UTC calendar),
     ``"model"``, ``"provider"``, ``"session"``; DuckDB does the aggregation.
 
-    ``prices`` recompute the whole history under other prices (see ``behest_lab.pricing.Price``). A group's costs
-    are null when any of its rows has no price (``unpriced_requests`` > 0), never a partial sum.
+    The rows are those of ``usage()``: usage records plus the message usage no record covers, each model call
+    counted once. ``prices`` recompute the whole history under other prices (see ``behest_lab.pricing.Price``). A
+    group's costs are null when any of its rows has no price (``unpriced_requests`` > 0), never a partial sum;
+    message usage whose provider is unknown has a null ``provider`` key.
 
     Returns:
         One row per group, sorted by the keys. Columns: the keys (``day``/``week``/``month`` Date, ``model``,

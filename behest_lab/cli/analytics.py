@@ -168,7 +168,8 @@ def _sessions(args: argparse.Namespace) -> int:
 
 
 def _costs(args: argparse.Namespace) -> int:
-    """Tokens and cost (USD, genai-prices' bundled prices) grouped by day, week, month, model, provider, session."""
+    """Tokens and cost (USD, genai-prices' bundled prices) of every model call (usage records and the message usage
+    no record covers) grouped by day, week, month, model, provider, session."""
     by = _csv_list(args.by)
 
     def build(store: Store) -> pl.DataFrame:
@@ -253,7 +254,7 @@ def register(subparsers: Any) -> None:
         "--model-source",
         choices=analytics.MODEL_SOURCES,
         default="session",
-        help="model of an execution: its session's model or its usage record's (default: session)",
+        help="model of an execution: its session's model or that of the call issuing it (default: session)",
     )
     p.set_defaults(func=_tools)
 

@@ -9,6 +9,11 @@ Every cost row carries ``price_source`` (``"genai-prices"`` or ``"user"``), ``pr
 package and data version, or ``"user"``) and ``priced_at`` (when the price table was built). Usage nobody has a price
 for gets a null cost and one ``UnknownModelWarning`` naming every such model: never a silent 0.
 
+Usage is every usage record plus the token usage of messages no usage record covers (behest's runtime records
+usage only on assistant messages): see ``usage_source_sql`` and ``infer_providers`` for how such a message's
+provider is inferred from its session's model, and how cache counters lost by behest's SQL ``usage_records`` table
+are recovered from the message usage.
+
 The token normalisation per provider (Anthropic-style ``input_tokens`` excludes cache reads and writes, OpenAI-style
 ``input_tokens`` includes the cached tokens; see ``token_style``) is described in ``behest_lab.pricing._sql`` and in
 ``behest_lab.analytics.usage``.
@@ -26,9 +31,10 @@ from collections.abc import Sequence
 from datetime import UTC
 from typing import TYPE_CHECKING
 
+import duckdb
 import polars as pl
 
-from behest_lab.pricing._sql import grouped_costs_sql, priced_ctes, usd
+from behest_lab.pricing._sql import USAGE_COUNTERS, grouped_costs_sql, priced_ctes, usage_source_sql, usd
 from behest_lab.pricing._table import (
     EPOCH,
     GENAI_PRICES_VERSION,
@@ -39,6 +45,7 @@ from behest_lab.pricing._table import (
     PriceTable,
     UnknownModelWarning,
     build_price_table,
+    infer_providers,
     token_style,
 )
 
@@ -48,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EPOCH",
     "GENAI_PRICES_VERSION",
+    "USAGE_COUNTERS",
     "USER_PRICE_VERSION",
     "Price",
     "PriceRow",
@@ -55,27 +63,50 @@ __all__ = [
     "UnknownModelWarning",
     "build_price_table",
     "grouped_costs_sql",
+    "infer_providers",
+    "message_usage_models",
     "price_table",
     "price_table_for",
     "priced_ctes",
     "token_style",
+    "usage_source_sql",
     "usd",
 ]
 
 _DEC = pl.Decimal(38, 18)
 
 
-def price_table_for(store: Store, usage_where: str = "TRUE", prices: Sequence[Price] | None = None) -> PriceTable:
-    """The price rows for the distinct ``(provider, model)`` of the store's usage matching ``usage_where``.
+def message_usage_models(store: Store) -> list[str] | None:
+    """The distinct session models of messages with usage; ``None`` when the relation set has no ``messages``
+    table (e.g. bare Parquet views of ``usage_records``), whose usage source is then the usage records alone."""
+    try:
+        rows = store.sql(
+            "SELECT DISTINCT s.model FROM messages m JOIN sessions s ON s.id = m.session_id "
+            "WHERE m.input_tokens IS NOT NULL"
+        ).fetchall()
+    except duckdb.CatalogException as exc:
+        if "messages" not in str(exc):
+            raise
+        return None
+    return [str(m) for (m,) in rows if m is not None]
 
-    One aggregate query finds the pairs and their first usage day; warns (``UnknownModelWarning``) once about
-    unpriced pairs.
+
+def price_table_for(store: Store, usage_where: str = "TRUE", prices: Sequence[Price] | None = None) -> PriceTable:
+    """The price rows for the distinct ``(provider, model)`` of the store's usage source matching ``usage_where``.
+
+    The usage source is the usage records plus the message usage no record covers (``usage_source_sql``); the
+    providers of message usage are inferred per session model first (``infer_providers``). One aggregate query
+    finds the pairs and their first usage day; warns (``UnknownModelWarning``) once about unpriced pairs.
     """
+    models = message_usage_models(store)
+    providers = None if models is None else infer_providers(models, prices)
     pairs = store.sql(
         "SELECT provider, model, min(created_at) AS first "
-        f"FROM usage_records WHERE {usage_where} GROUP BY provider, model"
+        f"FROM ({usage_source_sql(providers, recover_cache=False)}) WHERE {usage_where} GROUP BY provider, model"
     ).fetchall()
-    return build_price_table([(p, m, None if t is None else t.astimezone(UTC).date()) for p, m, t in pairs], prices)
+    table = build_price_table([(p, m, None if t is None else t.astimezone(UTC).date()) for p, m, t in pairs], prices)
+    table.model_providers = providers
+    return table
 
 
 def price_table(store: Store, prices: Sequence[Price] | None = None) -> pl.DataFrame:

@@ -124,10 +124,13 @@ class PriceTable:
     """Price rows for a set of usage pairs, the pairs left unpriced, and when the table was built."""
 
     rows: list[PriceRow]
-    unknown: list[tuple[str, str]]
+    unknown: list[tuple[str | None, str]]
     pairs: list[tuple[str, str]] = field(default_factory=list)
-    """Every (provider, model) the table was built for, priced or not."""
+    """Every (provider, model) with a known provider the table was built for, priced or not."""
     priced_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    model_providers: dict[str, str | None] | None = None
+    """Provider inferred for each session model of message usage (``infer_providers``); ``None`` when the store
+    has no ``messages`` table, so the usage source is ``usage_records`` alone."""
 
 
 def token_style(provider: str, model: str) -> str:
@@ -153,6 +156,36 @@ def _find(snapshot: Any, provider: str, model: str) -> tuple[Any, Any] | None:
         except LookupError:
             continue
     return None
+
+
+def infer_providers(models: Iterable[str], prices: Sequence[Price] | None = None) -> dict[str, str | None]:
+    """The provider of each model, for message usage (which names only the session's model).
+
+    The rule, per model name: (1) a user ``Price`` for exactly this model that names a provider gives it (the
+    alphabetically first when several do); else (2) genai-prices' model matching without a provider
+    (``find_provider_model(model, provider_id=None)``, the same matching that prices usage records) gives its
+    provider id (``"anthropic"``, ``"openai"``, ``"google"``, ...); else (3) ``None``: the provider is unknown and
+    that usage stays unpriced (named in the ``UnknownModelWarning``). A provider-less ``Price`` names no provider,
+    so it does not decide step (1): give ``Price(model, provider=...)`` to price message usage of a model
+    genai-prices does not know.
+    """
+    named: dict[str, list[str]] = {}
+    for p in prices or []:
+        if isinstance(p, Price) and p.provider is not None:
+            named.setdefault(p.model, []).append(p.provider)
+    snapshot = _snapshot()
+    out: dict[str, str | None] = {}
+    for model in sorted(set(models)):
+        if model in named:
+            out[model] = min(named[model])
+            continue
+        try:
+            provider, _ = snapshot.find_provider_model(model, None, None, None)
+        except LookupError:
+            out[model] = None
+        else:
+            out[model] = str(provider.id)
+    return out
 
 
 def _periods(model_info: Any) -> list[tuple[date, Any]]:
@@ -211,14 +244,15 @@ def _tier_rows(model_price: Any) -> list[tuple[int | None, dict[str, Decimal]]]:
 
 
 def build_price_table(
-    pairs: Iterable[tuple[str, str, date | None]],
+    pairs: Iterable[tuple[str | None, str, date | None]],
     prices: Sequence[Price] | None = None,
 ) -> PriceTable:
     """Price rows for usage pairs ``(provider, model, first_usage_day)``; warns once about unpriced pairs.
 
     User ``prices`` win over genai-prices from their earliest ``effective_from`` on. A pair is unpriced (and named
-    in the single ``UnknownModelWarning``) when neither source knows it, or when its first usage day comes before
-    every price in effect for it; its costs are null.
+    in the single ``UnknownModelWarning``) when neither source knows it, when its first usage day comes before
+    every price in effect for it, or when its provider is ``None`` (message usage of a model whose provider could
+    not be inferred, see ``infer_providers``; named ``?/model``); its costs are null.
     """
     user = list(prices or [])
     for p in user:
@@ -226,9 +260,12 @@ def build_price_table(
             raise TypeError(f"prices: expected behest_lab.pricing.Price objects, got {p!r}")
     snapshot = _snapshot()
     rows: list[PriceRow] = []
-    unknown: list[tuple[str, str]] = []
+    unknown: list[tuple[str | None, str]] = []
     seen: list[tuple[str, str]] = []
-    for provider, model, first_day in sorted(set(pairs), key=lambda t: (t[0], t[1])):
+    for provider, model, first_day in sorted(set(pairs), key=lambda t: (t[0] or "", t[0] is not None, t[1])):
+        if provider is None:  # no provider to price under: usage rows with a NULL provider never join a price
+            unknown.append((None, model))
+            continue
         seen.append((provider, model))
         mine = sorted(
             (p for p in user if p.model == model and p.provider in (None, provider)),
@@ -257,7 +294,7 @@ def build_price_table(
             unknown.append((provider, model))
         rows.extend(pair_rows)
     if unknown:
-        names = ", ".join(f"{p}/{m}" for p, m in unknown)
+        names = ", ".join(f"{'?' if p is None else p}/{m}" for p, m in unknown)
         warnings.warn(
             f"no price in effect for usage of {len(unknown)} provider/model pair(s) (their costs are null): {names}; "
             "pass behest_lab.pricing.Price(...) to price them",

@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import genai_prices
 from genai_prices.data import providers
@@ -41,9 +43,77 @@ def all_usage(store: Store) -> list[UsageRecord]:
     return [u for s in all_sessions(store) for u in store.executions.list_usage(s.id)]
 
 
-def normalise(u: UsageRecord) -> tuple[str, int, int, int]:
+@dataclass(frozen=True)
+class Call:
+    """One model call as the analytics count it: a usage record, or a message's usage no record covers."""
+
+    id: UUID
+    session_id: UUID
+    message_id: UUID
+    provider: str | None
+    model: str
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    cache_creation_input_tokens: int | None
+    cache_read_input_tokens: int | None
+    cached_input_tokens: int | None
+    created_at: datetime
+    source: str
+    cache_recovered: bool = False
+
+
+_CACHE = ("cache_creation_input_tokens", "cache_read_input_tokens", "cached_input_tokens")
+
+
+def provider_of(model: str) -> str | None:
+    """genai-prices' provider for a model name alone (None when it does not know the model)."""
+    try:
+        provider, _ = SNAPSHOT.find_provider_model(model, None, None, None)
+    except LookupError:
+        return None
+    return str(provider.id)
+
+
+def all_calls(store: Store) -> list[Call]:
+    """Every usage record (cache counters taken from its message's usage when the record has none and the
+    message's usage has some for the same input/output tokens) plus one call per message with usage and no record."""
+    calls: list[Call] = []
+    for s in all_sessions(store):
+        messages = {m.id: m for m in store.sessions.list_messages(s.id)}
+        records = store.executions.list_usage(s.id)
+        covered = {u.message_id for u in records}
+        for u in records:
+            fields = {k: getattr(u, k) for k in _CACHE}
+            m = messages.get(u.message_id)
+            mu = None if m is None else m.usage
+            recovered = (
+                mu is not None
+                and all(v is None for v in fields.values())
+                and any(getattr(mu, k) is not None for k in _CACHE)
+                and (mu.input_tokens, mu.output_tokens) == (u.input_tokens, u.output_tokens)
+            )
+            if recovered:
+                fields = {k: getattr(mu, k) for k in _CACHE}
+            calls.append(
+                Call(u.id, u.session_id, u.message_id, u.provider, u.model, u.input_tokens, u.output_tokens,
+                     u.total_tokens, **fields, created_at=u.created_at, source="usage_record",
+                     cache_recovered=recovered)
+            )  # fmt: skip
+        for m in messages.values():
+            if m.usage is not None and m.id not in covered:
+                mu = m.usage
+                calls.append(
+                    Call(m.id, s.id, m.id, provider_of(s.model), s.model, mu.input_tokens, mu.output_tokens,
+                         mu.total_tokens, **{k: getattr(mu, k) for k in _CACHE}, created_at=m.created_at,
+                         source="message_usage")
+                )  # fmt: skip
+    return calls
+
+
+def normalise(u: UsageRecord | Call) -> tuple[str, int, int, int]:
     """(style, uncached, cache read, cache write) by the documented rule."""
-    anthropic = u.provider.lower() == "anthropic" or "claude" in u.model.lower()
+    anthropic = (u.provider or "").lower() == "anthropic" or "claude" in u.model.lower()
     write = u.cache_creation_input_tokens or 0
     if anthropic:
         return "anthropic", u.input_tokens, u.cache_read_input_tokens or 0, write
@@ -51,8 +121,10 @@ def normalise(u: UsageRecord) -> tuple[str, int, int, int]:
     return "openai", u.input_tokens - read - write, read, write
 
 
-def genai_cost(u: UsageRecord) -> Decimal | None:
-    """The exact cost genai-prices computes for one record (None when it does not know the model)."""
+def genai_cost(u: UsageRecord | Call) -> Decimal | None:
+    """The exact cost genai-prices computes for one record (None when it does not know the model or provider)."""
+    if u.provider is None:
+        return None
     _, uncached, read, write = normalise(u)
     usage = genai_prices.Usage(
         input_tokens=uncached + read + write,
@@ -77,7 +149,7 @@ def close(a: Decimal | None, b: Decimal | None) -> bool:
     return a == b
 
 
-def utc_day(u: UsageRecord | ToolExecution) -> date:
+def utc_day(u: UsageRecord | Call | ToolExecution) -> date:
     return u.created_at.date()
 
 

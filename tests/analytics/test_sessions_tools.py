@@ -15,10 +15,10 @@ from behest_lab.analytics import metadata_keys, sessions, tool_executions, tool_
 from behest_lab.compaction import compaction_pairs
 from behest_lab.stores._common import metadata_contains
 from tests.analytics._reference import (
+    all_calls,
     all_executions,
     all_messages,
     all_sessions,
-    all_usage,
     close,
     genai_cost,
     normalise,
@@ -29,12 +29,13 @@ from tests.analytics._reference import (
 
 def _expected_sessions(store: Store) -> dict[str, dict[str, Any]]:
     msgs = all_messages(store)
+    calls = all_calls(store)
     out: dict[str, dict[str, Any]] = {}
     for s in all_sessions(store):
         sid = str(s.id)
         ms = msgs[sid]
         execs = store.executions.list_executions(s.id)
-        usage = store.executions.list_usage(s.id)
+        usage = [c for c in calls if c.session_id == s.id]
         norm = [normalise(u) for u in usage]
         cost = sum((genai_cost(u) or Decimal(0) for u in usage), Decimal(0))
         out[sid] = {
@@ -160,7 +161,7 @@ def test_tool_stats_match_python(filled: Store, source: str) -> None:
     execs = all_executions(filled)
     session_model = {s.id: s.model for s in all_sessions(filled)}
     usage_model: dict[Any, str] = {}
-    for u in all_usage(filled):
+    for u in all_calls(filled):
         usage_model[u.message_id] = min(u.model, usage_model.get(u.message_id, u.model))
 
     def model(e: Any) -> str | None:

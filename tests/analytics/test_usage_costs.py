@@ -12,14 +12,15 @@ import pytest
 from behest_lab import Store, UsageRecord
 from behest_lab.analytics import costs, usage
 from behest_lab.errors import DataCorruptionError
-from tests.analytics._reference import all_usage, close, genai_cost, normalise, utc_day
+from tests.analytics._reference import Call, all_calls, close, genai_cost, normalise, utc_day
 from tests.stores._build import session
 
 
 def test_usage_rows_match_records_and_genai_prices(filled: Store) -> None:
-    records = {str(u.id): u for u in all_usage(filled)}
+    records = {str(u.id): u for u in all_calls(filled)}
     frame = usage(filled)
     assert frame.height == len(records) > 0
+    assert set(frame["source"]) == {"usage_record", "message_usage"}  # the edge session has message usage only
     assert frame["price_source"].unique().to_list() == ["genai-prices"]
     for row in frame.iter_rows(named=True):
         u = records[row["id"]]
@@ -37,6 +38,7 @@ def test_usage_rows_match_records_and_genai_prices(filled: Store) -> None:
         )
         assert row["prompt_tokens"] == uncached + read + write
         assert (row["session_id"], row["model"], row["created_at"]) == (str(u.session_id), u.model, u.created_at)
+        assert (row["source"], row["provider"], row["cache_recovered"]) == (u.source, u.provider, u.cache_recovered)
         assert close(row["cost"], genai_cost(u)), (u.model, row["cost"], genai_cost(u))
         parts = row["input_cost"] + row["output_cost"] + row["cache_read_cost"] + row["cache_write_cost"]
         assert close(parts, row["cost"])
@@ -47,7 +49,7 @@ def test_usage_rows_match_records_and_genai_prices(filled: Store) -> None:
     [("day", "model"), ("week", "provider"), ("month",), ("session",), ("provider", "model", "day")],
 )
 def test_costs_match_python_aggregation(filled: Store, by: tuple[str, ...]) -> None:
-    def key(u: UsageRecord) -> tuple[Any, ...]:
+    def key(u: Call) -> tuple[Any, ...]:
         day = utc_day(u)
         parts = {
             "day": day,
@@ -62,7 +64,7 @@ def test_costs_match_python_aggregation(filled: Store, by: tuple[str, ...]) -> N
     expected: dict[tuple[Any, ...], dict[str, Any]] = defaultdict(
         lambda: {"requests": 0, "prompt": 0, "read": 0, "write": 0, "out": 0, "cost": Decimal(0)}
     )
-    for u in all_usage(filled):
+    for u in all_calls(filled):
         _, uncached, read, write = normalise(u)
         e = expected[key(u)]
         e["requests"] += 1
@@ -98,7 +100,7 @@ def test_costs_match_python_aggregation(filled: Store, by: tuple[str, ...]) -> N
 
 
 def test_cost_filters_select_the_same_rows_as_python(filled: Store) -> None:
-    records = all_usage(filled)
+    records = all_calls(filled)
     days = sorted({utc_day(u) for u in records})
     since = datetime.combine(days[1], datetime.min.time(), UTC)
     until = since + timedelta(days=3)

@@ -13,8 +13,8 @@ import pytest
 
 from behest_lab import Store, UsageRecord
 from behest_lab.analytics import costs, sessions, usage
-from behest_lab.pricing import GENAI_PRICES_VERSION, Price, UnknownModelWarning, price_table
-from tests.analytics._reference import genai_cost
+from behest_lab.pricing import GENAI_PRICES_VERSION, Price, UnknownModelWarning, infer_providers, price_table
+from tests.analytics._reference import genai_cost, provider_of
 from tests.stores._build import session
 
 M = Decimal(1_000_000)
@@ -191,3 +191,20 @@ def test_several_tiers_and_tier_boundaries_match_genai_prices(store: Store, prom
         assert rows[str(record.id)]["cost"] == genai_cost(record)
     total = costs(store, by="model")["cost"].to_list()
     assert total == [sum((genai_cost(r) or Decimal(0) for r in both), Decimal(0))]
+
+
+def test_infer_providers_prefers_a_named_user_price_then_genai_prices_matching() -> None:
+    prices = [
+        Price("gpt-4o", provider="azure", input=1, output=2),
+        Price("gpt-4o", provider="acme", input=1, output=2),
+        Price("house-model", input=1, output=2),  # names no provider: decides nothing
+    ]
+    got = infer_providers(["claude-haiku-4-5", "gpt-4o", "gemini-2.5-pro", "house-model"], prices)
+    assert got == {
+        "claude-haiku-4-5": provider_of("claude-haiku-4-5"),
+        "gemini-2.5-pro": provider_of("gemini-2.5-pro"),
+        "gpt-4o": "acme",  # the alphabetically first provider a user price names
+        "house-model": None,
+    }
+    assert got["claude-haiku-4-5"] == "anthropic"  # the published maker, as genai-prices lists it
+    assert infer_providers(["gpt-4o"]) == {"gpt-4o": "openai"}
