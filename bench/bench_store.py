@@ -202,7 +202,7 @@ def _load_vectors(store: Any, matrix: np.ndarray, chunk: int = 20_000) -> None:
 
 
 _RSS_CHILD = """
-import json, resource, sys, time
+import json, sys, time
 import numpy as np
 from behest_lab import open_store
 q = np.load(sys.argv[2])
@@ -213,8 +213,9 @@ cold = time.perf_counter() - t
 warm = []
 for row in q[1:]:
     t = time.perf_counter(); store.embeddings.search(row, 10); warm.append(time.perf_counter() - t)
-print(json.dumps({"cold_s": cold, "warm": warm, "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                  "ids": [str(h.record.id) for h in hits]}))
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork + exec, VmHWM starts afresh
+hwm_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"cold_s": cold, "warm": warm, "maxrss_kb": hwm_kb, "ids": [str(h.record.id) for h in hits]}))
 """
 
 

@@ -76,12 +76,6 @@ class _Group:
     metadata: list[str | None]  # JSON text
     matrix: F32Array  # raw vectors, exactly as stored
     norms: F32Array
-    rank: npt.NDArray[np.int64] = field(init=False)  # position in id order, breaks score ties
-
-    def __post_init__(self) -> None:
-        order = np.lexsort((self.lo, self.hi))
-        self.rank = np.empty(len(order), dtype=np.int64)
-        self.rank[order] = np.arange(len(order), dtype=np.int64)
 
 
 @dataclass
@@ -294,7 +288,8 @@ class VectorIndex:
         else:
             cand = np.arange(n)
         pos = cand if rows is None else rows[cand]
-        order = np.lexsort((group.rank[pos], -scores[cand]))[:k]
+        # score descending, then smaller id (high word, then low word) first; only the candidates are sorted
+        order = np.lexsort((group.lo[pos], group.hi[pos], -scores[cand]))[:k]
         return [Hit(dim, int(pos[i]), float(scores[cand[i]])) for i in order]
 
     def _no_match(self, dim: int, model: str | None, session_id: UUID | None) -> list[Hit]:

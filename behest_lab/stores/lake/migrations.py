@@ -34,10 +34,11 @@ SORT_KEYS: dict[str, str] = {
 #: DuckLake options for the Parquet files: small zstd row groups keep one session's rows in few groups.
 LAKE_OPTIONS: dict[str, str] = {"parquet_row_group_size": "20000", "parquet_compression": "zstd"}
 
-#: Per-table overrides: rows of ``embeddings`` (1.5 KB of vector each at 384-d) and ``artifact_data`` are wide, so
-#: their row groups stay small and fetching a few records by id decodes little besides them.
+#: Per-table overrides. ``embeddings`` is read whole when a search index is built, and float vectors barely
+#: compress: uncompressed pages decode about twice as fast as zstd (bench/bench_store.py's cold search).
+#: ``artifact_data`` rows are wide, so its row groups stay small and fetching one artifact decodes little else.
 TABLE_OPTIONS: dict[str, dict[str, str]] = {
-    "embeddings": {"parquet_row_group_size": "2048"},
+    "embeddings": {"parquet_row_group_size": "20000", "parquet_compression": "uncompressed"},
     "artifact_data": {"parquet_row_group_size": "256"},
 }
 
