@@ -21,7 +21,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from behest_lab.errors import DataCorruptionError, VectorDimensionError
-from behest_lab.records import EmbeddingRecord
+from behest_lab.records import EmbeddingRecord, ScoredEmbedding
 
 F32Array = npt.NDArray[np.float32]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -275,6 +275,18 @@ class VectorIndex:
             den = group.norms[rows] * qnorm
         scores = np.divide(dots, den, out=np.zeros_like(dots), where=den != 0)
         return self._top(q.size, group, scores, rows, limit)
+
+    def search_records(
+        self,
+        query: Sequence[float] | Any,
+        limit: int,
+        *,
+        model: str | None = None,
+        session_id: UUID | None = None,
+    ) -> list[ScoredEmbedding]:
+        """``search`` with each hit rebuilt as a ``ScoredEmbedding`` (what the stores' ``search`` returns)."""
+        hits = self.search(query, limit, model=model, session_id=session_id)
+        return [ScoredEmbedding(record=self.record(h), score=h.score) for h in hits]
 
     def _top(
         self, dim: int, group: _Group, scores: F32Array, rows: npt.NDArray[np.intp] | None, limit: int

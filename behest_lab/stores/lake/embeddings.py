@@ -149,9 +149,7 @@ class LakeEmbeddingStore:
         model: str | None = None,
         session_id: UUID | None = None,
     ) -> list[ScoredEmbedding]:
-        index = self._refresh()
-        hits = index.search(query, limit, model=model, session_id=session_id)
-        return [ScoredEmbedding(record=index.record(h), score=h.score) for h in hits]
+        return self._refresh().search_records(query, limit, model=model, session_id=session_id)
 
     def delete(self, id: UUID) -> None:
         sid = str(id)

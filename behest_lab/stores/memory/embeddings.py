@@ -51,9 +51,7 @@ class MemoryEmbeddingStore:
         model: str | None = None,
         session_id: UUID | None = None,
     ) -> list[ScoredEmbedding]:
-        index = self._current_index()
-        hits = index.search(query, limit, model=model, session_id=session_id)
-        return [ScoredEmbedding(record=index.record(h), score=h.score) for h in hits]
+        return self._current_index().search_records(query, limit, model=model, session_id=session_id)
 
     def delete(self, id: UUID) -> None:
         with self._s.lock:
