@@ -154,10 +154,13 @@ def bench_bulk_and_read(tmp: Path, n_sessions: int, per_session: int, batch: int
     out["raw_ducklake_rows_per_s"] = round(n / (time.perf_counter() - t))
     con.close()
 
-    # Session reads after compaction (the state a long-lived store is in).
+    # Session reads after compaction (the state a long-lived store is in), by a reader that opens the store the
+    # way a notebook does, while the writer's store object stays open.
     t = time.perf_counter()
     store.compact()  # type: ignore[attr-defined]
     out["compact_s"] = round(time.perf_counter() - t, 2)
+    writer = store
+    store = open_store(tmp / "bulk")
     picks = [rng.choice(sessions).id for _ in range(200)]
     times = []
     for sid in picks:
@@ -167,6 +170,7 @@ def bench_bulk_and_read(tmp: Path, n_sessions: int, per_session: int, batch: int
         assert len(got) == per_session
     out["lake_list_messages"] = _ms(times)
     store.close()
+    writer.close()
 
     memory = open_store(None)
     for s in sessions:
