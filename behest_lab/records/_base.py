@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar, Self
 
@@ -243,11 +242,3 @@ def _format_f32_value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ",".join(format_f32_many(value)) + "]"
     return format_f32(value)
-
-
-def default_factory(fn: Callable[[], Any]) -> Any:
-    return Field(default_factory=fn)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Annotated, ClassVar, Literal, Self
 
 from pydantic import Discriminator
 
@@ -162,11 +162,6 @@ class TokenUsage(BehestRecord):
         )
 
 
-def text_of(parts: list[Any]) -> str:
-    """The text parts of a content list joined by newlines (what analytics and search show)."""
-    return "\n".join(p.text for p in parts if isinstance(p, TextPart))
-
-
 __all__ = [
     "CacheControl",
     "CacheKind",
@@ -177,5 +172,4 @@ __all__ = [
     "TextPart",
     "TokenUsage",
     "ToolCall",
-    "text_of",
 ]
