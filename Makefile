@@ -5,8 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PYTHONHASHSEED := 0
 export TZ := UTC
+# Jupyter keeps its config, runtime files and kernels inside the venv / the standard platform dirs.
+export JUPYTER_PLATFORM_DIRS := 1
 
-.PHONY: install test lint typecheck unit demo bench clean
+.PHONY: install system-deps test lint typecheck unit demo data lab bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +17,12 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# Debian packages the real-service tests use: chromium (browser check) and postgresql (shared-store tests).
+# Installed with apt when missing and this user may (root, or passwordless sudo); otherwise the tests that need
+# them report plainly that they did not run and how to enable them.
+system-deps:
+	@bash scripts/system-deps.sh
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -22,19 +30,28 @@ lint: install
 typecheck: install
 	$(BIN)/mypy --strict behest_lab
 
-unit: install
+unit: install system-deps
 	$(BIN)/pytest
 
 test: lint typecheck unit
 
+# The main job: builds (or reuses) the sample lake store in ./behest-data, executes the tour notebook and
+# writes build/report.html.
 demo: install
 	$(BIN)/behest-lab demo
+
+# Regenerates the committed sample in data/ (byte for byte the same on every run).
+data: install
+	$(BIN)/behest-lab sample-data data
+
+lab: install
+	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 $(VENV)/.bench-installed: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
 	touch $@
 
-bench: $(VENV)/.bench-installed
+bench: $(VENV)/.bench-installed system-deps
 	$(BIN)/python -m bench
 
 clean:

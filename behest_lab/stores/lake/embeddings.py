@@ -63,7 +63,9 @@ class LakeEmbeddingStore:
 
     def _catalog_stamp(self) -> tuple[int, ...] | None:
         """Size and mtime of the SQLite catalog and its WAL: every commit changes them (None if not SQLite)."""
-        catalog = self._e.root / "catalog.sqlite"
+        catalog = self._e.catalog_file
+        if catalog is None:
+            return None
         stamp: list[int] = []
         for path in (catalog, catalog.with_name(catalog.name + "-wal")):
             try:

@@ -209,6 +209,11 @@ class Engine:
             raise
         self._con = con
         self._catalog = catalog
+        #: the local catalog file, whose size and mtime change with every commit (None when the catalog is not a
+        #: local file); readers use it to skip asking the catalog for the latest snapshot
+        self.catalog_file: Path | None = catalog
+        #: a local folder for derived data this process may keep between runs (never part of the lake itself)
+        self.cache_dir: Path = root / "cache"
         with _install_lock:
             _attached[catalog] = _attached.get(catalog, 0) + 1
 
