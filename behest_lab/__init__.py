@@ -45,6 +45,7 @@ from behest_lab.records import (
     uuid7,
 )
 from behest_lab.stores import ArtifactStore, EmbeddingStore, ExecutionStore, MemoryStore, SessionStore, Store
+from behest_lab.stores.lake.config import S3Options, StoreConfig
 
 __version__ = "0.1.0"
 
@@ -70,6 +71,7 @@ __all__ = [
     "MigrationError",
     "NotFoundError",
     "Pagination",
+    "S3Options",
     "ScoredEmbedding",
     "SerializationError",
     "Session",
@@ -77,6 +79,7 @@ __all__ = [
     "SessionStats",
     "SessionStore",
     "Store",
+    "StoreConfig",
     "StoreError",
     "TextPart",
     "TokenUsage",
@@ -92,17 +95,48 @@ __all__ = [
 ]
 
 
-def open_store(path: str | os.PathLike[str] | None = None, **options: Any) -> Store:
-    """Open a store: ``None`` gives a new in-memory store, a folder path the persistent lake store there.
+def open_store(
+    path: str | os.PathLike[str] | StoreConfig | None = None,
+    *,
+    data_path: str | None = None,
+    s3: S3Options | None = None,
+    password: str | None = None,
+    **options: Any,
+) -> Store:
+    """Open a store: ``None`` gives a new in-memory store, a folder path the persistent lake store there, and a
+    ``postgresql://`` URL or a ``StoreConfig`` the shared lake (PostgreSQL catalog, Parquet files in object storage).
 
-    The folder is created on first use. ``options`` go to the persistent store (for example ``snapshot=N`` or
-    ``as_of=datetime`` for a read-only view of the past).
+    The folder, or the lake in an empty catalog database, is created on first use. ``options`` go to the
+    persistent store (for example ``snapshot=N`` or ``as_of=datetime`` for a read-only view of the past).
+
+    Args:
+        path: None, a store folder, ``postgresql://user@host:port/dbname``, or a ``StoreConfig``.
+        data_path: with a catalog URL: where the Parquet files go (``s3://bucket/prefix/``).
+        s3: with a catalog URL: object-storage options (default: ``AWS_*`` variables, else DuckDB secrets).
+        password: with a catalog URL: the PostgreSQL password (default: ``PGPASSWORD``/``~/.pgpass``).
+        **options: ``snapshot``, ``as_of``, ``inlining_row_limit``, ``retry`` (see ``open_lake``).
+
+    Example:
+        ``open_store("postgresql://lake@db:5432/lakecat", data_path="s3://bucket/lake/")`` or
+        ``open_store(StoreConfig.from_env())``.
     """
+    remote = {"data_path": data_path, "s3": s3, "password": password}
+    given = sorted(k for k, v in remote.items() if v is not None)
     if path is None:
-        if options:
-            raise TypeError(f"the memory store takes no options, got {sorted(options)}")
+        if options or given:
+            raise TypeError(f"the memory store takes no options, got {sorted(options) + given}")
         return MemoryStore()
     from behest_lab.stores.lake import open_lake
 
-    store: Store = open_lake(path, **options)
+    if isinstance(path, StoreConfig):
+        if given:
+            raise TypeError(f"give {', '.join(given)} inside the StoreConfig, not beside it")
+        config: str | os.PathLike[str] | StoreConfig = path
+    elif isinstance(path, str) and path.split("://", 1)[0] in ("postgresql", "postgres"):
+        config = StoreConfig(catalog=path, **{k: v for k, v in remote.items() if v is not None})
+    else:
+        if given:
+            raise TypeError(f"{', '.join(given)}: only for a postgresql:// catalog, not a store folder")
+        config = path
+    store: Store = open_lake(config, **options)
     return store

@@ -1,10 +1,11 @@
-"""The persistent backend: a DuckLake lakehouse (SQLite catalog + Parquet files) queried through DuckDB.
+"""The persistent backend: a DuckLake lakehouse (catalog + Parquet files) queried through DuckDB.
 
-A store folder holds ``catalog.sqlite`` and ``data/``. Several processes may open the same folder: readers see
-every committed write, writers retry conflicting commits (``CommitConflictError`` when they keep failing). Every
-write method is one DuckLake transaction; small writes are inlined into the catalog and ``compact()`` turns them
-into sorted Parquet files. ``open_lake(path, snapshot=N)`` or ``as_of=datetime`` opens a read-only view of the past.
-"""
+A local store folder holds ``catalog.sqlite`` and ``data/``; a shared store (``open_lake(StoreConfig(...))``) keeps
+its catalog in PostgreSQL and its files in S3-compatible storage, so processes on several machines use one lake.
+Several processes may open the same store: readers see every committed write, writers retry conflicting commits
+(``CommitConflictError`` when they keep failing). Every write method is one DuckLake transaction; small writes are
+inlined into the catalog and ``compact()`` turns them into sorted Parquet files. ``open_lake(path, snapshot=N)`` or
+``as_of=datetime`` opens a read-only view of the past."""
 
 from __future__ import annotations
 
@@ -20,8 +21,16 @@ import duckdb
 from behest_lab.errors import ConnectionFailedError
 from behest_lab.stores.lake import _sql
 from behest_lab.stores.lake.artifacts import LakeArtifactStore, delete_session_artifacts
+from behest_lab.stores.lake.config import (
+    CATALOG_FILE,
+    DATA_DIR,
+    S3Options,
+    StoreConfig,
+    local_location,
+    remote_location,
+)
 from behest_lab.stores.lake.embeddings import LakeEmbeddingStore
-from behest_lab.stores.lake.engine import CATALOG_FILE, DATA_DIR, Engine, RetryPolicy
+from behest_lab.stores.lake.engine import Engine, RetryPolicy
 from behest_lab.stores.lake.executions import LakeExecutionStore
 from behest_lab.stores.lake.maintenance import DEFAULT_KEEP, CompactionReport, Snapshot, compact, snapshots
 from behest_lab.stores.lake.migrations import migrate
@@ -36,7 +45,9 @@ __all__ = [
     "LakeSessionStore",
     "LakeStore",
     "RetryPolicy",
+    "S3Options",
     "Snapshot",
+    "StoreConfig",
     "open_lake",
 ]
 
@@ -62,8 +73,20 @@ class LakeStore(Store):
 
     @property
     def path(self) -> Path:
-        """The store folder."""
-        return self._engine.root
+        """The store folder of a local store; ``AttributeError`` for a shared one (see ``location``)."""
+        root = self._engine.root
+        if root is None:
+            raise AttributeError(f"a shared store has no local folder; its location is {self.location}")
+        return root
+
+    @property
+    def location(self) -> str:
+        """Where the store lives, without credentials: the folder, or ``<catalog URL> + <data path>``."""
+        return self._engine.description
+
+    def __repr__(self) -> str:
+        view = " read-only" if self.read_only else ""
+        return f"<LakeStore backend={self.backend!r}{view} location={self.location!r}>"
 
     @property
     def read_only(self) -> bool:
@@ -138,25 +161,29 @@ def _prepare_folder(root: Path, *, create: bool) -> None:
 
 
 def open_lake(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | StoreConfig,
     *,
     snapshot: int | None = None,
     as_of: datetime | None = None,
-    inlining_row_limit: int = 1000,
+    inlining_row_limit: int | None = None,
     retry: RetryPolicy | None = None,
 ) -> LakeStore:
-    """Open (or create) the lake store in folder ``path``.
+    """Open (or create) the lake store in folder ``path``, or the shared store a ``StoreConfig`` describes.
 
     Args:
         path: the store folder; created with an empty lake when missing or empty. Relative paths are resolved
-            against the current directory once, at open.
+            against the current directory once, at open. A ``StoreConfig`` with a ``postgresql://`` catalog opens
+            (or, on an empty database, creates) the shared store; several processes may do so at once.
         snapshot: open this snapshot id read-only (writes raise ``ReadOnlyStoreError``).
         as_of: open the snapshot current at this (timezone-aware) time read-only.
-        inlining_row_limit: inserts up to this many rows are kept inside the catalog until ``compact()``.
+        inlining_row_limit: inserts up to this many rows are kept inside the catalog until ``compact()``
+            (default: the config's, else 1000).
         retry: commit-conflict retry policy (default: ``RetryPolicy()``).
 
     Raises:
-        ConnectionFailedError: ``path`` is a file, a folder with other content, or (for time travel) no store.
+        ConnectionFailedError: ``path`` is a file, a folder with other content, or (for time travel) no store;
+            the catalog server or object storage cannot be reached or refuses the credentials (the message never
+            contains a password or secret key).
         MigrationError: the store has a newer schema version, or an older one without a migration path.
         MissingExtensionError: a DuckDB extension wheel is not installed (the message names the pip package).
     """
@@ -164,9 +191,23 @@ def open_lake(
         raise TypeError("give either snapshot or as_of, not both")
     if as_of is not None and as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
-    root = Path(path).expanduser().resolve()
-    _prepare_folder(root, create=snapshot is None and as_of is None)
-    engine = Engine(root, snapshot=snapshot, as_of=as_of, inlining_row_limit=inlining_row_limit, retry=retry)
+    create = snapshot is None and as_of is None
+    if isinstance(path, StoreConfig):
+        limit = path.inlining_row_limit if inlining_row_limit is None else inlining_row_limit
+        if path.is_local:
+            if path.data_path is not None or path.s3 is not None:
+                raise ValueError("StoreConfig: a local store folder takes no data_path or s3 options")
+            root = Path(path.catalog).expanduser().resolve()
+            _prepare_folder(root, create=create)
+            location = local_location(root)
+        else:
+            location = remote_location(path)
+    else:
+        limit = 1000 if inlining_row_limit is None else inlining_row_limit
+        root = Path(path).expanduser().resolve()
+        _prepare_folder(root, create=create)
+        location = local_location(root)
+    engine = Engine(location, snapshot=snapshot, as_of=as_of, inlining_row_limit=limit, retry=retry)
     try:
         migrate(engine)
     except BaseException:

@@ -1,8 +1,15 @@
 """The DuckDB side of the lake store: offline extensions, attaching the lake, transactions with retries.
 
-A lake folder holds ``catalog.sqlite`` (the DuckLake catalog; SQLite so that several processes can attach it at
-once) and ``data/`` (Parquet files). Every store owns one DuckDB connection with the lake attached as ``lake``;
-internal SQL always names tables ``<table>`` because ``store.sql`` puts same-named temp views in front.
+A local lake folder holds ``catalog.sqlite`` (the DuckLake catalog; SQLite so that several processes can attach it
+at once) and ``data/`` (Parquet files); a shared lake keeps its catalog in PostgreSQL and its files in S3-compatible
+storage (see ``config.Location``). Every store owns one DuckDB connection with the lake attached under its own
+alias; internal SQL always names tables ``<table>`` because ``store.sql`` puts same-named temp views in front.
+
+Several machines writing one lake collide in ways a single machine rarely does, and each is retried here: the
+first ATTACH of an empty PostgreSQL catalog by two processes at once (one loses with "Failed to initialize
+DuckLake ... duplicate key"), concurrent ``CREATE TABLE`` (migrations; "has been created by another transaction"),
+and delete/update against another host's commit ("Transaction conflict"): ``write`` re-runs the whole transaction.
+Error text passes through ``Location.scrub`` so no credential ever reaches an exception.
 """
 
 from __future__ import annotations
@@ -33,10 +40,12 @@ from behest_lab.errors import (
     ReadOnlyStoreError,
 )
 
-T = TypeVar("T")
+# re-exported: the folder layout's names are part of the engine's interface
+from behest_lab.stores.lake.config import CATALOG_FILE as CATALOG_FILE
+from behest_lab.stores.lake.config import DATA_DIR as DATA_DIR
+from behest_lab.stores.lake.config import Location, local_location
 
-CATALOG_FILE = "catalog.sqlite"
-DATA_DIR = "data"
+T = TypeVar("T")
 
 #: DuckDB extension -> the pip package that ships it (loaded from the wheel, never from the network).
 EXTENSIONS: dict[str, str] = {
@@ -44,6 +53,11 @@ EXTENSIONS: dict[str, str] = {
     "json": "duckdb-extension-json",
     "sqlite_scanner": "duckdb-extension-sqlite-scanner",
     "ducklake": "duckdb-extension-ducklake",
+}
+#: Extensions loaded only for a shared lake (PostgreSQL catalog, object storage).
+REMOTE_EXTENSIONS: dict[str, str] = {
+    "postgres_scanner": "duckdb-extension-postgres-scanner",
+    "httpfs": "duckdb-extension-httpfs",
 }
 
 _installed: set[str] = set()
@@ -54,8 +68,19 @@ _aliases = itertools.count()
 # Catalog files this process has attached, with how many engines hold each (guarded by ``_install_lock``).
 _attached: dict[Path, int] = {}
 
-# SQLite catalog contention and DuckLake's optimistic-commit conflicts: both are worth retrying.
-_RETRYABLE = re.compile(r"database is locked|conflict|busy|could not set lock|failed to commit", re.IGNORECASE)
+# SQLite catalog contention and DuckLake's optimistic-commit conflicts ("Transaction conflict", including "has been
+# created by another transaction"; "Failed to commit DuckLake transaction" after DuckLake's own retries), and the
+# PostgreSQL errors a catalog transaction may end in under concurrency: all are worth re-running the transaction.
+_RETRYABLE = re.compile(
+    r"database is locked|conflict|busy|could not set lock|failed to commit|created by another transaction"
+    r"|duplicate key value|could not serialize access|deadlock detected",
+    re.IGNORECASE,
+)
+# The first ATTACH of an empty PostgreSQL catalog creates DuckLake's tables; two processes doing it at once race
+# ("Failed to initialize DuckLake: ... duplicate key value violates unique constraint"). A retry sees the tables.
+_ATTACH_RETRYABLE = re.compile(
+    _RETRYABLE.pattern + r"|failed to initialize ducklake|already exists|unique constraint", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -78,9 +103,17 @@ class RetryPolicy:
         return random.uniform(cap / 2, cap)
 
 
-def load_extensions(con: duckdb.DuckDBPyConnection, *, lock: bool = True) -> None:
-    """Load every extension the lake needs from its pip package; ``MissingExtensionError`` names a missing one."""
-    for ext, package in EXTENSIONS.items():
+def load_extensions(con: duckdb.DuckDBPyConnection, *, lock: bool = True, names: Sequence[str] | None = None) -> None:
+    """Load extensions from their pip packages (never the network); ``MissingExtensionError`` names a missing one.
+
+    Args:
+        con: a connection of the instance to load into (loading is instance-wide).
+        lock: take the install lock (False when the caller holds it).
+        names: the extensions (keys of ``EXTENSIONS`` or ``REMOTE_EXTENSIONS``); None: ``EXTENSIONS``.
+    """
+    packages = {**EXTENSIONS, **REMOTE_EXTENSIONS}
+    for ext in EXTENSIONS if names is None else names:
+        package = packages[ext]
         with _install_lock if lock else contextlib.nullcontext():
             if ext not in _installed:
                 try:
@@ -158,8 +191,12 @@ def _quote(text: str) -> str:
 class Engine:
     """One DuckDB connection with the lake attached, a lock, and transactions with retries.
 
+    Secrets (``Location.setup``) are created in the process-wide instances under names derived from their content,
+    so stores with different credentials share the instances without seeing each other's logins: the PostgreSQL
+    password is picked by name in ATTACH, and S3 secrets are scoped to each lake's data path.
+
     Args:
-        root: the store folder.
+        location: where the lake lives (a ``Path`` is the local folder layout).
         snapshot: attach this snapshot id read-only (time travel).
         as_of: attach the snapshot current at this time read-only.
         inlining_row_limit: inserts of at most this many rows stay inside the catalog (no Parquet file per write).
@@ -168,14 +205,20 @@ class Engine:
 
     def __init__(
         self,
-        root: Path,
+        location: Location | Path,
         *,
         snapshot: int | None = None,
         as_of: datetime | None = None,
         inlining_row_limit: int = 1000,
         retry: RetryPolicy | None = None,
     ) -> None:
-        self.root = root
+        if isinstance(location, Path):
+            location = local_location(location)
+        self.location = location
+        #: the local store folder (None for a shared lake)
+        self.root: Path | None = location.root
+        #: redacted text naming the lake
+        self.description = location.description
         self.read_only = snapshot is not None or as_of is not None
         self.retry = retry or RetryPolicy()
         self.lock = threading.RLock()
@@ -194,13 +237,18 @@ class Engine:
         self._as_of = as_of
         self._inlining_row_limit = inlining_row_limit
         self._small_con: duckdb.DuckDBPyConnection | None = None
-        catalog = root / CATALOG_FILE
-        with _install_lock:
-            # Python's sqlite3 is another copy of SQLite: closing its file descriptor would drop the POSIX locks
-            # DuckDB's copy holds on the same file, so it only touches catalogs no engine here has attached (those
-            # are in WAL mode already: the mode is stored in the file).
-            if not self.read_only and not _attached.get(catalog):
-                _use_wal(catalog)
+        #: ATTACH tries the last attach needed (more than 1: it raced another process creating the catalog)
+        self.attach_attempts = 0
+        #: transactions re-run after a commit conflict, since the engine was opened (a diagnostic count)
+        self.conflicts_retried = 0
+        catalog = location.catalog_file
+        if catalog is not None:
+            with _install_lock:
+                # Python's sqlite3 is another copy of SQLite: closing its file descriptor would drop the POSIX
+                # locks DuckDB's copy holds on the same file, so it only touches catalogs no engine here has
+                # attached (those are in WAL mode already: the mode is stored in the file).
+                if not self.read_only and not _attached.get(catalog):
+                    _use_wal(catalog)
         con = shared_instance().cursor()
         try:
             self._setup(con)
@@ -212,10 +260,16 @@ class Engine:
         #: the local catalog file, whose size and mtime change with every commit (None when the catalog is not a
         #: local file); readers use it to skip asking the catalog for the latest snapshot
         self.catalog_file: Path | None = catalog
-        #: a local folder for derived data this process may keep between runs (never part of the lake itself)
-        self.cache_dir: Path = root / "cache"
-        with _install_lock:
-            _attached[catalog] = _attached.get(catalog, 0) + 1
+        #: a local folder for derived data this process may keep between runs (never part of the lake itself;
+        #: for a shared lake a per-user folder keyed by the redacted catalog URL and data path)
+        self.cache_dir: Path = location.cache_dir
+        if catalog is not None:
+            with _install_lock:
+                _attached[catalog] = _attached.get(catalog, 0) + 1
+
+    def scrub(self, text: str) -> str:
+        """``text`` without any credential of this lake (see ``Location.scrub``)."""
+        return self.location.scrub(text)
 
     def _setup(self, con: duckdb.DuckDBPyConnection) -> None:
         """Session settings, then attach the lake as ``alias`` and make it the default database."""
@@ -224,10 +278,17 @@ class Engine:
         # DuckLake's own commit retries are short; our outer loop (``write``) adds jittered back-off.
         con.execute("SET ducklake_retry_wait_ms = 5")
         con.execute("SET ducklake_max_retry_count = 20")
-        options = [f"DATA_PATH {_quote(str(self.root / DATA_DIR) + '/')}"]
-        if (self.root / CATALOG_FILE).exists():
-            # the catalog remembers the absolute data path it was created with; a store folder that was moved
-            # or copied keeps working because file paths inside the catalog are relative to it
+        location = self.location
+        if location.extensions:
+            load_extensions(con, names=location.extensions)
+        setup = list(location.setup)
+        if location.data_path is not None:
+            setup.append(location.s3_secret(location.data_path) or "")
+        self._create_secrets(con, setup)
+        options = list(location.attach_options)
+        if location.data_path is not None:
+            options.append(f"DATA_PATH {_quote(location.data_path)}")
+        if location.override_data_path:
             options.append("OVERRIDE_DATA_PATH TRUE")
         if self.read_only:
             options.append("READ_ONLY")
@@ -237,26 +298,52 @@ class Engine:
                 options.append(f"SNAPSHOT_TIME {_quote(self._as_of.isoformat())}")
         else:
             options.append(f"DATA_INLINING_ROW_LIMIT {int(self._inlining_row_limit)}")
-        catalog = str(self.root / CATALOG_FILE)
-        self._attach(con, f"ATTACH {_quote('ducklake:sqlite:' + catalog)} AS {self.alias} ({', '.join(options)})")
+        target = _quote("ducklake:" + location.metadata)
+        self._attach(con, f"ATTACH {target} AS {self.alias} ({', '.join(options)})")
+        if location.data_path is None and location.s3_fields is not None:
+            # attached without DATA_PATH (an existing shared lake): scope the S3 secret to the catalog's data path
+            row = con.execute(
+                f"SELECT value FROM ducklake_options('{self.alias}') WHERE option_name = 'data_path'"
+            ).fetchone()
+            if row is not None and row[0]:
+                self._create_secrets(con, [location.s3_secret(str(row[0])) or ""])
         con.execute(f"USE {self.alias}")
+
+    def _create_secrets(self, con: duckdb.DuckDBPyConnection, statements: Sequence[str]) -> None:
+        for statement in statements:
+            if not statement:
+                continue
+            try:
+                con.execute(statement)
+            except duckdb.Error as exc:
+                raise ConnectionFailedError(
+                    "ducklake", f"cannot create the credentials for {self.description}: {self.scrub(str(exc))}"
+                ) from None
 
     def _attach(self, con: duckdb.DuckDBPyConnection, statement: str) -> None:
         for attempt in range(1, self.retry.attempts + 1):
+            self.attach_attempts = attempt
             try:
                 con.execute(statement)
                 return
             except duckdb.Error as exc:
-                if _RETRYABLE.search(str(exc)) and attempt < self.retry.attempts:
+                text = str(exc)
+                if _ATTACH_RETRYABLE.search(text) and attempt < self.retry.attempts:
+                    # a failed ATTACH may leave the alias behind; the next try needs it free
+                    for name in (self.alias, self.meta):
+                        with contextlib.suppress(duckdb.Error):
+                            con.execute(f"DETACH DATABASE IF EXISTS {name}")
                     time.sleep(self.retry.delay(attempt))
                     continue
-                raise ConnectionFailedError("ducklake", f"cannot attach the lake in {self.root}: {exc}") from None
+                raise ConnectionFailedError(
+                    "ducklake", f"cannot attach the lake {self.description}: {self.scrub(text)}"
+                ) from None
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
         """The connection; ``ConnectionFailedError`` after ``close``."""
         if self._con is None:
-            raise ConnectionFailedError("ducklake", f"the store in {self.root} is closed")
+            raise ConnectionFailedError("ducklake", f"the store {self.description} is closed")
         return self._con
 
     @property
@@ -264,7 +351,7 @@ class Engine:
         """The connection for small writes (see ``write``): a cursor of ``small_instance()`` with the same lake
         attached under the same alias, created on first use."""
         if self._con is None:
-            raise ConnectionFailedError("ducklake", f"the store in {self.root} is closed")
+            raise ConnectionFailedError("ducklake", f"the store {self.description} is closed")
         if self._small_con is None:
             small = small_instance().cursor()
             try:
@@ -304,12 +391,13 @@ class Engine:
                     con.execute(f"DETACH {self.alias}")
                 finally:
                     con.close()
-                    with _install_lock:
-                        left = _attached.get(self._catalog, 1) - 1
-                        if left > 0:
-                            _attached[self._catalog] = left
-                        else:
-                            _attached.pop(self._catalog, None)
+                    if self._catalog is not None:
+                        with _install_lock:
+                            left = _attached.get(self._catalog, 1) - 1
+                            if left > 0:
+                                _attached[self._catalog] = left
+                            else:
+                                _attached.pop(self._catalog, None)
 
     # --- reads ---------------------------------------------------------------------------------------------
 
@@ -321,7 +409,7 @@ class Engine:
                 names = [d[0] for d in cur.description or []]
                 return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
             except duckdb.Error as exc:
-                raise BackendError("ducklake", str(exc)) from None
+                raise BackendError("ducklake", self.scrub(str(exc))) from None
 
     def scalar(self, query: str, params: Sequence[Any] | None = None) -> Any:
         """The first column of the first row (None if there is no row)."""
@@ -329,7 +417,7 @@ class Engine:
             try:
                 row = self.con.execute(query, params).fetchone()
             except duckdb.Error as exc:
-                raise BackendError("ducklake", str(exc)) from None
+                raise BackendError("ducklake", self.scrub(str(exc))) from None
         return None if row is None else row[0]
 
     def arrow(self, query: str, params: Sequence[Any] | None = None) -> pa.Table:
@@ -338,7 +426,7 @@ class Engine:
             try:
                 return self.con.execute(query, params).to_arrow_table()
             except duckdb.Error as exc:
-                raise BackendError("ducklake", str(exc)) from None
+                raise BackendError("ducklake", self.scrub(str(exc))) from None
 
     def snapshot_id(self) -> int:
         """The id of the lake's latest (or, for a time-travel view, attached) snapshot."""
@@ -349,14 +437,16 @@ class Engine:
     def check_writable(self) -> None:
         """``ReadOnlyStoreError`` on a time-travel view."""
         if self.read_only:
-            raise ReadOnlyStoreError(f"the store in {self.root} is opened read-only at a past snapshot")
+            raise ReadOnlyStoreError(f"the store {self.description} is opened read-only at a past snapshot")
 
     def write(self, body: Callable[[duckdb.DuckDBPyConnection], T], what: str, *, small: bool = False) -> T:
         """Run ``body(con)`` inside one DuckLake transaction and commit it, retrying on conflicts.
 
         ``body`` may raise a ``BehestLabError`` (for example ``NotFoundError`` after a failed check): the
         transaction is rolled back and the error propagates unchanged. Conflicting commits are retried with
-        back-off and jitter; after ``retry.attempts`` tries ``CommitConflictError`` is raised. Any other engine
+        back-off and jitter (the WHOLE transaction, ``body`` included, so a delete or update that lost against
+        another host's commit is redone on the new state); after ``retry.attempts`` tries ``CommitConflictError``
+        is raised. Any other engine
         error becomes ``BackendError``; nothing is applied in every failure case.
 
         Args:
@@ -383,10 +473,11 @@ class Engine:
                     raise
                 except duckdb.Error as exc:
                     self._rollback(con)
-                    last = str(exc)
+                    last = self.scrub(str(exc))
                     if not _RETRYABLE.search(last):
                         raise BackendError("ducklake", f"{what}: {last}") from None
                 if attempt < self.retry.attempts:
+                    self.conflicts_retried += 1
                     time.sleep(self.retry.delay(attempt))
             raise CommitConflictError(self.retry.attempts, f"{what}: {last}")
 

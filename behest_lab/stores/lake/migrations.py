@@ -84,7 +84,7 @@ def read_version(engine: Engine) -> int:
     if META_TABLE not in present:
         if present:
             raise MigrationError(
-                f"{engine.root} holds a DuckLake catalog without behest_lab's {META_TABLE} table "
+                f"{engine.description} holds a DuckLake catalog without behest_lab's {META_TABLE} table "
                 f"(tables: {', '.join(sorted(present))}); it is not a behest_lab store",
                 supported=tables.SCHEMA_VERSION,
             )
@@ -94,7 +94,7 @@ def read_version(engine: Engine) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise MigrationError(
-            f"{engine.root}: {META_TABLE}.schema_version is {value!r}, not a version number",
+            f"{engine.description}: {META_TABLE}.schema_version is {value!r}, not a version number",
             supported=tables.SCHEMA_VERSION,
         ) from None
 
