@@ -1,0 +1,1 @@
+"""Shared-store tests: PostgreSQL catalog + S3 data (real services from ``tests/services.py``)."""
