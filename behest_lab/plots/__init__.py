@@ -1,0 +1,51 @@
+"""Plots of a store's analytics with matplotlib's object API: no pyplot, no global state, safe in threads and
+widgets.
+
+Every function takes ``source`` = a ``Store`` or the polars frame of the matching ``behest_lab.analytics``
+function, and ``ax`` = the matplotlib Axes to draw on (``None``: a new ``matplotlib.figure.Figure`` with one Axes),
+and returns the Axes it drew on. Empty data gives an Axes with a "no data" note; a frame without a needed column
+raises ``ValueError`` naming it. ``figure_png(ax.figure)`` gives deterministic PNG bytes for widgets and reports.
+
+=========================  ======================================  ==========================================
+function                   draws                                   frame
+=========================  ======================================  ==========================================
+``cost_over_time``         stacked cost (USD) per period by        ``analytics.usage`` or ``analytics.costs``
+                           model or provider (top N + "other")
+``tokens_per_session``     input/cache/output tokens, top N        ``analytics.sessions`` or ``analytics.usage``
+                           sessions
+``tool_latency``           latency box plot per tool (log) with    ``analytics.tool_executions``
+                           the failure rate beside it
+``compaction_savings``     tokens before vs after each compaction  ``analytics.compactions``
+=========================  ======================================  ==========================================
+
+This package imports matplotlib; ``import behest_lab`` does not import it.
+
+Example:
+    >>> import behest_lab
+    >>> from behest_lab import plots
+    >>> with behest_lab.open_store(None) as store:
+    ...     ax = plots.cost_over_time(store)
+    >>> ax.texts[0].get_text()
+    'no data'
+"""
+
+from __future__ import annotations
+
+from behest_lab.plots._common import figure_png
+from behest_lab.plots.compaction import compaction_savings, savings_frame
+from behest_lab.plots.cost import cost_frame, cost_over_time
+from behest_lab.plots.tokens import token_frame, tokens_per_session
+from behest_lab.plots.tools import failure_text, latency_frame, tool_latency
+
+__all__ = [
+    "compaction_savings",
+    "cost_frame",
+    "cost_over_time",
+    "failure_text",
+    "figure_png",
+    "latency_frame",
+    "savings_frame",
+    "token_frame",
+    "tokens_per_session",
+    "tool_latency",
+]
