@@ -1,0 +1,38 @@
+"""Notebook widgets over a store (ipywidgets 8): ``SessionBrowser``, ``UsageDashboard``, ``ToolExplorer``.
+
+Import explicitly (``from behest_lab.widgets import SessionBrowser``): ``import behest_lab`` never loads
+ipywidgets or matplotlib. Each widget is an ``ipywidgets.VBox`` opened with one call on a memory or lake store;
+``display(widget)`` shows it. Every view update runs DuckDB SQL through ``store.sql`` (the analytics functions
+and their price logic) and reads one page of rows; records are never loaded wholesale. ``SessionBrowser`` and
+``UsageDashboard`` aggregate once on opening into a DuckDB temporary table (per session, per day) that later
+updates query; their ``refresh()`` re-reads a store that changed, and ``close()`` drops the table. Callbacks write into
+widget traits (``HTML.value``, ``Image.value``, ``Select.options``), so the widgets also work headless: set a
+control's ``value`` or ``click()`` a button, then read the output widgets. Store text is HTML-escaped everywhere.
+
+Example:
+    >>> import behest_lab
+    >>> from behest_lab.widgets import SessionBrowser, ToolExplorer
+    >>> store = behest_lab.open_store(None)
+    >>> browser = SessionBrowser(store)
+    >>> explorer = ToolExplorer(store, browser=browser)  # selecting a call opens its session in the browser
+    >>> browser.page_label.value
+    '<span class="behest-page">page 1 of 1</span> · 0 sessions'
+    >>> explorer.close(); browser.close(); store.close()
+"""
+
+from __future__ import annotations
+
+from behest_lab.widgets.browser import PAGE_SIZES, TIMELINE_PAGE, SessionBrowser
+from behest_lab.widgets.dashboard import GROUPS, METRICS, PERIODS, UsageDashboard
+from behest_lab.widgets.tools import ToolExplorer
+
+__all__ = [
+    "GROUPS",
+    "METRICS",
+    "PAGE_SIZES",
+    "PERIODS",
+    "TIMELINE_PAGE",
+    "SessionBrowser",
+    "ToolExplorer",
+    "UsageDashboard",
+]

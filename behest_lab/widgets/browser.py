@@ -1,0 +1,281 @@
+"""``SessionBrowser``: a paged, sortable, filterable session list and the selected session's message timeline."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import duckdb
+import ipywidgets as w
+
+from behest_lab import analytics
+from behest_lab.errors import BehestLabError, NotFoundError
+from behest_lab.stores.protocols import Store
+from behest_lab.widgets._html import STYLE, esc, money, number, when
+from behest_lab.widgets._queries import SORTS, SessionIndex, SessionQuery, session_executions, timeline_page
+from behest_lab.widgets._timeline import message_costs, stats_html, timeline_html
+
+PAGE_SIZES = (10, 25, 50, 100)
+"""Choices of the session list's page size."""
+
+TIMELINE_PAGE = 50
+"""Messages per timeline page."""
+
+_ALL = "(all models)"
+
+
+def _label(row: dict[str, Any]) -> str:
+    """A list entry (plain text: the Select widget shows option labels as text, never as HTML)."""
+    title = str(row["title"] or "")
+    title = title if len(title) <= 48 else title[:47] + "…"
+    return (
+        f"{when(row['updated_at'])} · {title} · {row['model']} · {money(row['cost'])} · "
+        f"{number(row['tokens'])} tok · {row['failures']} failed"
+    )
+
+
+class SessionBrowser(w.VBox):  # type: ignore[misc]
+    """Browse a store's sessions: filters, sort, paging; the selected session's stats and timeline.
+
+    Every control writes into widget traits (``HTML.value``, ``Select.options``), so the widget works the same
+    in a notebook and in plain Python (tests set a control's ``value`` or call ``.click()`` on a button).
+
+    Controls: ``since``/``until`` (``DatePicker``, inclusive UTC days of ``created_at``), ``model`` (Dropdown),
+    ``metadata_key``/``metadata_value`` (Text; see ``SessionQuery``), ``search`` (Text; title or message text),
+    ``sort`` (Dropdown of ``SORTS``), ``page_size`` (Dropdown), ``prev_button``/``next_button`` and
+    ``page_label`` ("page i of n"). ``session_list`` is a ``Select`` (class ``behest-session-list``) whose
+    options are ``(label, session_id)`` pairs. The selected session fills ``stats`` (HTML, class
+    ``behest-session-stats``) and ``timeline`` (HTML, class ``behest-timeline``; one
+    ``<div class="behest-msg behest-role-{role}">`` per message), paged by ``timeline_prev``/``timeline_next``.
+
+    Only one page of sessions and one page of messages is read at a time; filters, order and paging run in
+    SQL over a per-session snapshot table that opening the widget builds in DuckDB (see
+    ``behest_lab.widgets._queries.SessionIndex``); ``refresh()`` takes a new snapshot after the store changed.
+    The selected session (stats, costs, timeline) is always read live.
+
+    Args:
+        store: A memory or lake store.
+        page_size: Sessions per page (one of ``PAGE_SIZES``).
+    """
+
+    def __init__(self, store: Store, *, page_size: int = 25, **kwargs: Any) -> None:
+        if page_size not in PAGE_SIZES:
+            raise ValueError(f"page_size: {page_size!r} is not one of {', '.join(map(str, PAGE_SIZES))}")
+        self.store = store
+        self.index = SessionIndex(store)
+        self.page = 0
+        self.pages = 1
+        self.total = 0
+        self.timeline_offset = 0
+        self.timeline_total = 0
+        self._session: dict[str, Any] | None = None
+        self._costs: dict[str, dict[str, Any]] = {}
+        self._pairs: dict[str, dict[str, Any]] = {}
+        self._quiet = False
+
+        self.since = w.DatePicker(description="from")
+        self.until = w.DatePicker(description="to")
+        self.model = w.Dropdown(options=[_ALL], value=_ALL, description="model")  # refresh() lists the models
+        self.metadata_key = w.Text(description="meta key", continuous_update=False)
+        self.metadata_value = w.Text(description="meta value", continuous_update=False)
+        self.search = w.Text(description="search", placeholder="title or message text", continuous_update=False)
+        self.sort = w.Dropdown(options=list(SORTS), value="updated", description="sort by")
+        self.page_size = w.Dropdown(options=list(PAGE_SIZES), value=page_size, description="per page")
+        self.prev_button = w.Button(description="◀ prev")
+        self.next_button = w.Button(description="next ▶")
+        self.page_label = w.HTML()
+        self.page_label.add_class("behest-page-label")
+        self.session_list = w.Select(options=[], rows=12, layout=w.Layout(width="100%"))
+        self.session_list.add_class("behest-session-list")
+        self.stats = w.HTML()
+        self.stats.add_class("behest-session-stats")
+        self.timeline = w.HTML()
+        self.timeline.add_class("behest-timeline")
+        self.timeline_prev = w.Button(description="◀ earlier")
+        self.timeline_next = w.Button(description="later ▶")
+        self.timeline_label = w.HTML()
+
+        for control in (self.since, self.until, self.model, self.metadata_key, self.metadata_value, self.search):
+            control.observe(self._on_filter, names="value")
+        self.sort.observe(self._on_filter, names="value")
+        self.page_size.observe(self._on_filter, names="value")
+        self.prev_button.on_click(lambda _b: self.go_to_page(self.page - 1))
+        self.next_button.on_click(lambda _b: self.go_to_page(self.page + 1))
+        self.session_list.observe(self._on_select, names="value")
+        self.timeline_prev.on_click(lambda _b: self._timeline_to(self.timeline_offset - TIMELINE_PAGE))
+        self.timeline_next.on_click(lambda _b: self._timeline_to(self.timeline_offset + TIMELINE_PAGE))
+
+        super().__init__(
+            children=[
+                w.HTML(STYLE),
+                w.HBox([self.since, self.until, self.model]),
+                w.HBox([self.metadata_key, self.metadata_value, self.search]),
+                w.HBox([self.sort, self.page_size, self.prev_button, self.next_button, self.page_label]),
+                self.session_list,
+                self.stats,
+                w.HBox([self.timeline_prev, self.timeline_next, self.timeline_label]),
+                self.timeline,
+            ],
+            **kwargs,
+        )
+        self.refresh()
+
+    # --- the list -------------------------------------------------------------------------------------------
+
+    def query(self) -> SessionQuery:
+        """The list's current filters, order and page size."""
+        since: date | None = self.since.value
+        until: date | None = self.until.value
+        return SessionQuery(
+            since=since,
+            until=until,
+            model=None if self.model.value == _ALL else self.model.value,
+            metadata_key=self.metadata_key.value,
+            metadata_value=self.metadata_value.value,
+            text=self.search.value,
+            sort=self.sort.value,
+            page_size=int(self.page_size.value),
+        )
+
+    def refresh(self) -> None:
+        """Re-read the store: models, the cached prices and sort measures, the count and the current page."""
+        self.index.refresh()
+        current = self.model.value
+        self._quiet = True  # one list load below, not one per control change
+        try:
+            self.model.options = [_ALL, *self.index.models()]
+            self.model.value = current if current in self.model.options else _ALL
+        finally:
+            self._quiet = False
+        self._load_list(count=True)
+
+    def _on_filter(self, _change: Any) -> None:
+        if self._quiet:
+            return
+        self.page = 0
+        self._load_list(count=True)
+
+    def go_to_page(self, page: int) -> None:
+        """Show list page ``page`` (0-based; clamped to the existing pages)."""
+        self.page = min(max(page, 0), self.pages - 1)
+        self._load_list(count=False)
+
+    def _load_list(self, *, count: bool) -> None:
+        query = self.query()
+        if count:
+            self.total = self.index.count(query)
+            self.pages = max(1, math.ceil(self.total / query.page_size))
+            self.page = min(self.page, self.pages - 1)
+        rows = self.index.page(query, self.page)
+        selected = self.session_list.value
+        options = [(_label(r), r["id"]) for r in rows]
+        ids = [r["id"] for r in rows]
+        # keep the selection when it is still listed; otherwise the detail view keeps showing it
+        self.session_list.unobserve(self._on_select, names="value")
+        try:
+            self.session_list.options = options
+            self.session_list.value = selected if selected in ids else None
+        finally:
+            self.session_list.observe(self._on_select, names="value")
+        self.page_label.value = (
+            f'<span class="behest-page">page {self.page + 1} of {self.pages}</span> · {number(self.total)} sessions'
+        )
+        self.prev_button.disabled = self.page == 0
+        self.next_button.disabled = self.page >= self.pages - 1
+
+    # --- one session ----------------------------------------------------------------------------------------
+
+    def select_session(self, session_id: UUID | str) -> None:
+        """Select a session programmatically and show it; it is added to the top of the list when the current
+        page does not hold it.
+
+        Raises:
+            ValueError: ``session_id`` is not a UUID.
+            NotFoundError: the store has no such session.
+        """
+        try:
+            sid = str(session_id if isinstance(session_id, UUID) else UUID(str(session_id)))
+        except ValueError:
+            raise ValueError(f"session_id: {session_id!r} is not a UUID") from None
+        ids = [v for _, v in self.session_list.options]
+        if sid not in ids:
+            entry = self.index.row(sid)
+            if entry is None:  # not in the snapshot (created since): read it live
+                row = self.index.store.sessions.get_session(UUID(sid))
+                if row is None:
+                    raise NotFoundError(sid, "session")
+                measures = self.index.measures([sid]).get(sid, {"cost": 0, "tokens": 0, "failures": 0})
+                entry = {"title": row.title, "model": row.model, "updated_at": row.updated_at, **measures}
+            self.session_list.unobserve(self._on_select, names="value")
+            try:
+                self.session_list.options = [(_label(entry), sid), *self.session_list.options]
+            finally:
+                self.session_list.observe(self._on_select, names="value")
+        self.session_list.value = sid
+        if self._session is None or self._session["id"] != sid:
+            self._show(sid)
+
+    @property
+    def selected(self) -> str | None:
+        """The id of the session shown in the timeline (None before any selection)."""
+        return None if self._session is None else str(self._session["id"])
+
+    def _on_select(self, change: Any) -> None:
+        if change["new"] is not None:
+            self._show(str(change["new"]))
+
+    def _show(self, sid: str) -> None:
+        session = self.store.sessions.get_session(UUID(sid))
+        if session is None:
+            self.stats.value = f'<span class="behest-failed">session {esc(sid)} no longer exists</span>'
+            self.timeline.value = ""
+            return
+        usage = self.index.session_usage(sid)
+        self._costs = message_costs(usage)
+        costs = usage.get_column("cost").to_list()
+        total: Decimal | None = None if any(c is None for c in costs) else sum(costs, Decimal(0))
+        pairs = analytics.compactions(self.store, session_id=sid)
+        self._pairs = {}
+        for row in pairs.iter_rows(named=True):
+            self._pairs[row["compaction_id"]] = row
+            self._pairs[row["summary_id"]] = row
+        stats = self.store.executions.session_stats(UUID(sid))
+        self._session = {"id": sid, "cost": total, "executions": session_executions(self.store, sid)}
+        self.timeline_total = int(stats.message_count)
+        self.stats.value = stats_html(session.title, session.model, stats, total, pairs.height)
+        self._timeline_to(0)
+
+    def _timeline_to(self, offset: int) -> None:
+        if self._session is None:
+            return
+        last = max(0, (math.ceil(self.timeline_total / TIMELINE_PAGE) - 1) * TIMELINE_PAGE)
+        offset = min(max(offset, 0), last)
+        page = timeline_page(
+            self.store, self._session["id"], offset, TIMELINE_PAGE, self.timeline_total, self._session["executions"]
+        )
+        self.timeline_offset, self.timeline_total = offset, page.total
+        self.timeline.value = STYLE + timeline_html(page, self._costs, self._pairs)
+        pages = max(1, math.ceil(page.total / TIMELINE_PAGE))
+        self.timeline_label.value = (
+            f'<span class="behest-timeline-page">messages {offset + 1 if page.total else 0}–'
+            f"{min(offset + TIMELINE_PAGE, page.total)} of {page.total} (page {offset // TIMELINE_PAGE + 1} of "
+            f"{pages})</span>"
+        )
+        self.timeline_prev.disabled = offset == 0
+        self.timeline_next.disabled = offset + TIMELINE_PAGE >= page.total
+
+    def close(self) -> None:
+        """Close the widget and drop its temporary table from the store's connection (ipywidgets also calls this
+        when the widget is garbage-collected, possibly after the store was closed: then there is nothing to drop)."""
+        try:
+            # a closed store's connection took the temporary table with it
+            index = getattr(self, "index", None)  # absent when __init__ refused its arguments
+            with contextlib.suppress(duckdb.Error, BehestLabError):
+                if index is not None:
+                    index.drop()
+        finally:
+            super().close()

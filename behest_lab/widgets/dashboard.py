@@ -1,0 +1,218 @@
+"""``UsageDashboard``: cost and tokens over time by model, provider or session, as a chart and its table."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from datetime import date
+from typing import Any
+
+import duckdb
+import ipywidgets as w
+import polars as pl
+
+from behest_lab.analytics._sql import Conditions, run
+from behest_lab.errors import BehestLabError
+from behest_lab.pricing import grouped_costs_sql, price_table_for
+from behest_lab.pricing._sql import DAY_NUMBER, day_from_number, literal
+from behest_lab.stores.protocols import Store
+from behest_lab.widgets._charts import cost_chart, series_chart
+from behest_lab.widgets._html import STYLE, esc, table
+
+GROUPS = ("model", "provider", "session")
+"""What the dashboard's series are."""
+
+PERIODS = ("day", "week", "month")
+"""Time buckets of the chart (UTC; ISO weeks start on Monday)."""
+
+METRICS = ("cost", "tokens")
+"""What the chart stacks: USD cost, or prompt + output tokens."""
+
+TOP_SERIES = 8
+"""At most this many series (the largest over the range); the rest are summed as ``(other)``."""
+
+OTHER = "(other)"
+
+
+class UsageDashboard(w.VBox):  # type: ignore[misc]
+    """Cost and tokens over time: the numbers of ``analytics.costs`` (usage records plus uncovered message usage,
+    priced with the analytics price logic). On opening, one ``grouped_costs_sql`` query (the SQL ``analytics.costs``
+    runs) stores usage per UTC day, model, provider and session in a DuckDB temporary table on the store's
+    connection; every control change aggregates that table, and Python gets one row per period and series.
+    ``refresh()`` rebuilds it after the store changed.
+
+    The cost chart by model or provider is ``behest_lab.plots.cost_over_time`` of that frame; tokens, and
+    sessions (not a ``cost_over_time`` key), are drawn as the same stacked bars by the widget.
+
+    Controls: ``since``/``until`` (``DatePicker``, inclusive UTC days; ``set_range`` sets both), ``group``
+    (Dropdown of ``GROUPS``), ``period`` (Dropdown of ``PERIODS``), ``metric`` (Dropdown of ``METRICS``).
+    Outputs: ``chart`` (``ipywidgets.Image``, PNG bytes), ``table`` (HTML, class ``behest-usage-table``: one row
+    per period and series with requests, tokens and cost; unpriced cost shows ``n/a``), ``summary`` (HTML
+    totals).
+    ``frame`` holds the aggregated polars frame the chart and table show.
+
+    Args:
+        store: A memory or lake store.
+        group: Initial series key.
+        period: Initial time bucket.
+    """
+
+    def __init__(self, store: Store, *, group: str = "model", period: str = "day", **kwargs: Any) -> None:
+        if group not in GROUPS:
+            raise ValueError(f"group: {group!r} is not one of {', '.join(GROUPS)}")
+        if period not in PERIODS:
+            raise ValueError(f"period: {period!r} is not one of {', '.join(PERIODS)}")
+        self.store = store
+        self.frame = pl.DataFrame()
+        self._costs = pl.DataFrame()
+        self._daily: str | None = None
+        self._hold = False
+        self.since = w.DatePicker(description="from")
+        self.until = w.DatePicker(description="to")
+        self.group = w.Dropdown(options=list(GROUPS), value=group, description="by")
+        self.period = w.Dropdown(options=list(PERIODS), value=period, description="every")
+        self.metric = w.Dropdown(options=list(METRICS), value="cost", description="show")
+        self.chart = w.Image(format="png")
+        self.chart.add_class("behest-usage-chart")
+        self.summary = w.HTML()
+        self.summary.add_class("behest-usage-summary")
+        self.table = w.HTML()
+        self.table.add_class("behest-usage-table")
+        for control in (self.since, self.until, self.group, self.period, self.metric):
+            control.observe(self._on_control, names="value")
+        super().__init__(
+            children=[
+                w.HTML(STYLE),
+                w.HBox([self.since, self.until]),
+                w.HBox([self.group, self.period, self.metric]),
+                self.chart,
+                self.summary,
+                self.table,
+            ],
+            **kwargs,
+        )
+        self.update()
+
+    def _on_control(self, _change: Any) -> None:
+        if not self._hold:
+            self.update()
+
+    def set_range(self, since: date | None, until: date | None) -> None:
+        """Set both ends of the date range (inclusive UTC days) with one update."""
+        self._hold = True
+        try:
+            self.since.value, self.until.value = since, until
+        finally:
+            self._hold = False
+        self.update()
+
+    def _table(self) -> str:
+        """The temporary table of usage per (UTC day, model, provider, session), built once with the analytics
+        cost SQL (``grouped_costs_sql``, as ``analytics.costs`` runs it); every later update aggregates it."""
+        if self._daily is None:
+            name = f"behest_widgets_usage_{uuid.uuid4().hex}"
+            keys = [
+                ("day", DAY_NUMBER, day_from_number("{k}")),
+                ("model", "model", "{k}"),
+                ("provider", "provider", "{k}"),
+                ("session_id", "session_id", "CAST({k} AS VARCHAR)"),
+            ]
+            grouped = grouped_costs_sql(price_table_for(self.store, "TRUE"), "TRUE", keys)
+            self.store.sql(
+                f"CREATE TEMP TABLE {name} AS SELECT day, model, provider, session_id, requests, prompt_tokens, "
+                f"output_tokens, cost, unpriced_requests FROM ({grouped})"
+            )
+            self._daily = name
+        return self._daily
+
+    def refresh(self) -> None:
+        """Re-read the store's usage (the dashboard aggregates a snapshot taken when it opened) and update."""
+        self._drop()
+        self.update()
+
+    def _drop(self) -> None:
+        if self._daily is not None:
+            name, self._daily = self._daily, None
+            self.store.sql(f"DROP TABLE IF EXISTS {name}")
+
+    def aggregate(self) -> pl.DataFrame:
+        """Usage and cost by (period, group) over the chosen range, with series beyond ``TOP_SERIES`` summed into
+        ``(other)``; the numbers ``analytics.costs(by=(period, group), since=..., until=...)`` gives. Columns:
+        ``period`` (Date), ``series`` (Utf8), ``requests``, ``prompt_tokens``, ``output_tokens``, ``tokens``
+        (Int64), ``cost`` (Decimal USD, null when some usage of the row is unpriced, never a partial sum)."""
+        since: date | None = self.since.value
+        until: date | None = self.until.value
+        period, group = self.period.value, self.group.value
+        key = "session_id" if group == "session" else group
+        c = Conditions()
+        if since is not None:
+            c.add(f"day >= {literal(since)}")
+        if until is not None:
+            c.add(f"day <= {literal(until)}")
+        bucket = "day" if period == "day" else f"CAST(date_trunc('{period}', day) AS DATE)"
+        frame = run(
+            self.store,
+            f"""SELECT {bucket} AS {period}, {key}, CAST(sum(requests) AS BIGINT) AS requests,
+  CAST(sum(prompt_tokens) AS BIGINT) AS prompt_tokens, CAST(sum(output_tokens) AS BIGINT) AS output_tokens,
+  CASE WHEN sum(unpriced_requests) > 0 THEN NULL ELSE sum(cost) END AS cost,
+  CAST(sum(unpriced_requests) AS BIGINT) AS unpriced_requests
+FROM {self._table()} WHERE {c.sql()} GROUP BY ALL ORDER BY 1, 2 NULLS LAST""",
+        )
+        self._costs = frame
+        frame = frame.select(
+            pl.col(period).alias("period"),
+            pl.col(key).fill_null("(unknown)").alias("series"),
+            "requests",
+            "prompt_tokens",
+            "output_tokens",
+            (pl.col("prompt_tokens") + pl.col("output_tokens")).alias("tokens"),
+            "cost",
+            "unpriced_requests",
+        )
+        measure = "tokens" if self.metric.value == "tokens" else "cost"
+        totals = frame.group_by("series").agg(pl.col(measure).cast(pl.Float64).fill_null(0).sum().alias("_t"))
+        top = totals.sort(["_t", "series"], descending=[True, False]).head(TOP_SERIES).get_column("series")
+        if totals.height > TOP_SERIES:
+            frame = frame.with_columns(
+                pl.when(pl.col("series").is_in(top.implode())).then(pl.col("series")).otherwise(pl.lit(OTHER))
+            )
+            frame = frame.group_by("period", "series").agg(
+                pl.col("requests", "prompt_tokens", "output_tokens", "tokens", "unpriced_requests").sum(),
+                pl.when(pl.col("unpriced_requests").sum() > 0).then(None).otherwise(pl.col("cost").sum()).alias("cost"),
+            )
+        return frame.select("period", "series", "requests", "prompt_tokens", "output_tokens", "tokens", "cost").sort(
+            "period", "series"
+        )
+
+    def close(self) -> None:
+        """Close the widget and drop its temporary table (nothing to drop once the store is closed)."""
+        try:
+            with contextlib.suppress(duckdb.Error, BehestLabError):
+                if getattr(self, "_daily", None) is not None:
+                    self._drop()
+        finally:
+            super().close()
+
+    def update(self) -> None:
+        """Recompute the frame, the chart, the table and the totals from the controls."""
+        self.frame = self.aggregate()
+        metric = self.metric.value
+        label = "cost (USD)" if metric == "cost" else "tokens (prompt + output)"
+        if metric == "cost" and self.group.value in ("model", "provider"):
+            self.chart.value = cost_chart(self._costs, self.group.value, self.period.value)
+        else:
+            self.chart.value = series_chart(
+                self.frame, "period", "series", metric, f"{label} per {self.period.value} by {self.group.value}", label
+            )
+        self.table.value = STYLE + table(
+            ["period", self.group.value, "requests", "prompt tokens", "output tokens", "cost"],
+            self.frame.select("period", "series", "requests", "prompt_tokens", "output_tokens", "cost").rows(),
+            css="behest-table behest-usage-rows",
+        )
+        costs = self.frame.get_column("cost").to_list() if self.frame.height else []
+        total = None if any(c is None for c in costs) else sum(costs)
+        tokens = int(self.frame.get_column("tokens").sum()) if self.frame.height else 0
+        self.summary.value = (
+            f"<b>total</b>: {esc(f'${total:,.4f}' if total is not None else 'n/a (unpriced usage)')} · "
+            f"{tokens:,} tokens · {self.frame.height} rows"
+        )
