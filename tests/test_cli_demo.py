@@ -137,9 +137,16 @@ def check_report(out: str, want: dict[str, Any]) -> None:
                 assert float(cell.replace(",", "")) == pytest.approx(w[key], abs=0.051), (name, key)
 
 
-def test_demo_memory_prints_numbers_equal_to_the_records(capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_memory_prints_numbers_equal_to_the_records(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
     assert main(["demo", "--memory", "--sessions", "50", "--seed", "1"]) == 0
     out = capsys.readouterr().out
+    # no report for a memory store (a kernel can't see it), and nothing written
+    assert out.rstrip().endswith("cannot see this process's store.")
+    assert "Executing the tour notebook" not in out
+    assert list(tmp_path.iterdir()) == []
     assert "Generating 50 sample sessions (seed 1)" in out
     assert "\x1b[" not in out  # no colour codes
     # the demo's store is gone; the same seed regenerates the same records for the independent count
@@ -154,14 +161,16 @@ def test_demo_memory_prints_numbers_equal_to_the_records(capsys: pytest.CaptureF
 @pytest.mark.slow
 def test_demo_fills_and_then_reuses_a_persistent_store(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     folder = str(tmp_path / "behest-data")
-    assert main(["demo", "--store", folder, "--sessions", "6", "--seed", "2"]) == 0
+    assert main(["demo", "--store", folder, "--sessions", "6", "--seed", "2", "--no-report"]) == 0
     first = capsys.readouterr().out
     assert "Generating 6 sample sessions (seed 2)" in first
+    assert "Report" not in first  # --no-report
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["behest-data"]
     with open_store(None) as store:
         generate(store, sessions=6, seed=2)
         want = expected_counts(store)
     check_report(first, want)
-    assert main(["demo", "--store", folder, "--sessions", "99", "--seed", "3"]) == 0
+    assert main(["demo", "--store", folder, "--sessions", "99", "--seed", "3", "--no-report"]) == 0
     second = capsys.readouterr().out
     assert "Using the existing store" in second
     assert "Generating" not in second
@@ -182,7 +191,7 @@ def test_demo_reuses_a_store_that_has_sessions(
 
     monkeypatch.setattr(behest_lab, "open_store", open_prefilled)
     folder = str(tmp_path / "lake")
-    assert main(["demo", "--store", folder, "--sessions", "5"]) == 0
+    assert main(["demo", "--store", folder, "--sessions", "5", "--no-report"]) == 0
     out = capsys.readouterr().out
     assert opened == [folder]
     assert "Using the existing store" in out
@@ -191,7 +200,7 @@ def test_demo_reuses_a_store_that_has_sessions(
 
 
 def test_demo_on_zero_sessions_prints_empty_tables(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--memory", "--sessions", "0"]) == 0
+    assert main(["demo", "--memory", "--sessions", "0", "--no-report"]) == 0
     sections = blocks(capsys.readouterr().out)
     contents = {row[0]: number(row[1]) for row in table_rows(sections["Store contents"])}
     assert set(contents.values()) == {0}
@@ -203,14 +212,31 @@ def test_help_documents_every_option(capsys: pytest.CaptureFixture[str]) -> None
         main(["demo", "--help"])
     assert exc.value.code == 0
     text = capsys.readouterr().out
-    for option in ("--store DIR", "--memory", "--sessions N", "--seed S", "behest-data"):
+    for option in (
+        "--store DIR",
+        "--memory",
+        "--sessions N",
+        "--seed S",
+        "behest-data",
+        "--report PATH",
+        "--no-report",
+    ):
         assert option in text
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "demo" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv", [["--sessions", "-1"], ["--sessions", "many"], ["--memory", "--store", "x"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--sessions", "-1"],
+        ["--sessions", "many"],
+        ["--memory", "--store", "x"],
+        ["--report", "r.html", "--no-report"],
+        ["--report"],
+    ],
+)
 def test_bad_arguments_exit_with_usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["demo", *argv])

@@ -1,15 +1,19 @@
-"""``behest-lab demo``: fill a store with the sample agent runs (once) and print what is in it.
+"""``behest-lab demo``: fill a store with the sample agent runs (once), print what is in it, and write the tour
+report.
 
 The summary is computed with SQL over the analytical tables (``behest_lab.stores.tables``), so it reads the same
-from the memory store and from the persistent lake.
+from the memory store and from the persistent lake. The report (``behest_lab.report``) executes the tour notebook
+against the store folder in a separate kernel, so it needs a persistent store: ``--memory`` prints the summary only.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from behest_lab.analytics import UnknownModelWarning, costs
@@ -18,6 +22,7 @@ from behest_lab.stores.protocols import Store
 
 DEFAULT_STORE = "behest-data"
 DEFAULT_SESSIONS = 1000
+DEFAULT_REPORT = os.path.join("build", "report.html")
 ROLES = ("system", "user", "assistant", "tool")
 
 
@@ -29,7 +34,9 @@ def register(subparsers: Any) -> None:
         description=(
             "Open a store, fill it with deterministic sample agent runs if it holds no sessions yet, then print a "
             "summary: sessions, messages by role, compactions, token usage (input, output, cache) by model, and "
-            "tool calls per tool with failures and latency percentiles. An existing store is reused unchanged."
+            "tool calls per tool with failures and latency percentiles. An existing store is reused unchanged. "
+            "Then execute the tour notebook (notebooks/00_tour.ipynb) against the store and save it as one "
+            "self-contained HTML page (no network needed to view it)."
         ),
     )
     where = parser.add_mutually_exclusive_group()
@@ -50,6 +57,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--seed", metavar="S", type=int, default=0, help="random seed; the same seed gives the same data (default: 0)"
     )
+    report = parser.add_mutually_exclusive_group()
+    report.add_argument(
+        "--report",
+        metavar="PATH",
+        type=Path,
+        default=DEFAULT_REPORT,
+        help=f"where to write the HTML report (default: {DEFAULT_REPORT}); not with --memory",
+    )
+    report.add_argument("--no-report", action="store_true", help="print the summary only")
     parser.set_defaults(func=run)
 
 
@@ -83,6 +99,21 @@ def run(args: argparse.Namespace) -> int:
             _populate(store, where, args.sessions, args.seed)
         print()
         print(summary(store))
+    # the store is closed before the kernel opens it: one process at a time owns a persistent store's catalog
+    if args.no_report:
+        return 0
+    if args.memory:
+        print("\nNo report for --memory: the notebook runs in its own kernel and cannot see this process's store.")
+        return 0
+    return _report(args.store, args.report)
+
+
+def _report(store: str, output: Path) -> int:
+    from behest_lab.report import build_report
+
+    print(f"\nExecuting the tour notebook against {store} ...", flush=True)
+    report = build_report(store, output)
+    print(f"Report ({report.images} plots, {report.seconds:.1f} s): {report.path.resolve()}")
     return 0
 
 
