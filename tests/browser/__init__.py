@@ -1,0 +1,1 @@
+"""Real-browser checks: Debian's Chromium, driven by Playwright, against notebooks served by Voila."""
