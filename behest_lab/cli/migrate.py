@@ -92,11 +92,6 @@ def _migrate(args: argparse.Namespace) -> int:
     if args.from_data_path and not is_remote(source):
         raise InterchangeError("--from-data-path is for a postgresql:// source")
     s3 = s3_options(args) if is_remote(source) or is_remote(target) else None
-    if is_remote(source) and s3 is not None and not args.from_data_path:
-        raise InterchangeError(
-            "--from-data-path is needed for a postgresql:// source when S3 options are set (flags or AWS_*): "
-            "the S3 credentials are scoped to the data path"
-        )
     both_local = not is_remote(source) and not is_remote(target)
     if both_local and os.path.realpath(source) == os.path.realpath(target):
         raise InterchangeError("--from and --to name the same folder")
