@@ -1,29 +1,44 @@
 """Lake ``EmbeddingStore``: vectors as ``FLOAT[]`` lists, searched through a cached ``VectorIndex``.
 
-The index (raw float32 matrices with norms, plus the columns that rebuild records) is built from the table read
-as Arrow, without a Python loop over vectors, so a search never reads storage. It is kept until the lake changes
+The index (raw float32 matrices with norms, plus the columns that rebuild records) is built without a Python loop
+over vectors, so a search never reads storage: DuckDB reads the small columns with each row's file and position,
+and the vector bytes come straight from the local Parquet files (see ``_build``). It is kept until the lake changes
 the ``embeddings`` table: each search first reads the catalog's latest snapshot id (one tiny catalog query) and
 only on a change looks whether that table was touched.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
 import duckdb
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
 
-from behest_lab.errors import BackendError
+from behest_lab.errors import BackendError, DataCorruptionError
 from behest_lab.records import EmbeddingRecord, ScoredEmbedding
 from behest_lab.stores import tables
 from behest_lab.stores._common import check_batch, check_type
 from behest_lab.stores.lake import _sql
 from behest_lab.stores.lake.engine import Engine
-from behest_lab.vectors import VectorIndex
+from behest_lab.vectors import F32Array, VectorIndex, dim_slots, empty_f32, scatter_f32, uuid_words
+from behest_lab.vectors.parquet import FileRows, read_vectors
 
 _EMB = _sql.qualified("embeddings")
+# reading the Parquet files directly failed: a file vanished or cannot be decoded by pyarrow (e.g. encrypted)
+_DIRECT_ERRORS = (OSError, pa.ArrowException, DataCorruptionError)
+# (file, position) pairs are packed into one integer: positions stay far below 2**40 rows
+_KEY_SPAN = 1 << 40
+
+
+def _is_local_file(name: str | None) -> bool:
+    """Whether a ``filename`` value names a local Parquet file (inlined rows carry the catalog table's name)."""
+    return name is not None and "://" not in name and os.path.isabs(name) and os.path.isfile(name)
 
 
 class LakeEmbeddingStore:
@@ -35,6 +50,9 @@ class LakeEmbeddingStore:
         self._index_snapshot = -1
         self._stamp: tuple[int, ...] | None = None
         self._stamp_snapshot = -1
+        #: how the current index was read: "files" (vectors straight from the Parquet files), "duckdb" (streamed
+        #: through DuckDB: mostly inlined rows, remote files, or the files could not be read directly) or None
+        self.index_source: str | None = None
 
     def upsert(self, record: EmbeddingRecord) -> EmbeddingRecord:
         self.upsert_many([check_type(record, EmbeddingRecord, "record")])
@@ -111,25 +129,128 @@ class LakeEmbeddingStore:
         return any(pattern.search(r["changes_made"] or "") for r in rows)
 
     def _build(self) -> VectorIndex:
-        # one snapshot for both queries, so the counts match the streamed rows; ids as 16-byte Arrow UUIDs
-        # (arrow_lossless_conversion) so no Python object is made per vector
+        """The index of the snapshot the connection sees now.
+
+        One DuckDB transaction pins the snapshot. DuckDB reads every column but the vectors together with each
+        row's data file and position in it (``filename``, ``file_row_number``), so deletes (delete files and
+        inlined deletes), partly visible files and time travel are applied by DuckLake itself; the vector bytes,
+        nearly all of the data, are then read straight from the local Parquet files with pyarrow on several
+        threads. Rows that live elsewhere (inlined in the catalog, remote files) get their vectors through DuckDB.
+        Any trouble reading the files directly (a file removed meanwhile, an encrypted lake) falls back to
+        streaming everything through DuckDB.
+        """
         con = self._e.con
         try:
             con.execute("BEGIN TRANSACTION")
             try:
-                rows = con.execute(f"SELECT dim, count(*) FROM {_EMB} GROUP BY dim").fetchall()
+                # ids as 16-byte Arrow UUIDs (arrow_lossless_conversion): no Python object per vector
                 con.execute("SET arrow_lossless_conversion = true")
-                reader = con.execute(
-                    "SELECT id, model, session_id, dim, vector_f32, metadata::VARCHAR AS metadata, created_at "
-                    f"FROM {_EMB}"
-                ).to_arrow_reader(20_000)
-                index = VectorIndex.from_arrow(reader, {int(d): int(n) for d, n in rows})
+                try:
+                    index = self._build_direct(con)
+                except _DIRECT_ERRORS:
+                    index = None
+                self.index_source = "files"
+                if index is None:
+                    index = self._build_streamed(con)
+                    self.index_source = "duckdb"
             finally:
                 con.execute("RESET arrow_lossless_conversion")
                 con.execute("COMMIT")
         except duckdb.Error as exc:
             raise BackendError("ducklake", f"reading the embeddings: {exc}") from None
         return index
+
+    def _build_direct(self, con: duckdb.DuckDBPyConnection) -> VectorIndex | None:
+        """The index with the vectors read from the Parquet files; None when most rows are not in local files.
+
+        Raises:
+            DataCorruptionError: what DuckDB and the files say disagrees (the caller falls back to streaming).
+        """
+        # ``file_index`` numbers the files of this scan (cheap, unlike a file name string per row); the first
+        # query maps the numbers to names. Both run in one transaction, hence on one file list; every vector read
+        # from a file is checked against the id DuckDB reported for that row all the same (see ``read_vectors``).
+        names = {
+            int(i): (str(name), int(n))
+            for i, name, n in con.execute(f"SELECT file_index, filename, count(*) FROM {_EMB} GROUP BY ALL").fetchall()
+        }
+        # remote files (an object-store lake) or mostly inlined rows: one pass through DuckDB is cheaper
+        if sum(n for name, n in names.values() if _is_local_file(name)) * 2 < sum(n for _, n in names.values()):
+            return None
+        cols = con.execute(
+            "SELECT file_index AS _file, file_row_number AS _pos, id, model, session_id, dim, "
+            f"metadata::VARCHAR AS metadata, created_at FROM {_EMB}"
+        ).to_arrow_table()
+        codes = cols.column("_file").to_numpy(zero_copy_only=False).astype(np.int64)
+        found, per_file = np.unique(codes, return_counts=True)
+        if {int(c): int(n) for c, n in zip(found, per_file, strict=True)} != {c: n for c, (_, n) in names.items()}:
+            raise DataCorruptionError("embeddings", "the scan's file list changed between two reads")
+        dims = cols.column("dim").to_numpy(zero_copy_only=False)
+        slots, counts = dim_slots(dims)
+        positions = cols.column("_pos").to_numpy(zero_copy_only=False).astype(np.int64)
+        hi, lo = uuid_words(cols.column("id"))
+        plan: list[FileRows] = []
+        elsewhere: dict[str, int] = {}
+        by_file = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[by_file], [*sorted(names), max(names, default=0) + 1])
+        for k, (code, (name, _)) in enumerate(sorted(names.items())):
+            if _is_local_file(name):
+                rows = by_file[bounds[k] : bounds[k + 1]]
+                plan.append(FileRows(name, positions[rows], dims[rows], slots[rows], hi[rows], lo[rows]))
+            else:
+                elsewhere[name] = code
+        mats = {d: empty_f32(n, d) for d, n in counts.items()}
+        if elsewhere:
+            self._fill_elsewhere(con, elsewhere, codes, positions, slots, mats)
+        field_ids = {
+            str(name): int(cid)
+            for name, cid in con.execute(
+                f"SELECT c.column_name, c.column_id FROM {self._e.meta}.ducklake_column AS c "
+                f"JOIN {self._e.meta}.ducklake_table AS t USING (table_id) WHERE t.table_name = 'embeddings' "
+                "AND t.end_snapshot IS NULL AND c.end_snapshot IS NULL AND c.column_name IN ('id', 'vector_f32')"
+            ).fetchall()
+        }
+        read_vectors(plan, mats, vector=("vector_f32", field_ids.get("vector_f32")), key=("id", field_ids.get("id")))
+        return VectorIndex.from_columns(cols.drop_columns(["_file", "_pos"]), mats)
+
+    def _fill_elsewhere(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        elsewhere: dict[str, int],
+        codes: npt.NDArray[np.int64],
+        positions: npt.NDArray[np.int64],
+        slots: npt.NDArray[np.int64],
+        mats: dict[int, F32Array],
+    ) -> None:
+        """Vectors of the rows not in local Parquet files (inlined rows, remote files), read through DuckDB and
+        matched to their rows by (file, position)."""
+        got = con.execute(
+            f"SELECT filename, file_row_number, dim, vector_f32 FROM {_EMB} "
+            "WHERE filename IN (SELECT unnest(?::VARCHAR[]))",
+            [list(elsewhere)],
+        ).to_arrow_table()
+        got_codes = np.asarray([elsewhere.get(n, -1) for n in got.column("filename").to_pylist()], dtype=np.int64)
+        got_key = got_codes * _KEY_SPAN + got.column("file_row_number").to_numpy(zero_copy_only=False).astype(np.int64)
+        want = np.flatnonzero(np.isin(codes, list(elsewhere.values())))
+        want_key = codes[want] * _KEY_SPAN + positions[want]
+        order = np.argsort(want_key)
+        at = np.minimum(np.searchsorted(want_key, got_key, sorter=order), max(want.size - 1, 0))
+        if got.num_rows != want.size or (want.size and not np.array_equal(want_key[order[at]], got_key)):
+            raise DataCorruptionError("embeddings", "rows outside data files changed while being read")
+        scatter_f32(
+            got.column("vector_f32"),
+            np.arange(got.num_rows, dtype=np.int64),
+            got.column("dim").to_numpy(zero_copy_only=False),
+            slots[want[order[at]]],
+            mats,
+        )
+
+    def _build_streamed(self, con: duckdb.DuckDBPyConnection) -> VectorIndex:
+        """The index with everything streamed through DuckDB (any catalog, any file location)."""
+        rows = con.execute(f"SELECT dim, count(*) FROM {_EMB} GROUP BY dim").fetchall()
+        reader = con.execute(
+            f"SELECT id, model, session_id, dim, vector_f32, metadata::VARCHAR AS metadata, created_at FROM {_EMB}"
+        ).to_arrow_reader(20_000)
+        return VectorIndex.from_arrow(reader, {int(d): int(n) for d, n in rows})
 
     def _refresh(self) -> VectorIndex:
         """The index for the lake's current snapshot, rebuilt only if the embeddings changed since it was built."""

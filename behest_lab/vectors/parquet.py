@@ -1,0 +1,154 @@
+"""Reading stored float32 vectors straight out of local Parquet files into preallocated matrices.
+
+A lake keeps its embeddings in Parquet files; the lake engine knows which rows of which file are live. Given that
+list (file path and row positions), ``read_vectors`` reads only the vector column, one row group per task on a few
+threads (pyarrow releases the GIL while decoding), and copies each live vector straight to its slot: no
+intermediate table of all vectors is ever built, so peak memory is the matrices plus a row group per thread.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow.parquet as pq
+
+from behest_lab.errors import DataCorruptionError
+from behest_lab.vectors import F32Array, scatter_f32, uuid_words
+
+
+@dataclass(frozen=True)
+class FileRows:
+    """The live rows of one Parquet file and where their vectors go.
+
+    Attributes:
+        path: a local file path.
+        positions: row positions inside the file (0-based, any order).
+        dims: each row's vector dimension.
+        slots: each row's slot in ``matrices[dim]``.
+        id_hi: each row's expected id (a 16-byte UUID), high 64 bits: checked against the file's key column.
+        id_lo: the low 64 bits.
+    """
+
+    path: str
+    positions: npt.NDArray[np.int64]
+    dims: npt.NDArray[Any]
+    slots: npt.NDArray[np.int64]
+    id_hi: npt.NDArray[np.uint64]
+    id_lo: npt.NDArray[np.uint64]
+
+
+@dataclass(frozen=True)
+class _Task:
+    path: str
+    metadata: pq.FileMetaData
+    columns: tuple[str, str]  # vector column, key column
+    row_group: int
+    positions: npt.NDArray[np.int64]  # relative to the row group's first row
+    dims: npt.NDArray[Any]
+    slots: npt.NDArray[np.int64]
+    id_hi: npt.NDArray[np.uint64]
+    id_lo: npt.NDArray[np.uint64]
+
+
+def _column_name(pf: pq.ParquetFile, name: str, field_id: int | None, path: str) -> str:
+    """The file's name for the column: matched by Parquet field id when given (names may have changed since the
+    file was written), else by name."""
+    schema = pf.schema_arrow
+    if field_id is not None:
+        for field in schema:
+            meta = field.metadata or {}
+            if meta.get(b"PARQUET:field_id") == str(field_id).encode():
+                return str(field.name)
+    if name in schema.names:
+        return name
+    raise DataCorruptionError(name, f"{path} has no column {name!r} (field id {field_id})")
+
+
+def _plan(files: Sequence[FileRows], vector: tuple[str, int | None], key: tuple[str, int | None]) -> list[_Task]:
+    tasks: list[_Task] = []
+    for f in files:
+        pf = pq.ParquetFile(f.path)
+        try:
+            columns = (_column_name(pf, *vector, f.path), _column_name(pf, *key, f.path))
+            md = pf.metadata
+        finally:
+            pf.close()
+        order = np.argsort(f.positions, kind="stable")
+        pos = f.positions[order]
+        if pos.size and (int(pos[0]) < 0 or int(pos[-1]) >= md.num_rows):
+            raise DataCorruptionError(vector[0], f"row position {int(pos[-1])} outside {f.path} ({md.num_rows} rows)")
+        start = 0
+        for g in range(md.num_row_groups):
+            end = start + md.row_group(g).num_rows
+            a, b = (int(x) for x in np.searchsorted(pos, [start, end]))
+            if b > a:
+                rows = order[a:b]
+                tasks.append(
+                    _Task(
+                        f.path,
+                        md,
+                        columns,
+                        g,
+                        pos[a:b] - start,
+                        f.dims[rows],
+                        f.slots[rows],
+                        f.id_hi[rows],
+                        f.id_lo[rows],
+                    )
+                )
+            start = end
+    return tasks
+
+
+def _run(task: _Task, matrices: dict[int, F32Array]) -> None:
+    # one ParquetFile per task: pyarrow does not promise that a file reader may be shared between threads, and
+    # handing over the parsed footer makes opening it again nearly free
+    pf = pq.ParquetFile(task.path, metadata=task.metadata, memory_map=True)
+    try:
+        table = pf.read_row_group(task.row_group, columns=list(task.columns), use_threads=False)
+    finally:
+        pf.close()
+    # the row the lake engine described must be the row read here: same id at the same position
+    hi, lo = uuid_words(table.column(task.columns[1]))
+    if not (np.array_equal(hi[task.positions], task.id_hi) and np.array_equal(lo[task.positions], task.id_lo)):
+        raise DataCorruptionError(task.columns[1], f"ids in {task.path} differ from the lake's rows")
+    scatter_f32(table.column(task.columns[0]), task.positions, task.dims, task.slots, matrices)
+
+
+def read_vectors(
+    files: Sequence[FileRows],
+    matrices: dict[int, F32Array],
+    *,
+    vector: tuple[str, int | None] = ("vector_f32", None),
+    key: tuple[str, int | None] = ("id", None),
+    threads: int | None = None,
+) -> None:
+    """Fill ``matrices`` with the raw float32 vectors of the given rows of local Parquet files.
+
+    Args:
+        files: the files and their live rows.
+        matrices: destination per dimension, preallocated (see ``dim_slots``).
+        vector: name and Parquet field id (preferred when known) of the binary column of little-endian float32s.
+        key: name and field id of the 16-byte UUID column whose values must equal ``FileRows.id_hi``/``id_lo``.
+        threads: worker threads (default: the CPU count, at most 8).
+
+    Raises:
+        DataCorruptionError: a file lacks a column, a position is outside a file, an id differs from the expected
+            one, a vector has the wrong length.
+        OSError, pyarrow.ArrowException: a file cannot be read (missing, truncated, not Parquet).
+    """
+    tasks = _plan(files, vector, key)
+    workers = max(1, min(threads or os.cpu_count() or 1, 8, len(tasks)))
+    if workers == 1:
+        for task in tasks:
+            _run(task, matrices)
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix="behest-vectors") as pool:
+        for future in [pool.submit(_run, task, matrices) for task in tasks]:
+            future.result()
