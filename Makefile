@@ -44,8 +44,9 @@ demo: install
 data: install
 	$(BIN)/behest-lab sample-data data
 
+# JupyterLab on the tutorials (as root, e.g. in a container, Jupyter insists on --allow-root).
 lab: install
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 $(VENV)/.bench-installed: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
