@@ -27,7 +27,10 @@ BackendFactory = Callable[[pytest.FixtureRequest, Path], Store]
 
 
 def _remote_store(request: pytest.FixtureRequest, _tmp: Path) -> Store:
-    config: StoreConfig = request.getfixturevalue("remote_config")
+    # the session-scoped factory (not ``remote_config``), so module-scoped fixtures can use this backend too
+    factory: RemoteFactory = request.getfixturevalue("remote_factory")
+    config = factory.new()
+    request.addfinalizer(lambda: factory.release(config))
     return open_store(config)
 
 

@@ -87,7 +87,7 @@ def add_edge_session(store: Store) -> Session:
 def filled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     """A store of each backend with 6 generated sessions (tool executions, usage with cache counters, four
     compactions) and ``add_edge_session``. Tests must not write to it."""
-    store = BACKENDS[request.param](tmp_path_factory.mktemp("filled"))
+    store = BACKENDS[request.param](request, tmp_path_factory.mktemp("filled"))
     try:
         generate(store, sessions=6, seed=6, embedding_dim=None)
         add_edge_session(store)
