@@ -58,11 +58,17 @@ def compactions(store: Store, session_id: UUID | str | None = None) -> pl.DataFr
         ``estimated_tokens_after`` (Int64), ``prompt_tokens_before``, ``prompt_tokens_after`` (Int64, null when no
         such usage). ``.to_pandas()`` / ``.to_arrow()`` convert the frame.
     """
+    return run(store, compactions_sql(session_id))
+
+
+def compactions_sql(session_id: UUID | str | None = None) -> str:
+    """The query ``compactions`` runs (over the ``messages`` and ``sessions`` relations), for callers that run it
+    over other relations of those names (e.g. CTEs holding one session's rows)."""
     where = Conditions().uuid("m.session_id", session_id, "session_id").sql()
     plain = "NOT (is_compaction OR is_summary)"
     upto = "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
     usage_prompt = "CASE WHEN role = 'assistant' AND total_tokens IS NOT NULL THEN prompt END"
-    query = f"""
+    return f"""
 WITH base AS (
   SELECT m.session_id, m.id, m.seq, m.created_at, m.role, m.is_compaction, m.is_summary, m.has_compaction_meta,
     m.tail_start_id, m.summary_text, m.text, m.total_tokens,
@@ -114,4 +120,3 @@ SELECT CAST(session_id AS VARCHAR) AS session_id, CAST(id AS VARCHAR) AS compact
     + CASE WHEN tail_pos IS NULL THEN 0 ELSE cum_plain - tail_cum_plain END AS BIGINT) AS estimated_tokens_after,
   prompt_before AS prompt_tokens_before, prompt_after AS prompt_tokens_after
 FROM full_rows ORDER BY session_id, pos"""
-    return run(store, query)

@@ -16,15 +16,11 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-import polars as pl
-
-from behest_lab.analytics._sql import Conditions, metadata_condition, run
-from behest_lab.analytics.usage import usage_conditions
-from behest_lab.pricing import PriceTable, grouped_costs_sql, price_table_for, priced_ctes, usd
+from behest_lab.analytics._sql import Conditions, metadata_condition
+from behest_lab.pricing import PriceTable, grouped_costs_sql, price_table_for
 from behest_lab.pricing._sql import literal
-from behest_lab.records import MessageRecord, Pagination, ToolExecution
-from behest_lab.stores import tables
 from behest_lab.stores.protocols import Store
+from behest_lab.widgets._session import SessionRows
 
 SORTS = ("updated", "cost", "tokens", "failures")
 """Session list orders, each descending: last change, total cost, prompt + output tokens, failed tool calls."""
@@ -35,6 +31,10 @@ _ORDER = {
     "tokens": "s.tokens DESC NULLS LAST, s.id DESC",
     "failures": "s.failures DESC NULLS LAST, s.id DESC",
 }
+
+
+TEXT_SEARCHES = 4
+"""Message text searches whose matching sessions the list keeps (temporary tables), most recent ones."""
 
 
 def parse_metadata_value(text: str) -> Any:
@@ -65,8 +65,9 @@ class SessionQuery:
     sort: str = "updated"
     page_size: int = 25
 
-    def where(self) -> str:
-        """The AND-ed SQL condition over ``sessions s``."""
+    def where(self, text_matches: str | None = None) -> str:
+        """The AND-ed SQL condition over ``sessions s``; ``text_matches`` names a relation of the ``session_id``s
+        whose messages contain ``text`` (the default: a subquery over ``messages``)."""
         c = Conditions().time_range(
             "s.created_at", self.since, None if self.until is None else self.until + timedelta(days=1)
         )
@@ -81,10 +82,8 @@ class SessionQuery:
         needle = self.text.strip().lower()
         if needle:
             q = literal(needle)
-            c.add(
-                f"contains(lower(coalesce(s.title, '')), {q}) OR s.id IN "
-                f"(SELECT session_id FROM messages WHERE contains(lower(text), {q}))"
-            )
+            matches = text_matches or f"(SELECT session_id FROM messages WHERE contains(lower(text), {q}))"
+            c.add(f"contains(lower(coalesce(s.title, '')), {q}) OR s.id IN (SELECT session_id FROM {matches})")
         return c.sql()
 
 
@@ -96,20 +95,26 @@ def uuid_list(ids: Sequence[str]) -> str:
 
 
 class SessionIndex:
-    """Session lists over a store: counts and pages in SQL over a per-session snapshot table.
+    """Session lists over a store: counts and pages in SQL over per-session snapshot tables.
 
-    The list, its filters and its orders (by cost, tokens or failures too, which need those measures for every
-    session that passes the filters) run over one DuckDB temporary table on the store's connection: the
-    ``sessions`` columns plus each session's cost, tokens and failed tool calls, computed by one aggregate query
-    with the analytics price logic (like ``analytics.sessions``). Python only receives one page. The table is a
-    snapshot taken at the first list query: ``refresh()`` takes a new one after the store changed (message text
-    search always reads the live ``messages`` table; a selected session is always read live).
+    The list and its filters run over a DuckDB temporary table on the store's connection holding the ``sessions``
+    columns, taken at the first list query. The orders by cost, tokens or failures need those measures for every
+    session that passes the filters: the first such order builds a second table with each session's cost, tokens
+    and failed tool calls (one aggregate query with the analytics price logic, like ``analytics.sessions``).
+    Until then the default order (last change) needs no measures up front: each page measures only its own rows
+    (``SessionRows.measures``: the same price logic over those sessions' rows; cached by id). Python only receives
+    one page. A message text search scans the ``messages`` table once per search text (the matching session ids
+    are kept for the ``TEXT_SEARCHES`` latest texts). ``refresh()`` drops all of it after the store changed; a
+    selected session is always read live.
     """
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self._prices: PriceTable | None = None
+        self._base: str | None = None
         self._metrics: str | None = None
+        self._measured: dict[str, dict[str, Any]] = {}
+        self._texts: dict[str, str] = {}
 
     def prices(self) -> PriceTable:
         """The price table for the store's usage (built once; ``refresh()`` rebuilds it)."""
@@ -117,20 +122,39 @@ class SessionIndex:
             self._prices = price_table_for(self.store, "TRUE")
         return self._prices
 
+    @property
+    def measured_all(self) -> bool:
+        """Whether the measures of every session are computed (an order by cost, tokens or failures was asked)."""
+        return self._metrics is not None
+
     def refresh(self) -> None:
-        """Forget the cached price table and ordering measures (the store has changed)."""
+        """Forget the snapshots, the cached price table and measures (the store has changed)."""
         self.drop()
         self._prices = None
+        self._measured.clear()
 
     def drop(self) -> None:
-        """Drop the temporary measures table, if any."""
-        if self._metrics is not None:
-            name, self._metrics = self._metrics, None
-            self.store.sql(f"DROP TABLE IF EXISTS {name}")
+        """Drop the temporary tables, if any."""
+        while self._texts:
+            self.store.sql(f"DROP TABLE IF EXISTS {self._texts.popitem()[1]}")
+        for attr in ("_metrics", "_base"):
+            name = getattr(self, attr)
+            if name is not None:
+                setattr(self, attr, None)
+                self.store.sql(f"DROP TABLE IF EXISTS {name}")
+
+    def _base_table(self) -> str:
+        if self._base is None:
+            name = f"behest_widgets_sessions_{uuid.uuid4().hex}"
+            self.store.sql(
+                f"CREATE TEMP TABLE {name} AS SELECT id, title, model, created_at, updated_at, metadata FROM sessions"
+            )
+            self._base = name
+        return self._base
 
     def _metrics_table(self) -> str:
         if self._metrics is None:
-            name = f"behest_widgets_sessions_{uuid.uuid4().hex}"
+            name = f"behest_widgets_measures_{uuid.uuid4().hex}"
             per_session = grouped_costs_sql(self.prices(), "TRUE", [("session_id", "session_id", "{k}")])
             self.store.sql(
                 f"""CREATE TEMP TABLE {name} AS
@@ -141,14 +165,35 @@ SELECT s.id, s.title, s.model, s.created_at, s.updated_at, s.metadata,
   CASE WHEN u.session_id IS NULL THEN CAST(0 AS DECIMAL(38,24)) ELSE u.cost END AS cost,
   CAST(coalesce(u.prompt_tokens, 0) + coalesce(u.output_tokens, 0) AS BIGINT) AS tokens,
   CAST(coalesce(t.failures, 0) AS BIGINT) AS failures
-FROM sessions s LEFT JOIN u ON u.session_id = s.id LEFT JOIN t ON t.session_id = s.id"""
+FROM {self._base_table()} s LEFT JOIN u ON u.session_id = s.id LEFT JOIN t ON t.session_id = s.id"""
             )
             self._metrics = name
         return self._metrics
 
+    def _where(self, query: SessionQuery) -> str:
+        """``query.where`` with the sessions whose messages contain the search text read once per text: one scan
+        of the message texts into a temporary table, which the count and every page of that search reuse."""
+        needle = query.text.strip().lower()
+        if not needle:
+            return query.where()
+        name = self._texts.get(needle)
+        if name is None:
+            while len(self._texts) >= TEXT_SEARCHES:
+                self.store.sql(f"DROP TABLE IF EXISTS {self._texts.pop(next(iter(self._texts)))}")
+            name = f"behest_widgets_text_{uuid.uuid4().hex}"
+            self.store.sql(
+                f"CREATE TEMP TABLE {name} AS SELECT DISTINCT session_id FROM messages "
+                f"WHERE contains(lower(text), {literal(needle)})"
+            )
+            self._texts[needle] = name
+        return query.where(name)
+
+    def _table(self) -> str:
+        return self._metrics if self._metrics is not None else self._base_table()
+
     def count(self, query: SessionQuery) -> int:
         """How many sessions pass the filters."""
-        row = self.store.sql(f"SELECT count(*) FROM {self._metrics_table()} s WHERE {query.where()}").fetchone()
+        row = self.store.sql(f"SELECT count(*) FROM {self._table()} s WHERE {self._where(query)}").fetchone()
         return 0 if row is None else int(row[0])
 
     def page(self, query: SessionQuery, page: int) -> list[dict[str, Any]]:
@@ -160,110 +205,62 @@ FROM sessions s LEFT JOIN u ON u.session_id = s.id LEFT JOIN t ON t.session_id =
         """
         if query.sort not in _ORDER:
             raise ValueError(f"sort: {query.sort!r} is not one of {', '.join(SORTS)}")
+        table = self._metrics_table() if query.sort != "updated" else self._table()
+        measures = "s.cost, s.tokens, s.failures" if table == self._metrics else "NULL, NULL, NULL"
         rows = self.store.sql(
-            f"SELECT CAST(s.id AS VARCHAR) AS id, s.title, s.model, s.created_at, s.updated_at, "
-            f"s.cost, s.tokens, s.failures FROM {self._metrics_table()} s WHERE {query.where()} "
-            f"ORDER BY {_ORDER[query.sort]} LIMIT {int(query.page_size)} OFFSET {int(page) * int(query.page_size)}"
+            f"SELECT CAST(s.id AS VARCHAR) AS id, s.title, s.model, s.created_at, s.updated_at, {measures} "
+            f"FROM {table} s WHERE {self._where(query)} ORDER BY {_ORDER[query.sort]} "
+            f"LIMIT {int(query.page_size)} OFFSET {int(page) * int(query.page_size)}"
         ).fetchall()
-        names = ("id", "title", "model", "created_at", "updated_at", "cost", "tokens", "failures")
-        return [dict(zip(names, r, strict=True)) for r in rows]
+        return self._with_measures(rows)
 
-    def row(self, session_id: str) -> dict[str, Any] | None:
-        """One session's list row from the snapshot (the keys of ``page`` rows), or None when it is not there."""
-        rows = self.store.sql(
-            f"SELECT CAST(id AS VARCHAR), title, model, created_at, updated_at, cost, tokens, failures "
-            f"FROM {self._metrics_table()} WHERE id = {uuid_list([session_id])[1:-1]}"
-        ).fetchall()
+    def _with_measures(self, rows: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
+        """Rows of (id, title, model, created_at, updated_at, cost, tokens, failures) as dicts, measuring those
+        read without measures."""
         names = ("id", "title", "model", "created_at", "updated_at", "cost", "tokens", "failures")
-        return dict(zip(names, rows[0], strict=True)) if rows else None
+        out = [dict(zip(names, r, strict=True)) for r in rows]
+        if self._metrics is None:
+            measured = self.measures([r["id"] for r in out])
+            for r in out:
+                r.update(measured[r["id"]])
+        return out
+
+    def row(self, session_id: str, *, measure: bool = True) -> dict[str, Any] | None:
+        """One session's list row from the snapshot (the keys of ``page`` rows), or None when it is not there;
+        ``measure=False``: the measures are None unless every session's are computed."""
+        measures = "cost, tokens, failures" if self._metrics is not None else "NULL, NULL, NULL"
+        rows = self.store.sql(
+            f"SELECT CAST(id AS VARCHAR), title, model, created_at, updated_at, {measures} "
+            f"FROM {self._table()} WHERE id = {uuid_list([session_id])[1:-1]}"
+        ).fetchall()
+        if not rows:
+            return None
+        names = ("id", "title", "model", "created_at", "updated_at", "cost", "tokens", "failures")
+        return self._with_measures(rows)[0] if measure else dict(zip(names, rows[0], strict=True))
 
     def measures(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Cost (null when unpriced), prompt + output tokens and failed tool calls of the given sessions."""
-        if not ids:
-            return {}
-        in_ids = f"session_id IN {uuid_list(ids)}"
-        per_session = grouped_costs_sql(self.prices(), in_ids, [("session_id", "session_id", "{k}")])
-        rows = self.store.sql(
-            f"""WITH u AS ({per_session}),
-t AS (SELECT session_id, count(*) FILTER (WHERE status = 'failed') AS failures
-      FROM tool_executions WHERE {in_ids} GROUP BY session_id)
-SELECT CAST(s.id AS VARCHAR),
-  CASE WHEN u.session_id IS NULL THEN CAST(0 AS DECIMAL(38,24)) ELSE u.cost END,
-  CAST(coalesce(u.prompt_tokens, 0) + coalesce(u.output_tokens, 0) AS BIGINT), CAST(coalesce(t.failures, 0) AS BIGINT)
-FROM (SELECT id FROM sessions WHERE id IN {uuid_list(ids)}) s
-  LEFT JOIN u ON u.session_id = s.id LEFT JOIN t ON t.session_id = s.id"""
-        ).fetchall()
-        return {r[0]: {"cost": r[1], "tokens": int(r[2]), "failures": int(r[3])} for r in rows}
-
-    def session_usage(self, session_id: str) -> pl.DataFrame:
-        """One session's model calls priced as ``analytics.usage`` prices them (the same ``priced_ctes`` SQL),
-        with the cached price table. Columns: ``message_id``, ``model`` (Utf8), ``prompt_tokens``,
-        ``output_tokens`` (Int64), ``cost`` (Decimal USD, null when unpriced), oldest first."""
-        where = usage_conditions(session_id=session_id)
-        return run(
-            self.store,
-            f"WITH {priced_ctes(self.prices(), where)} SELECT CAST(message_id AS VARCHAR) AS message_id, model, "
-            f"CAST(prompt_tokens AS BIGINT) AS prompt_tokens, CAST(output_tokens AS BIGINT) AS output_tokens, "
-            f"{usd('_cost_micro')} AS cost FROM priced_usage ORDER BY created_at, id",
-        )
+        """Cost (null when unpriced), prompt + output tokens and failed tool calls of the given sessions (0 for an
+        id the store does not have), computed from their live rows and cached until ``refresh()``."""
+        missing = list(dict.fromkeys(i for i in ids if i not in self._measured))
+        if missing:
+            listed = (
+                f"SELECT CAST(id AS VARCHAR), title, model FROM {self._base_table()} WHERE id IN {uuid_list(missing)}"
+            )
+            known = {r[0]: r for r in self.store.sql(listed).fetchall()}
+            unknown = [i for i in missing if i not in known]
+            if unknown:  # created after the snapshot: read them live
+                for r in self.store.sql(
+                    f"SELECT CAST(id AS VARCHAR), title, model FROM sessions WHERE id IN {uuid_list(unknown)}"
+                ).fetchall():
+                    known[r[0]] = r
+            rows = SessionRows(self.store, [known.get(i, (i, None, None)) for i in missing])
+            try:
+                self._measured.update(rows.measures())
+            finally:
+                rows.drop()
+        return {i: self._measured[i] for i in ids}
 
     def models(self) -> list[str]:
         """The distinct session models of the snapshot, sorted."""
-        rows = self.store.sql(f"SELECT DISTINCT model FROM {self._metrics_table()} ORDER BY 1").fetchall()
+        rows = self.store.sql(f"SELECT DISTINCT model FROM {self._base_table()} ORDER BY 1").fetchall()
         return [str(m) for (m,) in rows if m]
-
-
-def _dicts(store: Store, query: str) -> list[dict[str, Any]]:
-    rel = store.sql(query)
-    names = rel.columns
-    return [dict(zip(names, r, strict=True)) for r in rel.fetchall()]
-
-
-@dataclass
-class TimelinePage:
-    """One page of a session's messages with what the timeline shows beside them."""
-
-    messages: list[MessageRecord]
-    offset: int
-    total: int
-    results: dict[str, MessageRecord]
-    """Tool result messages by the call id they answer (anywhere in the session)."""
-    executions: dict[tuple[str, str], ToolExecution]
-    """Executions by (issuing message id, call id)."""
-
-
-def session_executions(store: Store, session_id: str) -> dict[tuple[str, str], ToolExecution]:
-    """The session's executions by (issuing message id, call id), the first recorded one per call."""
-    out: dict[tuple[str, str], ToolExecution] = {}
-    for e in store.executions.list_executions(UUID(session_id)):
-        out.setdefault((str(e.message_id), e.call_id), e)
-    return out
-
-
-def timeline_page(
-    store: Store,
-    session_id: str,
-    offset: int,
-    limit: int,
-    total: int,
-    executions: dict[tuple[str, str], ToolExecution],
-) -> TimelinePage:
-    """Messages ``offset``..``offset + limit`` of the session in store order (the store's own paged read,
-    ``list_messages_paginated``), with the tool results answering their calls: those on the page, and the
-    others (a call at the end of a page answered on the next one) read by call id."""
-    messages = store.sessions.list_messages_paginated(UUID(session_id), Pagination(limit=limit, offset=offset))
-    results: dict[str, MessageRecord] = {}
-    for m in messages:
-        if m.tool_call_id is not None:
-            results.setdefault(m.tool_call_id, m)
-    missing = [c.id for m in messages for c in m.tool_calls if c.id not in results]
-    if missing:
-        sid = f"CAST({literal(str(UUID(session_id)))} AS UUID)"
-        calls = "(" + ", ".join(literal(c) for c in missing) + ")"
-        for r in _dicts(
-            store,
-            f"SELECT * FROM messages WHERE session_id = {sid} AND tool_call_id IN {calls} ORDER BY created_at, seq",
-        ):
-            result = tables.message_from_row(r)
-            results.setdefault(str(result.tool_call_id), result)
-    return TimelinePage(messages, offset, total, results, executions)

@@ -10,7 +10,7 @@ import polars as pl
 
 from behest_lab.records import ImageUrlPart, JsonPart, MessageRecord, SessionStats, TextPart, ToolExecution
 from behest_lab.widgets._html import esc, json_text, link, money, number, when
-from behest_lab.widgets._queries import TimelinePage
+from behest_lab.widgets._session import TimelinePage
 
 
 def message_costs(usage: pl.DataFrame) -> dict[str, dict[str, Any]]:

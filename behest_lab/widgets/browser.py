@@ -12,11 +12,12 @@ from uuid import UUID
 import duckdb
 import ipywidgets as w
 
-from behest_lab import analytics
 from behest_lab.errors import BehestLabError, NotFoundError
+from behest_lab.records import Session
 from behest_lab.stores.protocols import Store
 from behest_lab.widgets._html import STYLE, esc, money, number, when
-from behest_lab.widgets._queries import SORTS, SessionIndex, SessionQuery, session_executions, timeline_page
+from behest_lab.widgets._queries import SORTS, SessionIndex, SessionQuery
+from behest_lab.widgets._session import SessionRows, executions_by_call
 from behest_lab.widgets._timeline import message_costs, stats_html, timeline_html
 
 PAGE_SIZES = (10, 25, 50, 100)
@@ -55,7 +56,8 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
     Only one page of sessions and one page of messages is read at a time; filters, order and paging run in
     SQL over a per-session snapshot table that opening the widget builds in DuckDB (see
     ``behest_lab.widgets._queries.SessionIndex``); ``refresh()`` takes a new snapshot after the store changed.
-    The selected session (stats, costs, timeline) is always read live.
+    The selected session is read live when selected; its rows then stay in temporary tables for the timeline
+    pages (see ``behest_lab.widgets._session.SessionRows``).
 
     Args:
         store: A memory or lake store.
@@ -75,6 +77,7 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
         self._session: dict[str, Any] | None = None
         self._costs: dict[str, dict[str, Any]] = {}
         self._pairs: dict[str, dict[str, Any]] = {}
+        self._rows: SessionRows | None = None
         self._quiet = False
 
         self.since = w.DatePicker(description="from")
@@ -166,6 +169,10 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
 
     def _load_list(self, *, count: bool) -> None:
         query = self.query()
+        if count and query.text.strip():
+            # a message text search scans every message once: say so while it runs (the frontend gets this value
+            # before the result, as each trait change is sent when it is set)
+            self.page_label.value = '<span class="behest-page">searching messages…</span>'
         if count:
             self.total = self.index.count(query)
             self.pages = max(1, math.ceil(self.total / query.page_size))
@@ -202,22 +209,29 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
         except ValueError:
             raise ValueError(f"session_id: {session_id!r} is not a UUID") from None
         ids = [v for _, v in self.session_list.options]
-        if sid not in ids:
-            entry = self.index.row(sid)
-            if entry is None:  # not in the snapshot (created since): read it live
-                row = self.index.store.sessions.get_session(UUID(sid))
-                if row is None:
-                    raise NotFoundError(sid, "session")
-                measures = self.index.measures([sid]).get(sid, {"cost": 0, "tokens": 0, "failures": 0})
-                entry = {"title": row.title, "model": row.model, "updated_at": row.updated_at, **measures}
-            self.session_list.unobserve(self._on_select, names="value")
-            try:
-                self.session_list.options = [(_label(entry), sid), *self.session_list.options]
-            finally:
-                self.session_list.observe(self._on_select, names="value")
-        self.session_list.value = sid
-        if self._session is None or self._session["id"] != sid:
-            self._show(sid)
+        if sid in ids:
+            self.session_list.value = sid
+            if self._session is None or self._session["id"] != sid:
+                self._show(sid)
+            return
+        session = self.store.sessions.get_session(UUID(sid))
+        if session is None:
+            raise NotFoundError(sid, "session")
+        self._show(sid, session)
+        # the list entry: the snapshot's row (or the live record, for a session created since), with the measures
+        # the session view just computed
+        entry = self.index.row(sid, measure=False) or {
+            "title": session.title,
+            "model": session.model,
+            "updated_at": session.updated_at,
+        }
+        entry.update(self._session["measures"] if self._session is not None else {})
+        self.session_list.unobserve(self._on_select, names="value")
+        try:
+            self.session_list.options = [(_label(entry), sid), *self.session_list.options]
+            self.session_list.value = sid
+        finally:
+            self.session_list.observe(self._on_select, names="value")
 
     @property
     def selected(self) -> str | None:
@@ -228,35 +242,53 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
         if change["new"] is not None:
             self._show(str(change["new"]))
 
-    def _show(self, sid: str) -> None:
-        session = self.store.sessions.get_session(UUID(sid))
+    def _show(self, sid: str, session: Session | None = None) -> None:
+        # the record live (unless just read), then the session's rows once (see SessionRows): every view reads those
         if session is None:
+            session = self.store.sessions.get_session(UUID(sid))
+        self._drop_rows()
+        if session is None:
+            self._session = None
             self.stats.value = f'<span class="behest-failed">session {esc(sid)} no longer exists</span>'
             self.timeline.value = ""
             return
-        usage = self.index.session_usage(sid)
+        rows = SessionRows(self.store, [(sid, session.title, session.model)])
+        self._rows = rows
+        usage = rows.usage()
         self._costs = message_costs(usage)
         costs = usage.get_column("cost").to_list()
         total: Decimal | None = None if any(c is None for c in costs) else sum(costs, Decimal(0))
-        pairs = analytics.compactions(self.store, session_id=sid)
+        pairs = rows.compactions()
         self._pairs = {}
         for row in pairs.iter_rows(named=True):
             self._pairs[row["compaction_id"]] = row
             self._pairs[row["summary_id"]] = row
-        stats = self.store.executions.session_stats(UUID(sid))
-        self._session = {"id": sid, "cost": total, "executions": session_executions(self.store, sid)}
+        executions = rows.executions()
+        stats = rows.stats(executions)
+        tokens = int(usage.get_column("prompt_tokens").sum() or 0) + int(usage.get_column("output_tokens").sum() or 0)
+        self._session = {
+            "id": sid,
+            "cost": total,
+            "executions": executions_by_call(executions),
+            "measures": {"cost": total, "tokens": tokens, "failures": int(stats.tool_failure_count)},
+        }
         self.timeline_total = int(stats.message_count)
         self.stats.value = stats_html(session.title, session.model, stats, total, pairs.height)
         self._timeline_to(0)
+
+    def _drop_rows(self) -> None:
+        if self._rows is not None:
+            rows, self._rows = self._rows, None
+            rows.drop()
 
     def _timeline_to(self, offset: int) -> None:
         if self._session is None:
             return
         last = max(0, (math.ceil(self.timeline_total / TIMELINE_PAGE) - 1) * TIMELINE_PAGE)
         offset = min(max(offset, 0), last)
-        page = timeline_page(
-            self.store, self._session["id"], offset, TIMELINE_PAGE, self.timeline_total, self._session["executions"]
-        )
+        if self._rows is None:
+            return
+        page = self._rows.page(offset, TIMELINE_PAGE, self._session["executions"])
         self.timeline_offset, self.timeline_total = offset, page.total
         self.timeline.value = STYLE + timeline_html(page, self._costs, self._pairs)
         pages = max(1, math.ceil(page.total / TIMELINE_PAGE))
@@ -277,5 +309,7 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
             with contextlib.suppress(duckdb.Error, BehestLabError):
                 if index is not None:
                     index.drop()
+                if getattr(self, "_rows", None) is not None:
+                    self._drop_rows()
         finally:
             super().close()

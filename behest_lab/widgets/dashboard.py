@@ -16,7 +16,7 @@ from behest_lab.errors import BehestLabError
 from behest_lab.pricing import grouped_costs_sql, price_table_for
 from behest_lab.pricing._sql import DAY_NUMBER, day_from_number, literal
 from behest_lab.stores.protocols import Store
-from behest_lab.widgets._charts import cost_chart, series_chart
+from behest_lab.widgets._charts import series_chart
 from behest_lab.widgets._html import STYLE, esc, table
 
 GROUPS = ("model", "provider", "session")
@@ -33,6 +33,9 @@ TOP_SERIES = 8
 
 OTHER = "(other)"
 
+CHART_CACHE = 32
+"""Charts (PNG bytes) the dashboard keeps, by control state."""
+
 
 class UsageDashboard(w.VBox):  # type: ignore[misc]
     """Cost and tokens over time: the numbers of ``analytics.costs`` (usage records plus uncovered message usage,
@@ -41,8 +44,10 @@ class UsageDashboard(w.VBox):  # type: ignore[misc]
     connection; every control change aggregates that table, and Python gets one row per period and series.
     ``refresh()`` rebuilds it after the store changed.
 
-    The cost chart by model or provider is ``behest_lab.plots.cost_over_time`` of that frame; tokens, and
-    sessions (not a ``cost_over_time`` key), are drawn as the same stacked bars by the widget.
+    The chart stacks the frame's cost or tokens per period and series (the frame ``behest_lab.plots.cost_over_time``
+    would draw, drawn with one artist per series: ``cost_over_time`` makes a patch per bar, several times slower).
+    Charts are cached per control state (up to ``CHART_CACHE``), so going back to an earlier view draws nothing;
+    ``refresh()`` empties the cache.
 
     Controls: ``since``/``until`` (``DatePicker``, inclusive UTC days; ``set_range`` sets both), ``group``
     (Dropdown of ``GROUPS``), ``period`` (Dropdown of ``PERIODS``), ``metric`` (Dropdown of ``METRICS``).
@@ -64,7 +69,7 @@ class UsageDashboard(w.VBox):  # type: ignore[misc]
             raise ValueError(f"period: {period!r} is not one of {', '.join(PERIODS)}")
         self.store = store
         self.frame = pl.DataFrame()
-        self._costs = pl.DataFrame()
+        self._charts: dict[tuple[Any, ...], bytes] = {}
         self._daily: str | None = None
         self._hold = False
         self.since = w.DatePicker(description="from")
@@ -128,6 +133,7 @@ class UsageDashboard(w.VBox):  # type: ignore[misc]
     def refresh(self) -> None:
         """Re-read the store's usage (the dashboard aggregates a snapshot taken when it opened) and update."""
         self._drop()
+        self._charts.clear()
         self.update()
 
     def _drop(self) -> None:
@@ -158,7 +164,6 @@ class UsageDashboard(w.VBox):  # type: ignore[misc]
   CAST(sum(unpriced_requests) AS BIGINT) AS unpriced_requests
 FROM {self._table()} WHERE {c.sql()} GROUP BY ALL ORDER BY 1, 2 NULLS LAST""",
         )
-        self._costs = frame
         frame = frame.select(
             pl.col(period).alias("period"),
             pl.col(key).fill_null("(unknown)").alias("series"),
@@ -198,12 +203,16 @@ FROM {self._table()} WHERE {c.sql()} GROUP BY ALL ORDER BY 1, 2 NULLS LAST""",
         self.frame = self.aggregate()
         metric = self.metric.value
         label = "cost (USD)" if metric == "cost" else "tokens (prompt + output)"
-        if metric == "cost" and self.group.value in ("model", "provider"):
-            self.chart.value = cost_chart(self._costs, self.group.value, self.period.value)
-        else:
-            self.chart.value = series_chart(
+        state = (self.since.value, self.until.value, self.group.value, self.period.value, metric)
+        chart = self._charts.get(state)
+        if chart is None:
+            chart = series_chart(
                 self.frame, "period", "series", metric, f"{label} per {self.period.value} by {self.group.value}", label
             )
+            if len(self._charts) >= CHART_CACHE:
+                self._charts.pop(next(iter(self._charts)))
+            self._charts[state] = chart
+        self.chart.value = chart
         self.table.value = STYLE + table(
             ["period", self.group.value, "requests", "prompt tokens", "output tokens", "cost"],
             self.frame.select("period", "series", "requests", "prompt_tokens", "output_tokens", "cost").rows(),

@@ -137,15 +137,15 @@ class ToolExplorer(w.VBox):  # type: ignore[misc]
         self._drop()
         name = f"behest_widgets_calls_{uuid.uuid4().hex}"
         self.store.sql(
-            # ranks over the narrow columns only, then the wide rows of the few winners by id: sorting the
-            # error texts along with every execution costs three times as much
+            # top-N aggregates over the narrow columns only (a bounded heap per tool: three times faster than
+            # ranking every execution with row_number), then the wide rows of the few winners by id; the struct keys
+            # give the lists' exact orders: duration descending then id, start descending then id
             f"""CREATE TEMP TABLE {name} AS
 WITH e AS (SELECT id, tool_name, status, duration_us, created_at FROM tool_executions
            WHERE status <> 'pending' AND {where}),
-r AS (SELECT id FROM e
-      QUALIFY row_number() OVER (PARTITION BY tool_name ORDER BY duration_us DESC, id) <= {LIST_LIMIT}),
-f AS (SELECT id FROM e WHERE status = 'failed'
-      QUALIFY row_number() OVER (PARTITION BY tool_name ORDER BY created_at DESC, id) <= {LIST_LIMIT})
+r AS (SELECT unnest(min_by(id, {{'d': -duration_us, 'i': id}}, {LIST_LIMIT})) AS id FROM e GROUP BY tool_name),
+f AS (SELECT unnest(min_by(id, {{'t': -epoch_us(created_at), 'i': id}}, {LIST_LIMIT})) AS id FROM e
+      WHERE status = 'failed' GROUP BY tool_name)
 SELECT id, session_id, tool_name, status, duration_us, error, created_at FROM tool_executions
 WHERE id IN (SELECT id FROM r UNION SELECT id FROM f)"""
         )
