@@ -5,13 +5,16 @@
 The shared-store backend ("lake-pg-s3": DuckLake catalog in PostgreSQL, Parquet files in S3) runs against real
 services started once per test session (``tests/services.py``): ``pg_server``, ``s3_server``, and ``remote_config``
 (a ``StoreConfig`` for a fresh, already initialised database and its own bucket prefix). When PostgreSQL or moto
-is missing those fixtures skip, saying which tests did not run and how to enable them.
+is not installed (decided once, up front: ``tests.services.missing``) those fixtures skip, saying which tests did not
+run and how to enable them; on CI (``CI=true``, where ``make test`` installs them) the same message is a failure.
+A service that is installed but fails to start is always an error, never a skip.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -20,7 +23,7 @@ import pytest
 
 from behest_lab import S3Options, Store, StoreConfig, open_store
 from tests.lake.template import lake_store
-from tests.services import S3_KEY_ID, S3_REGION, S3_SECRET, PostgresServer, S3Server, ServiceUnavailable
+from tests.services import S3_KEY_ID, S3_REGION, S3_SECRET, PostgresServer, S3Server, missing
 
 #: A backend factory: the requesting test (for session fixtures such as ``remote_config``) and a fresh temp folder.
 BackendFactory = Callable[[pytest.FixtureRequest, Path], Store]
@@ -59,13 +62,33 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 _SKIP = "the shared-store tests (lake-pg-s3 backend, tests/remote) did not run: {reason}"
 
 
+def on_ci() -> bool:
+    """True on CI (``CI=true``, set by ``.ci/run``): whatever a test needs is installed there, so nothing skips."""
+    return os.environ.get("CI") == "true"
+
+
+def skip_or_fail(message: str) -> None:
+    """Skip with ``message``, or on CI fail with it (a missing dependency there is a broken setup)."""
+    if on_ci():
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[PostgresServer]:
-    """A PostgreSQL server for this test session (``.new_database()`` gives a fresh database URL)."""
-    try:
-        server = PostgresServer().start()
-    except ServiceUnavailable as exc:
-        pytest.skip(_SKIP.format(reason=exc))
+def services_installed() -> None:
+    """Skips (fails on CI) when PostgreSQL or moto is not installed; says nothing about whether they start."""
+    reason = missing()
+    if reason is not None:
+        skip_or_fail(_SKIP.format(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def pg_server(services_installed: None) -> Iterator[PostgresServer]:
+    """A PostgreSQL server for this test session (``.new_database()`` gives a fresh database URL).
+
+    A failing start raises ``ServiceUnavailable``: an error of every test using it, not a skip.
+    """
+    server = PostgresServer().start()
     try:
         yield server
     finally:
@@ -73,14 +96,11 @@ def pg_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(scope="session")
-def s3_server() -> Iterator[S3Server]:
-    """moto's S3 server in this process (``.endpoint``, ``.new_bucket()``)."""
+def s3_server(services_installed: None) -> Iterator[S3Server]:
+    """moto's S3 server in this process (``.endpoint``, ``.new_bucket()``); a failing start is an error."""
     # the emulator logs every request at INFO through werkzeug
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    try:
-        server = S3Server().start()
-    except ServiceUnavailable as exc:
-        pytest.skip(_SKIP.format(reason=exc))
+    server = S3Server().start()
     try:
         yield server
     finally:

@@ -10,10 +10,12 @@ Rules:
 - The target must be empty unless ``append=True``; with ``append`` an id that exists on both sides stops the copy
   before anything is written (nothing is merged or overwritten silently).
 - The source is read inside one transaction, so a source that other processes keep writing to is copied as of
-  one snapshot; the target is written in one commit (all or nothing).
-- Afterwards each table is verified: the row count and an order-independent checksum of all columns
-  (``sum(hash(...))``) of the target must equal its value before plus the source's; a mismatch raises
-  ``InterchangeError`` naming the table.
+  one snapshot; the target is written in one transaction (all or nothing).
+- The target's checks happen inside its write transaction: the emptiness / collision checks, its state before,
+  and the verification before the commit. Each table's row count and an order-independent checksum of all columns
+  (``sum(hash(...))``) must equal its value before plus the source's; a mismatch raises ``InterchangeError``
+  naming the table and the transaction is rolled back. Other writers committing to the target meanwhile are not
+  seen by these checks (snapshot isolation), so they neither fail a good copy nor hide a bad one.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import duckdb
+import pyarrow as pa
 
-from behest_lab.errors import InterchangeError
+from behest_lab.errors import BackendError, InterchangeError
 from behest_lab.stores import tables
 from behest_lab.stores.protocols import Store
 
@@ -170,7 +173,9 @@ def migrate_store(
 
     Raises:
         InterchangeError: the target is not empty (without ``append``), an id is on both sides (with ``append``),
-            or the verification found a table whose rows differ.
+            or the verification found a table whose rows differ; the target is left unchanged.
+        BackendError: reading the source or writing the target failed (credentials scrubbed from the text).
+        CommitConflictError: the target's commit kept colliding with other writers.
         TypeError: a store is not a lake store.
     """
     if batch_rows < 1:
@@ -184,75 +189,115 @@ def migrate_store(
     # one read transaction on a private cursor: every table (and its checksum) is read at one snapshot
     cur = src.con.cursor()
     try:
-        cur.execute("SET TimeZone = 'UTC'")
-        cur.execute("BEGIN TRANSACTION")
-        src_q = {t: f"{src.alias}.main.{t}" for t in COPY_TABLES}
-        dst_q = {t: f"{dst.alias}.main.{t}" for t in COPY_TABLES}
-        source_fp = _fingerprints(cur, src.alias)
-        with dst.lock:
-            before = _fingerprints(dst.con, dst.alias)
-        non_empty = {t: n for t, (n, _) in before.items() if n}
-        if non_empty and not append:
-            counts = ", ".join(f"{t} {n}" for t, n in non_empty.items())
-            raise InterchangeError(
-                f"the target already holds rows ({counts}); migrate into an empty store, or pass --append "
-                "to add the source's rows (refused if any id is on both sides)",
-                path=report.target,
-            )
-        report.appended = bool(non_empty)
-
-        def body(con: duckdb.DuckDBPyConnection) -> None:
-            for table in COPY_TABLES:
-                if not source_fp[table][0]:
-                    continue
-                cols = _columns(table)
-                # rowid order keeps the recording order (the tie-break of list_executions / list_usage)
-                reader = cur.execute(f"SELECT {cols} FROM {src_q[table]} ORDER BY rowid").to_arrow_reader(batch_rows)
-                for batch in reader:
-                    con.register(_BATCH, batch)
-                    try:
-                        if report.appended:
-                            taken = _collision(con, dst_q[table])
-                            if taken is not None:
-                                raise InterchangeError(
-                                    "this id is in both the source and the target; nothing was copied",
-                                    path=report.target,
-                                    table=table,
-                                    row_id=taken,
-                                )
-                        con.execute(f"INSERT INTO {dst_q[table]} ({cols}) SELECT {cols} FROM {_BATCH}")
-                    finally:
-                        con.unregister(_BATCH)
-            dst.changed()
-
-        if any(n for n, _ in source_fp.values()):
-            dst.write(body, f"migrate from {report.source}")
-        with dst.lock:
-            after = _fingerprints(dst.con, dst.alias)
+        try:
+            cur.execute("SET TimeZone = 'UTC'")
+            cur.execute("BEGIN TRANSACTION")
+            source_fp = _fingerprints(cur, src.alias)
+        except duckdb.Error as exc:
+            raise _backend(src, "reading the source", exc) from None
+        # Everything about the target (its emptiness, its fingerprint before, the copy, the verification) happens
+        # inside ONE write transaction: writers committing meanwhile are invisible to it, so they can neither make
+        # a good copy look failed nor slip rows between the checks; any failure rolls the whole copy back.
+        dst.write(
+            lambda con: _copy(con, cur, src, dst, source_fp, report, append, batch_rows),
+            f"migrate from {report.source}",
+        )
     finally:
         with contextlib.suppress(duckdb.Error):  # the transaction never began
             cur.execute("ROLLBACK")
         cur.close()
-    for t in COPY_TABLES:
-        report.tables.append(
-            TableCheck(
-                table=t,
-                source=source_fp[t][0],
-                before=before[t][0],
-                after=after[t][0],
-                checksum_ok=after[t][1] == before[t][1] + source_fp[t][1],
-            )
-        )
     report.seconds = time.perf_counter() - started
+    return report
+
+
+def _backend(engine: Any, what: str, exc: Exception) -> BackendError:
+    """A DuckDB error as ``BackendError`` with every credential of ``engine``'s lake scrubbed from its text."""
+    return BackendError("ducklake", f"{what} ({engine.description}): {engine.scrub(str(exc))}")
+
+
+def _copy(
+    con: duckdb.DuckDBPyConnection,
+    cur: duckdb.DuckDBPyConnection,
+    src: Any,
+    dst: Any,
+    source_fp: dict[str, tuple[int, int]],
+    report: MigrateReport,
+    append: bool,
+    batch_rows: int,
+) -> None:
+    """The body of the target's write transaction (re-run whole when ``Engine.write`` retries a conflict).
+
+    Raises:
+        InterchangeError: the target is not empty (without ``append``), an id is on both sides, or the
+            verification failed; raised before the commit, so nothing is written.
+        BackendError: reading the source failed.
+    """
+    before = _fingerprints(con, dst.alias)
+    non_empty = {t: n for t, (n, _) in before.items() if n}
+    if non_empty and not append:
+        counts = ", ".join(f"{t} {n}" for t, n in non_empty.items())
+        raise InterchangeError(
+            f"the target already holds rows ({counts}); migrate into an empty store, or pass --append "
+            "to add the source's rows (refused if any id is on both sides)",
+            path=report.target,
+        )
+    report.appended = bool(non_empty)
+    for table in COPY_TABLES:
+        if not source_fp[table][0]:
+            continue
+        cols = _columns(table)
+        target = f"{dst.alias}.main.{table}"
+        try:
+            # rowid order keeps the recording order (the tie-break of list_executions / list_usage)
+            reader = cur.execute(f"SELECT {cols} FROM {src.alias}.main.{table} ORDER BY rowid").to_arrow_reader(
+                batch_rows
+            )
+            batches = iter(reader)
+        except duckdb.Error as exc:
+            raise _backend(src, f"reading {table} from the source", exc) from None
+        while True:
+            try:
+                batch = next(batches, None)
+            except (duckdb.Error, pa.ArrowException) as exc:
+                raise _backend(src, f"reading {table} from the source", exc) from None
+            if batch is None:
+                break
+            con.register(_BATCH, batch)
+            try:
+                if report.appended:
+                    taken = _collision(con, target)
+                    if taken is not None:
+                        raise InterchangeError(
+                            "this id is in both the source and the target; nothing was copied",
+                            path=report.target,
+                            table=table,
+                            row_id=taken,
+                        )
+                con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {_BATCH}")
+            finally:
+                con.unregister(_BATCH)
+    if any(n for n, _ in source_fp.values()):
+        dst.changed()
+    # verified inside the transaction, before the commit: a mismatch raises and nothing is applied
+    after = _fingerprints(con, dst.alias)
+    report.tables = [
+        TableCheck(
+            table=t,
+            source=source_fp[t][0],
+            before=before[t][0],
+            after=after[t][0],
+            checksum_ok=after[t][1] == before[t][1] + source_fp[t][1],
+        )
+        for t in COPY_TABLES
+    ]
     bad = [t for t in report.tables if not t.ok]
     if bad:
         raise InterchangeError(
-            f"verification failed after the copy: {', '.join(t.table for t in bad)} differ "
+            f"verification failed, nothing was copied: {', '.join(t.table for t in bad)} differ "
             f"(expected target = before + source; got {', '.join(f'{t.after} != {t.before}+{t.source}' for t in bad)}"
             " rows, or a checksum mismatch)\n" + str(report),
             path=report.target,
         )
-    return report
 
 
 def is_remote(where: str | os.PathLike[str]) -> bool:
@@ -274,10 +319,10 @@ def open_location(
         where: the catalog URL or the folder.
         data_path: the data path of a shared store (``s3://bucket/prefix/``); None: the one its catalog stores.
         s3: ``S3Options`` for a shared store (None: DuckDB secrets / ``AWS_*`` environment variables).
-        create: allow creating a new local store (False: the folder must hold a store already).
+        create: allow creating a new store (False: the folder, or the catalog database, must hold one already).
 
     Raises:
-        InterchangeError: a local source folder holds no store.
+        InterchangeError: bad shared-store settings, or (without ``create``) no store at ``where``.
     """
     from pydantic import ValidationError
 
@@ -292,7 +337,17 @@ def open_location(
             # the reasons only: pydantic's full text repeats the input, which may hold a password
             reasons = "; ".join(str(e["msg"]) for e in exc.errors())
             raise InterchangeError(f"bad store settings: {reasons}", path=redact(os.fspath(where))) from None
-        return open_store(config)
+        from behest_lab.stores.lake import open_lake
+        from behest_lab.stores.lake.engine import NoStoreError
+
+        try:
+            # without ``create`` DuckLake refuses to initialise an empty catalog database (a wrong URL must not
+            # become a new, empty store that then "verifies" with 0 rows)
+            return open_lake(config, create=create)
+        except NoStoreError:
+            raise InterchangeError(
+                "no behest_lab store here (the catalog database holds no lake)", path=redact(os.fspath(where))
+            ) from None
     from behest_lab.stores.lake.engine import CATALOG_FILE
 
     folder = Path(where).expanduser()

@@ -7,7 +7,8 @@ shows them as literal text and runs none of it (with a canary proving that an in
 this page). A screenshot goes to ``build/browser-check.png``.
 
 Without Chromium, Playwright or Voila the tests are skipped with a reason saying the browser check did not run and
-how to enable it; they are never skipped when all three are there.
+how to enable it; they are never skipped when all three are there. On CI (``CI=true``, where ``make test`` installs
+them) a missing one fails the tests with the same message instead.
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ def _unavailable() -> str | None:
 def _requirements() -> None:
     reason = _unavailable()
     if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason, pytrace=False)
         pytest.skip(reason)
 
 

@@ -6,6 +6,7 @@ instance, as on separate machines) that share only the PostgreSQL catalog and th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -23,7 +24,7 @@ from behest_lab import EmbeddingRecord, S3Options, StoreConfig, open_store
 from behest_lab.errors import CommitConflictError, ConnectionFailedError
 from behest_lab.stores.lake import LakeStore
 from behest_lab.stores.lake.config import remote_location
-from behest_lab.stores.lake.engine import shared_instance, small_instance
+from behest_lab.stores.lake.engine import Engine, shared_instance, small_instance
 from tests.services import PostgresServer, S3Server
 from tests.stores._build import message, session
 
@@ -174,6 +175,29 @@ def test_a_wrong_password_error_contains_no_secret(remote_config: StoreConfig) -
     with pytest.raises(ConnectionFailedError) as err2:
         open_store(url, data_path=cfg.data_path, s3=s3)
     assert wrong not in _chain(err2.value)
+    # the scrubbing above hides the password whatever the text: the attach itself must never carry it either
+    location = remote_location(cfg)
+    for shown in (location.metadata, location.description, *location.attach_options, repr(location)):
+        assert wrong not in shown
+    assert not any(wrong in statement for statement in location.setup if "TYPE postgres" not in statement)
+
+
+def test_a_wrong_pgpassword_shows_up_nowhere_even_unscrubbed(
+    remote_config: StoreConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrong = "pgpw-" + os.urandom(6).hex()
+    monkeypatch.setenv("PGPASSWORD", wrong)
+    cfg = remote_config.model_copy(update={"password": None})
+    location = remote_location(cfg)
+    for shown in (location.metadata, location.description, *location.attach_options, *location.setup):
+        assert wrong not in shown
+    # with nothing to scrub, the error text itself must not contain the password libpq logged in with
+    bare = dataclasses.replace(location, secrets=())
+    with pytest.raises(ConnectionFailedError) as err:
+        Engine(bare)
+    text = _chain(err.value)
+    assert "password authentication failed" in text
+    assert wrong not in text
 
 
 def test_store_reprs_show_no_secrets(remote_config: StoreConfig) -> None:
@@ -310,7 +334,7 @@ _WORKER = textwrap.dedent(
     from behest_lab import EmbeddingRecord, S3Options, Session, StoreConfig, open_store
     from behest_lab.stores.lake import _sql
     from behest_lab.stores.lake.engine import REMOTE_EXTENSIONS, RetryPolicy, load_extensions
-    from behest_lab.stores.lake.engine import shared_instance, small_instance
+    from behest_lab.stores.lake.engine import Engine, shared_instance, small_instance
     from tests.stores._build import message
 
     def wait_for(name):

@@ -10,8 +10,8 @@ import pytest
 
 from behest_lab import Store, StoreConfig, TokenUsage, open_store
 from behest_lab.cli import main
-from behest_lab.errors import InterchangeError
-from behest_lab.interchange.migrate import MigrateReport, TableCheck, migrate_store
+from behest_lab.errors import BackendError, InterchangeError
+from behest_lab.interchange.migrate import MigrateReport, TableCheck, _fingerprints, migrate_store
 from tests.services import S3_KEY_ID, S3_REGION, S3_SECRET, S3Server
 from tests.stores._build import artifact, at, embedding, execution, message, session, usage
 
@@ -176,3 +176,128 @@ def test_the_report_flags_each_kind_of_mismatch() -> None:
     assert text[3].endswith("count mismatch")
     assert text[4].endswith("checksum mismatch")
     assert text[-1].endswith("VERIFICATION FAILED")
+
+
+# --- the target's checks run inside its write transaction -------------------------------------------------------
+
+
+def _small(store: Store, tag: str) -> None:
+    a = session(store, title=f"s{tag}")
+    store.sessions.append_messages([message(a.id, f"{tag} {i}") for i in range(5)])
+    store.embeddings.upsert_many([embedding([1.0, float(i), 2.0], session_id=a.id) for i in range(3)])
+
+
+def _prints(store: Store) -> dict[str, tuple[int, int]]:
+    engine = store._engine  # type: ignore[attr-defined]
+    with engine.lock:
+        return _fingerprints(engine.con, engine.alias)
+
+
+def test_a_collision_in_a_later_table_leaves_the_target_unchanged(tmp_path: Path) -> None:
+    with open_store(tmp_path / "a") as a, open_store(tmp_path / "b") as b:
+        _small(a, "a")
+        _small(b, "b")
+        # an embedding id that b has too: sessions and messages are inserted before embeddings collide
+        shared = b.embeddings.search([1.0, 0.0, 2.0], 1)[0].record
+        a.embeddings.upsert(shared)
+        before, snapshots = _prints(b), len(b.snapshots())  # type: ignore[attr-defined]
+        with pytest.raises(InterchangeError, match="in both the source and the target") as err:
+            migrate_store(a, b, append=True)
+        assert err.value.table == "embeddings"
+        assert _prints(b) == before
+        assert len(b.snapshots()) == snapshots  # type: ignore[attr-defined]
+
+
+def test_a_failed_verification_rolls_the_copy_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with open_store(tmp_path / "a") as a, open_store(tmp_path / "b") as b:
+        _small(a, "a")
+        engine = b._engine  # type: ignore[attr-defined]
+        changed = engine.changed
+
+        def corrupt() -> None:
+            # one copied cell altered inside the copy's transaction, as a faulty copy would leave it
+            changed()
+            engine.con.execute(f"UPDATE {engine.alias}.main.messages SET text = 'altered' WHERE text = 'a 3'")
+
+        monkeypatch.setattr(engine, "changed", corrupt)
+        with pytest.raises(InterchangeError, match="verification failed, nothing was copied: messages differ"):
+            migrate_store(a, b)
+        assert all(n == 0 for n, _ in _prints(b).values())
+
+
+def test_a_concurrent_writer_does_not_fail_a_good_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with open_store(tmp_path / "a") as a, open_store(tmp_path / "b") as b, open_store(tmp_path / "b") as other:
+        _small(a, "a")
+        mine = session(b, title="target's own")
+        engine = b._engine  # type: ignore[attr-defined]
+        changed = engine.changed
+        commits: list[int] = []
+
+        def meanwhile() -> None:
+            # another writer commits to the target once while the copy's transaction is open; the copy either
+            # does not see it at all or (when its commit lost and was re-run) sees it in its "before"
+            changed()
+            if not commits:
+                commits.append(len(other.executions.record_usages([usage(mine.id, 7, 1)])))
+
+        monkeypatch.setattr(engine, "changed", meanwhile)
+        report = migrate_store(a, b, append=True)
+        monkeypatch.setattr(engine, "changed", changed)
+        assert commits == [1]
+        assert report.ok
+        assert report.appended
+        expected, got = _prints(a), _prints(b)
+        assert got["messages"] == expected["messages"]
+        assert got["embeddings"] == expected["embeddings"]
+        assert got["sessions"][0] == expected["sessions"][0] + 1
+        assert got["usage_records"][0] == 1  # the concurrent row, kept
+        assert sorted(s.title or "" for s in b.sessions.list_sessions()) == ["sa", "target's own"]
+
+
+def test_the_checksum_tells_apart_stores_that_differ_in_one_cell(tmp_path: Path) -> None:
+    with open_store(tmp_path / "a") as a:
+        _small(a, "a")
+    for n in (1, 2):
+        assert main(["migrate", "--from", str(tmp_path / "a"), "--to", str(tmp_path / f"c{n}")]) == 0
+    with open_store(tmp_path / "a") as a, open_store(tmp_path / "c1") as c1, open_store(tmp_path / "c2") as c2:
+        original = _prints(a)
+        assert _prints(c1) == original
+        assert _prints(c2) == original
+        target = c1.embeddings.search([1.0, 1.0, 2.0], 1)[0].record.id
+        c1._engine.write(  # type: ignore[attr-defined]
+            lambda con: con.execute("UPDATE messages SET text = 'a 3.' WHERE text = 'a 3'"), "one message text"
+        )
+        c2._engine.write(  # type: ignore[attr-defined]
+            lambda con: con.execute(
+                "UPDATE embeddings SET vector = list_concat([vector[1] + 0.5::FLOAT], vector[2:]) WHERE id = ?",
+                [str(target)],
+            ),
+            "one vector element",
+        )
+        for altered, table in ((c1, "messages"), (c2, "embeddings")):
+            prints = _prints(altered)
+            assert prints[table][0] == original[table][0]  # same row count: only the checksum can tell
+            assert prints[table][1] != original[table][1]
+            assert {t: v for t, v in prints.items() if t != table} == {t: v for t, v in original.items() if t != table}
+
+
+def test_a_failing_source_read_is_a_backend_error_and_copies_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with open_store(tmp_path / "a") as a:
+        s = session(a, title="files")
+        a.sessions.append_messages([message(s.id, f"m{i}") for i in range(1500)])  # over the inlining limit
+    files = list((tmp_path / "a" / "data").rglob("*.parquet"))
+    assert files
+    for f in files:
+        f.unlink()
+    with open_store(tmp_path / "a") as a, open_store(tmp_path / "b") as b:
+        with pytest.raises(BackendError, match="source") as err:
+            migrate_store(a, b)
+        assert any(f.name in str(err.value) for f in files)
+        assert all(n == 0 for n, _ in _prints(b).values())
+    # the command line prints it as an error (exit 1), not a traceback
+    assert main(["migrate", "--from", str(tmp_path / "a"), "--to", str(tmp_path / "c")]) == 1
+    err_text = capsys.readouterr().err
+    assert "behest-lab: error:" in err_text
+    assert "reading the source" in err_text

@@ -30,7 +30,7 @@ from behest_lab.stores.lake.config import (
     remote_location,
 )
 from behest_lab.stores.lake.embeddings import LakeEmbeddingStore
-from behest_lab.stores.lake.engine import Engine, RetryPolicy
+from behest_lab.stores.lake.engine import Engine, NoStoreError, RetryPolicy
 from behest_lab.stores.lake.executions import LakeExecutionStore
 from behest_lab.stores.lake.maintenance import DEFAULT_KEEP, CompactionReport, Snapshot, compact, snapshots
 from behest_lab.stores.lake.migrations import migrate
@@ -115,7 +115,12 @@ class LakeStore(Store):
         """A DuckDB relation for ``query``; plain table names (``sessions``, ``messages``, ``tool_executions``,
         ``usage_records``, ``embeddings``, ``artifacts``) are views over the lake (``sessions.updated_at``
         included as the stores return it). Similarity functions join with anything, e.g.
-        ``list_cosine_similarity(vector, [..])`` or ``array_cosine_similarity(vector::FLOAT[384], ?)``."""
+        ``list_cosine_similarity(vector, [..])`` or ``array_cosine_similarity(vector::FLOAT[384], ?)``.
+
+        Raises:
+            duckdb.Error: the query does not parse or bind (the DuckDB class, its text with every credential of a
+                shared store replaced by ``***``). Errors while fetching rows come from the relation unchanged.
+        """
         with self._engine.lock:
             con = self._engine.sql_con
             if not self._views:
@@ -126,7 +131,14 @@ class LakeStore(Store):
                     )
                     con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {body}")
                 self._views = True
-            return con.sql(query, params=params)
+            try:
+                return con.sql(query, params=params)
+            except duckdb.Error as exc:
+                # the same exception class (callers tell CatalogException etc. apart), minus any credential
+                text = self._engine.scrub(str(exc))
+                if text == str(exc):
+                    raise
+                raise type(exc)(text) from None
 
     def compact(self, keep: timedelta = DEFAULT_KEEP) -> CompactionReport:
         """Flush inlined rows, merge small files, expire snapshots older than ``keep``, delete unused files.
@@ -156,7 +168,7 @@ def _prepare_folder(root: Path, *, create: bool) -> None:
             "ducklake", f"{root} is not a behest_lab store: it has no {CATALOG_FILE} but holds other files ({found})"
         )
     if not create:
-        raise ConnectionFailedError("ducklake", f"no store in {root}: a past snapshot needs an existing store")
+        raise NoStoreError("ducklake", f"no behest_lab store in {root} (no {CATALOG_FILE})")
     (root / DATA_DIR).mkdir(parents=True, exist_ok=True)
 
 
@@ -167,6 +179,7 @@ def open_lake(
     as_of: datetime | None = None,
     inlining_row_limit: int | None = None,
     retry: RetryPolicy | None = None,
+    create: bool = True,
 ) -> LakeStore:
     """Open (or create) the lake store in folder ``path``, or the shared store a ``StoreConfig`` describes.
 
@@ -179,8 +192,11 @@ def open_lake(
         inlining_row_limit: inserts up to this many rows are kept inside the catalog until ``compact()``
             (default: the config's, else 1000).
         retry: commit-conflict retry policy (default: ``RetryPolicy()``).
+        create: allow creating a new store (False: the folder, or the catalog database, must hold one already;
+            always False for time travel).
 
     Raises:
+        NoStoreError: ``create`` is False (or time travel) and there is no store there (a ``ConnectionFailedError``).
         ConnectionFailedError: ``path`` is a file, a folder with other content, or (for time travel) no store;
             the catalog server or object storage cannot be reached or refuses the credentials (the message never
             contains a password or secret key).
@@ -191,7 +207,7 @@ def open_lake(
         raise TypeError("give either snapshot or as_of, not both")
     if as_of is not None and as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
-    create = snapshot is None and as_of is None
+    create = create and snapshot is None and as_of is None
     if isinstance(path, StoreConfig):
         limit = path.inlining_row_limit if inlining_row_limit is None else inlining_row_limit
         if path.is_local:
@@ -207,7 +223,7 @@ def open_lake(
         root = Path(path).expanduser().resolve()
         _prepare_folder(root, create=create)
         location = local_location(root)
-    engine = Engine(location, snapshot=snapshot, as_of=as_of, inlining_row_limit=limit, retry=retry)
+    engine = Engine(location, snapshot=snapshot, as_of=as_of, inlining_row_limit=limit, retry=retry, create=create)
     try:
         migrate(engine)
     except BaseException:

@@ -173,9 +173,12 @@ class StoreConfig(BaseModel):
                 found = value
         if found is None:
             return data
+        if not found:
+            # ``postgresql://u:@h/db`` or ``?password=``: no password (libpq's PGPASSWORD / ~/.pgpass apply)
+            found = None
         given = data.get("password")
         given_text = given.get_secret_value() if isinstance(given, SecretStr) else given
-        if given_text is not None and given_text != found:
+        if found is not None and given_text is not None and given_text != found:
             raise ValueError("password: the catalog URL and the password argument give different passwords")
         netloc = parts.netloc.rsplit("@", 1)
         user = unquote(parts.username) if parts.username else ""
@@ -183,7 +186,13 @@ class StoreConfig(BaseModel):
         netloc_clean = f"{quote(user, safe='')}@{host}" if user else host
         rest = "&".join(f"{k}={quote(v, safe='')}" for k, v in query if k != "password")
         clean = f"{parts.scheme}://{netloc_clean}{parts.path}" + (f"?{rest}" if rest else "")
-        return {**data, "catalog": clean, "password": found}
+        return {**data, "catalog": clean} if found is None else {**data, "catalog": clean, "password": found}
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _empty_password_is_none(cls, value: Any) -> Any:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return None if text == "" else value
 
     @field_validator("catalog")
     @classmethod
@@ -275,6 +284,10 @@ class StoreConfig(BaseModel):
         return f"{text} + {self.data_path}" if self.data_path else text
 
 
+#: Secret values shorter than this are not scrubbed from error text (see ``Location.scrub``).
+MIN_SCRUBBED = 6
+
+
 @dataclass(frozen=True)
 class Location:
     """Everything the engine needs to attach one lake (built by ``local_location`` or ``remote_location``).
@@ -320,8 +333,15 @@ class Location:
         return f"CREATE OR REPLACE SECRET {_secret_name('behest_s3', body)} (TYPE s3, {body})"
 
     def scrub(self, text: str) -> str:
-        """``text`` with every known secret value (and its URL-encoded form) replaced by ``***``."""
+        """``text`` with every known secret value (and its URL-encoded and SQL-quoted forms) replaced by ``***``.
+
+        Values shorter than ``MIN_SCRUBBED`` (6) characters are NOT scrubbed: replacing every occurrence of a short
+        string would rewrite ordinary words of the error text (a dummy key "test" would garble "testing"), and such
+        a value is no secret worth the name. Use real-length credentials.
+        """
         for value in sorted(self.secrets, key=len, reverse=True):
+            if len(value) < MIN_SCRUBBED:
+                continue
             for form in {value, quote(value, safe=""), _sql_text(value)[1:-1]}:
                 if form:
                     text = text.replace(form, "***")

@@ -9,6 +9,7 @@ only on a change looks whether that table was touched.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Sequence
@@ -153,11 +154,18 @@ class LakeEmbeddingStore:
                 if index is None:
                     index = self._build_streamed(con)
                     self.index_source = "duckdb"
-            finally:
-                con.execute("RESET arrow_lossless_conversion")
-                con.execute("COMMIT")
+            except BaseException:
+                # ROLLBACK, not COMMIT: a failed (aborted) transaction cannot commit, and an error from COMMIT
+                # would replace the one that explains what went wrong
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("RESET arrow_lossless_conversion")
+                raise
+            con.execute("RESET arrow_lossless_conversion")
+            con.execute("COMMIT")
         except duckdb.Error as exc:
-            raise BackendError("ducklake", f"reading the embeddings: {exc}") from None
+            raise BackendError("ducklake", f"reading the embeddings: {self._e.scrub(str(exc))}") from None
         return index
 
     def _build_direct(self, con: duckdb.DuckDBPyConnection) -> VectorIndex | None:

@@ -67,6 +67,11 @@ _small: duckdb.DuckDBPyConnection | None = None
 _aliases = itertools.count()
 # Catalog files this process has attached, with how many engines hold each (guarded by ``_install_lock``).
 _attached: dict[Path, int] = {}
+# The secrets engines created, per DuckDB instance (``id()`` of the process-wide connection) and name, with how many
+# engines use each: the last engine to close drops it, so no credential outlives the stores that needed it.
+_secret_users: dict[tuple[int, str], int] = {}
+_secrets_lock = threading.Lock()
+_SECRET_NAME = re.compile(r"^CREATE OR REPLACE SECRET (behest_\w+) ")
 
 # SQLite catalog contention and DuckLake's optimistic-commit conflicts ("Transaction conflict", including "has been
 # created by another transaction"; "Failed to commit DuckLake transaction" after DuckLake's own retries), and the
@@ -81,6 +86,14 @@ _RETRYABLE = re.compile(
 _ATTACH_RETRYABLE = re.compile(
     _RETRYABLE.pattern + r"|failed to initialize ducklake|already exists|unique constraint", re.IGNORECASE
 )
+
+
+class NoStoreError(ConnectionFailedError):
+    """The place exists but holds no lake, and the caller did not allow creating one."""
+
+
+# ATTACH with READ_ONLY or CREATE_IF_NOT_EXISTS false of a catalog that holds no lake
+_NO_LAKE = re.compile(r"creating a new DuckLake is explicitly disabled", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -201,6 +214,8 @@ class Engine:
         as_of: attach the snapshot current at this time read-only.
         inlining_row_limit: inserts of at most this many rows stay inside the catalog (no Parquet file per write).
         retry: back-off policy for commit conflicts.
+        create: allow creating the lake in an empty catalog (False: ``NoStoreError`` when there is none; time
+            travel never creates one).
     """
 
     def __init__(
@@ -211,6 +226,7 @@ class Engine:
         as_of: datetime | None = None,
         inlining_row_limit: int = 1000,
         retry: RetryPolicy | None = None,
+        create: bool = True,
     ) -> None:
         if isinstance(location, Path):
             location = local_location(location)
@@ -236,6 +252,7 @@ class Engine:
         self._snapshot = snapshot
         self._as_of = as_of
         self._inlining_row_limit = inlining_row_limit
+        self._create = create
         self._small_con: duckdb.DuckDBPyConnection | None = None
         #: ATTACH tries the last attach needed (more than 1: it raced another process creating the catalog)
         self.attach_attempts = 0
@@ -249,11 +266,15 @@ class Engine:
                 # attached (those are in WAL mode already: the mode is stored in the file).
                 if not self.read_only and not _attached.get(catalog):
                     _use_wal(catalog)
-        con = shared_instance().cursor()
+        # the secrets this engine created, per instance: (instance, names), released by ``close``
+        self._secrets: dict[int, tuple[duckdb.DuckDBPyConnection, list[str]]] = {}
+        shared = shared_instance()
+        con = shared.cursor()
         try:
-            self._setup(con)
+            self._setup(con, shared)
         except BaseException:
             con.close()
+            self._release_secrets(shared)
             raise
         self._con = con
         self._catalog = catalog
@@ -271,8 +292,13 @@ class Engine:
         """``text`` without any credential of this lake (see ``Location.scrub``)."""
         return self.location.scrub(text)
 
-    def _setup(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Session settings, then attach the lake as ``alias`` and make it the default database."""
+    def _setup(self, con: duckdb.DuckDBPyConnection, instance: duckdb.DuckDBPyConnection) -> None:
+        """Session settings, then attach the lake as ``alias`` and make it the default database.
+
+        Args:
+            con: the cursor to set up.
+            instance: the process-wide connection ``con`` is a cursor of (its secrets are instance-wide).
+        """
         # TIMESTAMPTZ values come back in UTC and derived timestamps are built in UTC.
         con.execute("SET TimeZone = 'UTC'")
         # DuckLake's own commit retries are short; our outer loop (``write``) adds jittered back-off.
@@ -284,7 +310,7 @@ class Engine:
         setup = list(location.setup)
         if location.data_path is not None:
             setup.append(location.s3_secret(location.data_path) or "")
-        self._create_secrets(con, setup)
+        self._create_secrets(con, instance, setup)
         options = list(location.attach_options)
         if location.data_path is not None:
             options.append(f"DATA_PATH {_quote(location.data_path)}")
@@ -298,6 +324,8 @@ class Engine:
                 options.append(f"SNAPSHOT_TIME {_quote(self._as_of.isoformat())}")
         else:
             options.append(f"DATA_INLINING_ROW_LIMIT {int(self._inlining_row_limit)}")
+            if not self._create:
+                options.append("CREATE_IF_NOT_EXISTS false")
         target = _quote("ducklake:" + location.metadata)
         self._attach(con, f"ATTACH {target} AS {self.alias} ({', '.join(options)})")
         if location.data_path is None and location.s3_fields is not None:
@@ -306,19 +334,54 @@ class Engine:
                 f"SELECT value FROM ducklake_options('{self.alias}') WHERE option_name = 'data_path'"
             ).fetchone()
             if row is not None and row[0]:
-                self._create_secrets(con, [location.s3_secret(str(row[0])) or ""])
+                self._create_secrets(con, instance, [location.s3_secret(str(row[0])) or ""])
         con.execute(f"USE {self.alias}")
 
-    def _create_secrets(self, con: duckdb.DuckDBPyConnection, statements: Sequence[str]) -> None:
+    def _create_secrets(
+        self, con: duckdb.DuckDBPyConnection, instance: duckdb.DuckDBPyConnection, statements: Sequence[str]
+    ) -> None:
+        """Run ``CREATE SECRET`` statements, counting this engine as a user of each named ``behest_*`` secret."""
         for statement in statements:
             if not statement:
                 continue
-            try:
-                con.execute(statement)
-            except duckdb.Error as exc:
-                raise ConnectionFailedError(
-                    "ducklake", f"cannot create the credentials for {self.description}: {self.scrub(str(exc))}"
-                ) from None
+            match = _SECRET_NAME.match(statement)
+            with _secrets_lock:  # a concurrent close must not drop the secret between its creation and our count
+                try:
+                    con.execute(statement)
+                except duckdb.Error as exc:
+                    raise ConnectionFailedError(
+                        "ducklake", f"cannot create the credentials for {self.description}: {self.scrub(str(exc))}"
+                    ) from None
+                if match is None:
+                    continue
+                _, names = self._secrets.setdefault(id(instance), (instance, []))
+                if match[1] not in names:
+                    names.append(match[1])
+                    key = (id(instance), match[1])
+                    _secret_users[key] = _secret_users.get(key, 0) + 1
+
+    def _release_secrets(self, instance: duckdb.DuckDBPyConnection) -> None:
+        """This engine no longer uses its secrets in ``instance``: drop those no other engine uses."""
+        held = self._secrets.pop(id(instance), None)
+        if held is None:
+            return
+        with _secrets_lock:
+            drop: list[str] = []
+            for name in held[1]:
+                key = (id(instance), name)
+                left = _secret_users.get(key, 1) - 1
+                if left > 0:
+                    _secret_users[key] = left
+                else:
+                    _secret_users.pop(key, None)
+                    drop.append(name)
+            if drop:
+                cur = instance.cursor()
+                try:
+                    for name in drop:
+                        cur.execute(f"DROP SECRET IF EXISTS {name}")
+                finally:
+                    cur.close()
 
     def _attach(self, con: duckdb.DuckDBPyConnection, statement: str) -> None:
         for attempt in range(1, self.retry.attempts + 1):
@@ -335,6 +398,8 @@ class Engine:
                             con.execute(f"DETACH DATABASE IF EXISTS {name}")
                     time.sleep(self.retry.delay(attempt))
                     continue
+                if _NO_LAKE.search(text):
+                    raise NoStoreError("ducklake", f"no behest_lab store in {self.description}") from None
                 raise ConnectionFailedError(
                     "ducklake", f"cannot attach the lake {self.description}: {self.scrub(text)}"
                 ) from None
@@ -353,11 +418,13 @@ class Engine:
         if self._con is None:
             raise ConnectionFailedError("ducklake", f"the store {self.description} is closed")
         if self._small_con is None:
-            small = small_instance().cursor()
+            instance = small_instance()
+            small = instance.cursor()
             try:
-                self._setup(small)
+                self._setup(small, instance)
             except BaseException:
                 small.close()
+                self._release_secrets(instance)
                 raise
             self._small_con = small
         return self._small_con
@@ -372,7 +439,7 @@ class Engine:
         return self._sql_con
 
     def close(self) -> None:
-        """Detach the lake and close both connections (idempotent)."""
+        """Detach the lake, close the connections and drop the secrets no other open engine uses (idempotent)."""
         with self.lock:
             if self._sql_con is not None:
                 self._sql_con.close()
@@ -384,6 +451,7 @@ class Engine:
                     small.execute(f"DETACH {self.alias}")
                 finally:
                     small.close()
+                    self._release_secrets(small_instance())
             if self._con is not None:
                 con, self._con = self._con, None
                 try:
@@ -391,6 +459,7 @@ class Engine:
                     con.execute(f"DETACH {self.alias}")
                 finally:
                     con.close()
+                    self._release_secrets(shared_instance())
                     if self._catalog is not None:
                         with _install_lock:
                             left = _attached.get(self._catalog, 1) - 1
