@@ -44,6 +44,7 @@ from behest_lab.errors import (
 from behest_lab.stores.lake.config import CATALOG_FILE as CATALOG_FILE
 from behest_lab.stores.lake.config import DATA_DIR as DATA_DIR
 from behest_lab.stores.lake.config import Location, local_location
+from behest_lab.stores.lake.secrets import HeldSecrets
 
 T = TypeVar("T")
 
@@ -67,12 +68,6 @@ _small: duckdb.DuckDBPyConnection | None = None
 _aliases = itertools.count()
 # Catalog files this process has attached, with how many engines hold each (guarded by ``_install_lock``).
 _attached: dict[Path, int] = {}
-# The secrets engines created, per DuckDB instance (``id()`` of the process-wide connection) and name, with how many
-# engines use each: the last engine to close drops it, so no credential outlives the stores that needed it.
-_secret_users: dict[tuple[int, str], int] = {}
-_secrets_lock = threading.Lock()
-_SECRET_NAME = re.compile(r"^CREATE OR REPLACE SECRET (behest_\w+) ")
-
 # SQLite catalog contention and DuckLake's optimistic-commit conflicts ("Transaction conflict", including "has been
 # created by another transaction"; "Failed to commit DuckLake transaction" after DuckLake's own retries), and the
 # PostgreSQL errors a catalog transaction may end in under concurrency: all are worth re-running the transaction.
@@ -266,15 +261,15 @@ class Engine:
                 # attached (those are in WAL mode already: the mode is stored in the file).
                 if not self.read_only and not _attached.get(catalog):
                     _use_wal(catalog)
-        # the secrets this engine created, per instance: (instance, names), released by ``close``
-        self._secrets: dict[int, tuple[duckdb.DuckDBPyConnection, list[str]]] = {}
+        # the secrets this engine created, per instance, released by ``close``
+        self._secrets = HeldSecrets()
         shared = shared_instance()
         con = shared.cursor()
         try:
             self._setup(con, shared)
         except BaseException:
             con.close()
-            self._release_secrets(shared)
+            self._secrets.release(shared)
             raise
         self._con = con
         self._catalog = catalog
@@ -340,48 +335,12 @@ class Engine:
     def _create_secrets(
         self, con: duckdb.DuckDBPyConnection, instance: duckdb.DuckDBPyConnection, statements: Sequence[str]
     ) -> None:
-        """Run ``CREATE SECRET`` statements, counting this engine as a user of each named ``behest_*`` secret."""
-        for statement in statements:
-            if not statement:
-                continue
-            match = _SECRET_NAME.match(statement)
-            with _secrets_lock:  # a concurrent close must not drop the secret between its creation and our count
-                try:
-                    con.execute(statement)
-                except duckdb.Error as exc:
-                    raise ConnectionFailedError(
-                        "ducklake", f"cannot create the credentials for {self.description}: {self.scrub(str(exc))}"
-                    ) from None
-                if match is None:
-                    continue
-                _, names = self._secrets.setdefault(id(instance), (instance, []))
-                if match[1] not in names:
-                    names.append(match[1])
-                    key = (id(instance), match[1])
-                    _secret_users[key] = _secret_users.get(key, 0) + 1
+        def fail(exc: duckdb.Error) -> ConnectionFailedError:
+            return ConnectionFailedError(
+                "ducklake", f"cannot create the credentials for {self.description}: {self.scrub(str(exc))}"
+            )
 
-    def _release_secrets(self, instance: duckdb.DuckDBPyConnection) -> None:
-        """This engine no longer uses its secrets in ``instance``: drop those no other engine uses."""
-        held = self._secrets.pop(id(instance), None)
-        if held is None:
-            return
-        with _secrets_lock:
-            drop: list[str] = []
-            for name in held[1]:
-                key = (id(instance), name)
-                left = _secret_users.get(key, 1) - 1
-                if left > 0:
-                    _secret_users[key] = left
-                else:
-                    _secret_users.pop(key, None)
-                    drop.append(name)
-            if drop:
-                cur = instance.cursor()
-                try:
-                    for name in drop:
-                        cur.execute(f"DROP SECRET IF EXISTS {name}")
-                finally:
-                    cur.close()
+        self._secrets.create(con, instance, statements, fail)
 
     def _attach(self, con: duckdb.DuckDBPyConnection, statement: str) -> None:
         for attempt in range(1, self.retry.attempts + 1):
@@ -424,7 +383,7 @@ class Engine:
                 self._setup(small, instance)
             except BaseException:
                 small.close()
-                self._release_secrets(instance)
+                self._secrets.release(instance)
                 raise
             self._small_con = small
         return self._small_con
@@ -451,7 +410,7 @@ class Engine:
                     small.execute(f"DETACH {self.alias}")
                 finally:
                     small.close()
-                    self._release_secrets(small_instance())
+                    self._secrets.release(small_instance())
             if self._con is not None:
                 con, self._con = self._con, None
                 try:
@@ -459,7 +418,7 @@ class Engine:
                     con.execute(f"DETACH {self.alias}")
                 finally:
                     con.close()
-                    self._release_secrets(shared_instance())
+                    self._secrets.release(shared_instance())
                     if self._catalog is not None:
                         with _install_lock:
                             left = _attached.get(self._catalog, 1) - 1
