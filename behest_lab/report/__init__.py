@@ -110,7 +110,8 @@ def execute_notebook(
 
     path = Path(notebook)
     if not path.is_file():
-        raise ReportError(f"notebook not found: {path}")
+        hint = " (the tour ships in the source tree: run from a checkout installed by `make install`)"
+        raise ReportError(f"notebook not found: {path}{hint if path == TOUR_NOTEBOOK else ''}")
     nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
     env = {k: v for k, v in os.environ.items() if k != STORE_ENV}
     if store is not None:
