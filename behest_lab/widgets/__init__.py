@@ -8,8 +8,9 @@ temporary tables that later updates query: ``SessionBrowser`` snapshots the sess
 (cost, tokens, failures) only the listed page until an order needs every session's measures; the selected
 session's rows are read once per selection; ``UsageDashboard`` aggregates usage per day once on opening and keeps
 its charts per control state. ``refresh()`` re-reads a store that changed, and ``close()`` drops the tables
-(``behest_lab.widgets._session`` explains why: each lake table scan costs a catalog round trip). Callbacks write into
-widget traits (``HTML.value``, ``Image.value``, ``Select.options``), so the widgets also work headless: set a
+(``behest_lab.widgets._session`` explains why: each lake table scan costs a catalog round trip); ipywidgets keeps
+widgets alive in its registry, so close a widget you replace (or close the store) to free its tables. Callbacks
+write into widget traits (``HTML.value``, ``Image.value``, ``Select.options``), so the widgets also work headless: set a
 control's ``value`` or ``click()`` a button, then read the output widgets. Store text is HTML-escaped everywhere.
 
 Example:

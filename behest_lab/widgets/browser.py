@@ -301,8 +301,9 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
         self.timeline_next.disabled = offset + TIMELINE_PAGE >= page.total
 
     def close(self) -> None:
-        """Close the widget and drop its temporary table from the store's connection (ipywidgets also calls this
-        when the widget is garbage-collected, possibly after the store was closed: then there is nothing to drop)."""
+        """Close the widget and drop its temporary table from the store's connection (with a closed store there is
+        nothing left to drop: the table went with its connection). ipywidgets keeps every widget alive in its
+        registry, so a widget that is no longer shown keeps its table until this is called or the store is closed."""
         try:
             # a closed store's connection took the temporary table with it
             index = getattr(self, "index", None)  # absent when __init__ refused its arguments
