@@ -40,28 +40,11 @@ from behest_lab import (
     open_store,
     uuid7,
 )
+from bench.bench_store import WORDS
 from tests.services import S3_KEY_ID, S3_REGION, S3_SECRET, PostgresServer, S3Server, ServiceUnavailable
 
 #: Rounds per layout; the reported value of each measure is its median over the rounds.
 ROUNDS = 3
-
-WORDS = [
-    "agent",
-    "tool",
-    "search",
-    "file",
-    "parse",
-    "cost",
-    "token",
-    "model",
-    "latency",
-    "result",
-    "error",
-    "retry",
-    "cache",
-    "summary",
-    "plan",
-]
 
 
 def _ms(seconds: list[float]) -> dict[str, float]:

@@ -40,6 +40,26 @@ TARGETS = {
 }
 
 
+#: Words the synthetic message texts are made of (shared with bench_remote).
+WORDS = [
+    "agent",
+    "tool",
+    "search",
+    "file",
+    "parse",
+    "cost",
+    "token",
+    "model",
+    "latency",
+    "result",
+    "error",
+    "retry",
+    "cache",
+    "summary",
+    "plan",
+]
+
+
 def _ms(seconds: list[float]) -> dict[str, float]:
     xs = sorted(s * 1000 for s in seconds)
     return {
@@ -53,23 +73,6 @@ def _messages(n_sessions: int, per_session: int, rng: random.Random) -> tuple[li
     start = datetime(2026, 10, 1, tzinfo=UTC)
     sessions: list[Session] = []
     messages: list[MessageRecord] = []
-    words = [
-        "agent",
-        "tool",
-        "search",
-        "file",
-        "parse",
-        "cost",
-        "token",
-        "model",
-        "latency",
-        "result",
-        "error",
-        "retry",
-        "cache",
-        "summary",
-        "plan",
-    ]
     for s in range(n_sessions):
         t0 = start + timedelta(seconds=s * 37)
         ms = int(t0.timestamp() * 1000)
@@ -85,7 +88,7 @@ def _messages(n_sessions: int, per_session: int, rng: random.Random) -> tuple[li
         for i in range(per_session):
             at = t0 + timedelta(seconds=i)
             role = (MessageRole.USER, MessageRole.ASSISTANT)[i % 2]
-            text = " ".join(rng.choice(words) for _ in range(12))
+            text = " ".join(rng.choice(WORDS) for _ in range(12))
             messages.append(
                 MessageRecord(
                     id=uuid7(int(at.timestamp() * 1000), rng.randbytes(10)),

@@ -14,6 +14,17 @@ from collections.abc import Sequence
 from behest_lab.errors import BehestLabError
 
 
+def non_negative(text: str) -> int:
+    """An ``argparse`` type: a whole number >= 0, or a usage error naming the bad value."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full parser with every command registered."""
     parser = argparse.ArgumentParser(

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from behest_lab.cli import non_negative
+
 SAMPLE_SEED = 17
 """Seed of the committed sample. Chosen among seeds 0-39 as the one with most compactions (10) among those whose
 first ``SAMPLE_SESSIONS`` sessions keep both files under ``MAX_BYTES`` together."""
@@ -100,22 +102,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--sessions",
         metavar="N",
-        type=_non_negative,
+        type=non_negative,
         default=SAMPLE_SESSIONS,
         help=f"sessions (default: {SAMPLE_SESSIONS})",
     )
     parser.add_argument("--seed", metavar="S", type=int, default=SAMPLE_SEED, help=f"seed (default: {SAMPLE_SEED})")
     parser.set_defaults(func=run)
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from behest_lab.analytics import UnknownModelWarning, costs
+from behest_lab.cli import non_negative
 from behest_lab.records import Pagination, SessionFilter
 from behest_lab.stores.protocols import Store
 
@@ -50,7 +51,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--sessions",
         metavar="N",
-        type=_non_negative,
+        type=non_negative,
         default=DEFAULT_SESSIONS,
         help=f"sessions to generate when the store is empty (default: {DEFAULT_SESSIONS})",
     )
@@ -67,16 +68,6 @@ def register(subparsers: Any) -> None:
     )
     report.add_argument("--no-report", action="store_true", help="print the summary only")
     parser.set_defaults(func=run)
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
 
 
 def _open(args: argparse.Namespace) -> Store:

@@ -392,16 +392,20 @@ def uuid_words(column: pa.Array | pa.ChunkedArray) -> tuple[npt.NDArray[np.uint6
     return words[:, 0].copy(), words[:, 1].copy()
 
 
-def _f32_rows(column: pa.Array, dim: int) -> F32Array:
-    """A binary column of raw little-endian float32 vectors of ``dim`` components as an (n, dim) array view."""
+def _binary_column(column: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, Any]:
+    """``column`` as one binary array, with the numpy dtype of its offsets."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     if pa.types.is_large_binary(column.type):
-        offset_type: Any = np.int64
-    elif pa.types.is_binary(column.type):
-        offset_type = np.int32
-    else:
-        raise DataCorruptionError("embeddings.vector_f32", f"expected a binary column, got {column.type}")
+        return column, np.int64
+    if pa.types.is_binary(column.type):
+        return column, np.int32
+    raise DataCorruptionError("embeddings.vector_f32", f"expected a binary column, got {column.type}")
+
+
+def _f32_rows(column: pa.Array, dim: int) -> F32Array:
+    """A binary column of raw little-endian float32 vectors of ``dim`` components as an (n, dim) array view."""
+    column, offset_type = _binary_column(column)
     n = len(column)
     offsets = np.frombuffer(column.buffers()[1], dtype=offset_type)[column.offset : column.offset + n + 1]
     if column.null_count or not np.array_equal(np.diff(offsets), np.full(n, dim * 4, dtype=offset_type)):
@@ -439,14 +443,7 @@ def scatter_f32(
     Raises:
         DataCorruptionError: a value at one of the positions is null or not ``4 x dim`` bytes long.
     """
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if pa.types.is_large_binary(column.type):
-        offset_type: Any = np.int64
-    elif pa.types.is_binary(column.type):
-        offset_type = np.int32
-    else:
-        raise DataCorruptionError("embeddings.vector_f32", f"expected a binary column, got {column.type}")
+    column, offset_type = _binary_column(column)
     n = len(column)
     if positions.size and (int(positions.min()) < 0 or int(positions.max()) >= n):
         raise DataCorruptionError("embeddings.vector_f32", f"a row position is outside the column's {n} rows")
