@@ -32,7 +32,6 @@ from behest_lab import (
     EmbeddingRecord,
     MessageRecord,
     MessageRole,
-    S3Options,
     Session,
     Store,
     StoreConfig,
@@ -41,7 +40,7 @@ from behest_lab import (
     uuid7,
 )
 from bench.bench_store import WORDS
-from tests.services import S3_KEY_ID, S3_REGION, S3_SECRET, PostgresServer, S3Server, ServiceUnavailable
+from tests.services import PostgresServer, S3Server, ServiceUnavailable
 
 #: Rounds per layout; the reported value of each measure is its median over the rounds.
 ROUNDS = 3
@@ -179,14 +178,7 @@ def main(quick: bool = False) -> dict[str, Any]:
             raise SystemExit(f"bench remote: cannot start the services: {exc}") from None
         s3.start()
         try:
-            s3_options = S3Options(
-                endpoint=s3.endpoint,
-                key_id=S3_KEY_ID,
-                secret=S3_SECRET,
-                region=S3_REGION,
-                url_style="path",
-                use_ssl=False,
-            )
+            s3_options = s3.options()
             runs: dict[str, list[dict[str, Any]]] = {"local": [], "shared": []}
             for r in range(ROUNDS):
                 config = StoreConfig(

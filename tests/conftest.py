@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from behest_lab import S3Options, Store, StoreConfig, open_store
+from behest_lab import Store, StoreConfig, open_store
 from tests.lake.template import lake_store
-from tests.services import S3_KEY_ID, S3_REGION, S3_SECRET, PostgresServer, S3Server, missing
+from tests.services import PostgresServer, S3Server, missing
 
 #: A backend factory: the requesting test (for session fixtures such as ``remote_config``) and a fresh temp folder.
 BackendFactory = Callable[[pytest.FixtureRequest, Path], Store]
@@ -107,18 +107,6 @@ def s3_server(services_installed: None) -> Iterator[S3Server]:
         server.stop()
 
 
-def s3_options(server: S3Server) -> S3Options:
-    """``S3Options`` for the emulator (path-style URLs, plain HTTP, dummy keys)."""
-    return S3Options(
-        endpoint=server.endpoint,
-        key_id=S3_KEY_ID,
-        secret=S3_SECRET,
-        region=S3_REGION,
-        url_style="path",
-        use_ssl=False,
-    )
-
-
 class RemoteFactory:
     """Fresh shared-store configurations, each a copy of one initialised template database.
 
@@ -143,7 +131,7 @@ class RemoteFactory:
         """The name of the initialised template database (created on first use)."""
         if self._template is None:
             url = self.pg.new_database(prefix="template")
-            open_store(StoreConfig(catalog=url, data_path=self.bucket + "template/", s3=s3_options(self.s3))).close()
+            open_store(StoreConfig(catalog=url, data_path=self.bucket + "template/", s3=self.s3.options())).close()
             self._template = url.rsplit("/", 1)[1]
         return self._template
 
@@ -170,7 +158,7 @@ class RemoteFactory:
                 url, data_path = self._next.result()
                 self.pg.drop_database(*drop)
             self._next = self._pool.submit(self._copy, [])
-        return StoreConfig(catalog=url, data_path=data_path, s3=s3_options(self.s3))
+        return StoreConfig(catalog=url, data_path=data_path, s3=self.s3.options())
 
     def release(self, config: StoreConfig) -> None:
         """The test using ``config`` is over: its database is dropped with the next ``new()``."""

@@ -25,7 +25,10 @@ import time
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from behest_lab import S3Options
 
 #: How to get the services when they are missing (named in every skip / error message).
 ENABLE_HINT = (
@@ -292,6 +295,19 @@ class S3Server:
         host, port = self._server.get_host_and_port()
         self.endpoint = f"{host}:{port}"
         return self
+
+    def options(self) -> S3Options:
+        """``S3Options`` for this emulator (path-style URLs, plain HTTP, the dummy keys)."""
+        from behest_lab import S3Options
+
+        return S3Options(
+            endpoint=self.endpoint,
+            key_id=S3_KEY_ID,
+            secret=S3_SECRET,
+            region=S3_REGION,
+            url_style="path",
+            use_ssl=False,
+        )
 
     def stop(self) -> None:
         """Shut the server thread down."""

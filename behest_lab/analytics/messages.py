@@ -7,16 +7,8 @@ from uuid import UUID
 import polars as pl
 
 from behest_lab.analytics._sql import Conditions, run
+from behest_lab.pricing import USAGE_COUNTERS
 from behest_lab.stores.protocols import Store
-
-_USAGE = (
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "cache_creation_input_tokens",
-    "cache_read_input_tokens",
-    "cached_input_tokens",
-)
 
 
 def messages(store: Store, session_id: UUID | str | None = None) -> pl.DataFrame:
@@ -32,7 +24,7 @@ def messages(store: Store, session_id: UUID | str | None = None) -> pl.DataFrame
         convert the frame.
     """
     where = Conditions().uuid("session_id", session_id, "session_id").sql()
-    usage = ", ".join(f"CAST({c} AS BIGINT) AS {c}" for c in _USAGE)
+    usage = ", ".join(f"CAST({c} AS BIGINT) AS {c}" for c in USAGE_COUNTERS)
     query = f"""
 SELECT CAST(id AS VARCHAR) AS id, CAST(session_id AS VARCHAR) AS session_id,
   row_number() OVER (PARTITION BY session_id ORDER BY created_at, seq) - 1 AS position,
