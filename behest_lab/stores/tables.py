@@ -39,7 +39,7 @@ from behest_lab.records import (
     UsageRecord,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _TS = pa.timestamp("us", tz="UTC")
 

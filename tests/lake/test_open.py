@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -159,3 +160,42 @@ def test_close_releases_the_connection_and_the_lake(tmp_path: Path) -> None:
     assert alias not in attached
     with pytest.raises(ConnectionFailedError, match="closed"):
         store.sessions.list_sessions()
+
+
+def _messages_options(store: LakeStore) -> dict[str, str]:
+    rows = store._engine.rows(
+        f"SELECT option_name, value FROM ducklake_options('{store._engine.alias}') WHERE scope_entry = 'main.messages'"
+    )
+    return {r["option_name"]: r["value"] for r in rows}
+
+
+def test_a_new_store_writes_messages_as_small_files(tmp_path: Path) -> None:
+    with open_store(tmp_path / "s") as store:
+        assert isinstance(store, LakeStore)
+        options = _messages_options(store)
+    assert options["parquet_row_group_size"] == "8192"
+    assert options["target_file_size"] == "4000000"
+
+
+def test_a_version_1_store_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    with open_store(folder) as store:
+        assert isinstance(store, LakeStore)
+        kept = populate(store)
+
+    # what a store written by schema version 1 looks like: version 1 recorded, no options for messages
+    _set_version(folder, "1")
+    with sqlite3.connect(folder / "catalog.sqlite") as catalog:
+        deleted = catalog.execute(
+            "DELETE FROM ducklake_metadata WHERE scope = 'table' AND key IN ('parquet_row_group_size', "
+            "'target_file_size') AND scope_id = (SELECT table_id FROM ducklake_table WHERE table_name = 'messages')"
+        ).rowcount
+    catalog.close()
+    assert deleted == 2
+    with open_store(folder) as store:
+        assert isinstance(store, LakeStore)
+        assert store._engine.scalar(f"SELECT value FROM {migrations.META_TABLE}") == str(tables.SCHEMA_VERSION)
+        options = _messages_options(store)
+        assert store.sessions.list_messages(kept["session"].id) == kept["messages"]
+    assert options["target_file_size"] == "4000000"
+    assert options["parquet_row_group_size"] == "8192"

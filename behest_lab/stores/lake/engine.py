@@ -139,6 +139,17 @@ def load_extensions(con: duckdb.DuckDBPyConnection, *, lock: bool = True, names:
             raise MissingExtensionError(ext, package, str(exc)) from None
 
 
+def _prepare_instance(con: duckdb.DuckDBPyConnection) -> None:
+    """Extensions and instance-wide settings of a process-wide instance (the caller holds the install lock).
+
+    ``parquet_metadata_cache`` keeps each Parquet file's parsed footer in memory (checked against the file's
+    modification time on use): a lake's data files never change once written, and parsing the footer again is a
+    good part of a small read such as one session's messages.
+    """
+    load_extensions(con, lock=False)
+    con.execute("SET parquet_metadata_cache = true")
+
+
 def shared_instance() -> duckdb.DuckDBPyConnection:
     """The process-wide DuckDB instance with every extension loaded (created on first use)."""
     global _shared
@@ -146,7 +157,7 @@ def shared_instance() -> duckdb.DuckDBPyConnection:
         if _shared is None:
             con = duckdb.connect()
             try:
-                load_extensions(con, lock=False)
+                _prepare_instance(con)
             except BaseException:
                 con.close()
                 raise
@@ -168,7 +179,7 @@ def small_instance() -> duckdb.DuckDBPyConnection:
         if _small is None:
             con = duckdb.connect(config={"threads": 1})
             try:
-                load_extensions(con, lock=False)
+                _prepare_instance(con)
             except BaseException:
                 con.close()
                 raise
