@@ -180,11 +180,14 @@ class VectorIndex:
         return index
 
     @classmethod
-    def from_columns(cls, columns: pa.Table, matrices: dict[int, F32Array]) -> VectorIndex:
+    def from_columns(
+        cls, columns: pa.Table, matrices: dict[int, F32Array], norms: dict[int, F32Array] | None = None
+    ) -> VectorIndex:
         """Build from the record columns of ``from_arrow`` without ``vector_f32`` plus ready matrices.
 
         ``matrices[d]`` holds, in row order, the vectors of the rows of ``columns`` whose ``dim`` is ``d`` (see
-        ``dim_slots`` for where each row's vector goes). The matrices are kept as they are (no copy).
+        ``dim_slots`` for where each row's vector goes). The matrices are kept as they are (no copy). ``norms``,
+        when given, holds each matrix's row norms (as ``scatter_f32`` computes them); otherwise they are computed.
 
         Raises:
             DataCorruptionError: a matrix's shape does not match the rows of its dimension.
@@ -201,9 +204,13 @@ class VectorIndex:
                 raise DataCorruptionError(
                     "embeddings.dim", f"{rows.size} vectors of dimension {d}, matrix shape {matrices[d].shape}"
                 )
+            if norms is not None and norms[d].shape != (rows.size,):
+                raise DataCorruptionError(
+                    "embeddings.dim", f"{rows.size} vectors of dimension {d}, {norms[d].size} norms"
+                )
             part = columns if rows.size == columns.num_rows else columns.take(pa.array(rows))
             parts[d] = [index._part(part)]
-        index._add_groups(parts, matrices)
+        index._add_groups(parts, matrices, norms)
         return index
 
     def _part(self, part: pa.Table | pa.RecordBatch) -> dict[str, Any]:
@@ -221,7 +228,12 @@ class VectorIndex:
             "metadata": part.column("metadata").to_pylist(),
         }
 
-    def _add_groups(self, parts: dict[int, list[dict[str, Any]]], mats: dict[int, F32Array]) -> None:
+    def _add_groups(
+        self,
+        parts: dict[int, list[dict[str, Any]]],
+        mats: dict[int, F32Array],
+        norms: dict[int, F32Array] | None = None,
+    ) -> None:
         for d, matrix in mats.items():
             ps = parts[d]
 
@@ -236,7 +248,7 @@ class VectorIndex:
                 created_us=cat("created_us", np.int64),
                 metadata=[m for p in ps for m in p["metadata"]],
                 matrix=matrix,
-                norms=row_norms(matrix),
+                norms=row_norms(matrix) if norms is None else norms[d],
             )
 
     def _codes(self, column: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.int64]:
@@ -434,11 +446,14 @@ def scatter_f32(
     dims: npt.NDArray[Any],
     slots: npt.NDArray[np.int64],
     matrices: dict[int, F32Array],
+    norms: dict[int, F32Array] | None = None,
 ) -> None:
     """Copy the raw float32 vectors at ``positions`` of a binary column into ``matrices[dims[i]][slots[i]]``.
 
     One vectorised copy per dimension; the common case (every value of the column has one length) reads the
-    column's data buffer as a matrix without an intermediate copy.
+    column's data buffer as a matrix without an intermediate copy. With ``norms`` given, ``norms[d][slots[i]]``
+    gets each copied vector's L2 norm, computed while the rows are still in the CPU cache (``read_vectors`` runs
+    this on several threads, so the norms of a large index come nearly for free).
 
     Raises:
         DataCorruptionError: a value at one of the positions is null or not ``4 x dim`` bytes long.
@@ -464,12 +479,18 @@ def scatter_f32(
             whole = raw[start : start + n * 4 * d].view("<f4").reshape(n, d)
             if _is_run(pos) and _is_run(dest):
                 # the usual case (a compacted file read in order): one block copy, no temporary
-                matrices[d][int(dest[0]) : int(dest[0]) + dest.size] = whole[int(pos[0]) : int(pos[0]) + pos.size]
-            else:
-                matrices[d][dest] = whole[pos]
+                block = slice(int(dest[0]), int(dest[0]) + dest.size)
+                matrices[d][block] = whole[int(pos[0]) : int(pos[0]) + pos.size]
+                if norms is not None:
+                    norms[d][block] = row_norms(matrices[d][block])
+                continue
+            values = whole[pos]
         else:
             byte_index = offsets[pos].astype(np.int64)[:, None] + np.arange(4 * d, dtype=np.int64)
-            matrices[d][dest] = raw[byte_index].view("<f4").reshape(pos.size, d)
+            values = raw[byte_index].view("<f4").reshape(pos.size, d)
+        matrices[d][dest] = values
+        if norms is not None:
+            norms[d][dest] = row_norms(values)
 
 
 def _is_run(values: npt.NDArray[np.int64]) -> bool:

@@ -106,7 +106,7 @@ def _plan(files: Sequence[FileRows], vector: tuple[str, int | None], key: tuple[
     return tasks
 
 
-def _run(task: _Task, matrices: dict[int, F32Array]) -> None:
+def _run(task: _Task, matrices: dict[int, F32Array], norms: dict[int, F32Array] | None) -> None:
     # one ParquetFile per task: pyarrow does not promise that a file reader may be shared between threads, and
     # handing over the parsed footer makes opening it again nearly free
     pf = pq.ParquetFile(task.path, metadata=task.metadata, memory_map=True)
@@ -118,7 +118,7 @@ def _run(task: _Task, matrices: dict[int, F32Array]) -> None:
     hi, lo = uuid_words(table.column(task.columns[1]))
     if not (np.array_equal(hi[task.positions], task.id_hi) and np.array_equal(lo[task.positions], task.id_lo)):
         raise DataCorruptionError(task.columns[1], f"ids in {task.path} differ from the lake's rows")
-    scatter_f32(table.column(task.columns[0]), task.positions, task.dims, task.slots, matrices)
+    scatter_f32(table.column(task.columns[0]), task.positions, task.dims, task.slots, matrices, norms)
 
 
 def read_vectors(
@@ -128,6 +128,7 @@ def read_vectors(
     vector: tuple[str, int | None] = ("vector_f32", None),
     key: tuple[str, int | None] = ("id", None),
     threads: int | None = None,
+    norms: dict[int, F32Array] | None = None,
 ) -> None:
     """Fill ``matrices`` with the raw float32 vectors of the given rows of local Parquet files.
 
@@ -137,6 +138,7 @@ def read_vectors(
         vector: name and Parquet field id (preferred when known) of the binary column of little-endian float32s.
         key: name and field id of the 16-byte UUID column whose values must equal ``FileRows.id_hi``/``id_lo``.
         threads: worker threads (default: the CPU count, at most 8).
+        norms: destination per dimension for each vector's L2 norm (see ``scatter_f32``), or None.
 
     Raises:
         DataCorruptionError: a file lacks a column, a position is outside a file, an id differs from the expected
@@ -147,8 +149,8 @@ def read_vectors(
     workers = max(1, min(threads or os.cpu_count() or 1, 8, len(tasks)))
     if workers == 1:
         for task in tasks:
-            _run(task, matrices)
+            _run(task, matrices, norms)
         return
     with ThreadPoolExecutor(workers, thread_name_prefix="behest-vectors") as pool:
-        for future in [pool.submit(_run, task, matrices) for task in tasks]:
+        for future in [pool.submit(_run, task, matrices, norms) for task in tasks]:
             future.result()

@@ -19,7 +19,7 @@ import pytest
 from behest_lab import EmbeddingRecord, open_store
 from behest_lab.errors import DataCorruptionError
 from behest_lab.stores.lake import LakeStore
-from behest_lab.vectors import dim_slots, scatter_f32
+from behest_lab.vectors import dim_slots, row_norms, scatter_f32
 from behest_lab.vectors.parquet import FileRows, read_vectors
 from tests.lake.template import lake_store
 from tests.lake.test_vectors import brute_force
@@ -171,8 +171,12 @@ def test_read_vectors_rejects_rows_that_are_not_where_the_lake_says(tmp_path: Pa
     slots, counts = dim_slots(dims)
     positions = np.arange(len(records), dtype=np.int64)
     mats = {8: np.zeros((counts[8], 8), dtype=np.float32)}
-    read_vectors([FileRows(path, positions, dims, slots, hi, lo)], mats, threads=2)
-    assert np.array_equal(mats[8], np.asarray([r.vector for r in records], dtype=np.float32))
+    norms = {8: np.full(counts[8], np.nan, dtype=np.float32)}
+    read_vectors([FileRows(path, positions, dims, slots, hi, lo)], mats, threads=2, norms=norms)
+    expected = np.asarray([r.vector for r in records], dtype=np.float32)
+    assert np.array_equal(mats[8], expected)
+    # the norms are filled for every row, by the reading threads, as the index would compute them
+    assert np.array_equal(norms[8], row_norms(expected))
     with pytest.raises(DataCorruptionError, match="ids in"):  # rows shifted by one: caught by the id check
         read_vectors([FileRows(path, positions[:-1] + 1, dims[:-1], slots[:-1], hi[:-1], lo[:-1])], mats)
     with pytest.raises(DataCorruptionError, match="outside"):
@@ -187,8 +191,11 @@ def test_scatter_handles_mixed_lengths_and_rejects_wrong_ones() -> None:
     order = np.asarray([5, 0, 3, 1], dtype=np.int64)  # any subset, any order
     slots, counts = dim_slots(dims[order])
     mats = {d: np.zeros((n, d), dtype=np.float32) for d, n in counts.items()}
-    scatter_f32(column, order, dims[order], slots, mats)
+    norms = {d: np.full(n, np.nan, dtype=np.float32) for d, n in counts.items()}
+    scatter_f32(column, order, dims[order], slots, mats, norms)
     assert np.array_equal(mats[3], np.stack([vectors[5], vectors[0]]))
     assert np.array_equal(mats[5], np.stack([vectors[3], vectors[1]]))
+    for d in (3, 5):
+        assert np.array_equal(norms[d], row_norms(mats[d]))
     with pytest.raises(DataCorruptionError, match="byte length"):
         scatter_f32(column, np.asarray([1], dtype=np.int64), np.asarray([3]), np.asarray([0], dtype=np.int64), mats)

@@ -13,6 +13,7 @@ import contextlib
 import os
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
@@ -177,23 +178,33 @@ class LakeEmbeddingStore:
         # ``file_index`` numbers the files of this scan (cheap, unlike a file name string per row); the first
         # query maps the numbers to names. Both run in one transaction, hence on one file list; every vector read
         # from a file is checked against the id DuckDB reported for that row all the same (see ``read_vectors``).
-        names = {
-            int(i): (str(name), int(n))
-            for i, name, n in con.execute(f"SELECT file_index, filename, count(*) FROM {_EMB} GROUP BY ALL").fetchall()
-        }
+        names: dict[int, tuple[str, int]] = {}
+        expected: dict[int, int] = {}  # rows per dimension
+        for i, name, dim, n in con.execute(
+            f"SELECT file_index, filename, dim, count(*) FROM {_EMB} GROUP BY ALL"
+        ).fetchall():
+            names[int(i)] = (str(name), names.get(int(i), ("", 0))[1] + int(n))
+            expected[int(dim)] = expected.get(int(dim), 0) + int(n)
         # remote files (an object-store lake) or mostly inlined rows: one pass through DuckDB is cheaper
         if sum(n for name, n in names.values() if _is_local_file(name)) * 2 < sum(n for _, n in names.values()):
             return None
-        cols = con.execute(
-            "SELECT file_index AS _file, file_row_number AS _pos, id, model, session_id, dim, "
-            f"metadata::VARCHAR AS metadata, created_at FROM {_EMB}"
-        ).to_arrow_table()
+        # Mapping in the matrices' memory (about a third of a cold build) runs on a thread of its own while DuckDB
+        # reads the other columns: both release the GIL.
+        with ThreadPoolExecutor(1, thread_name_prefix="behest-vectors-alloc") as pool:
+            allocated = pool.submit(lambda: {d: empty_f32(n, d) for d, n in expected.items()})
+            cols = con.execute(
+                "SELECT file_index AS _file, file_row_number AS _pos, id, model, session_id, dim, "
+                f"metadata::VARCHAR AS metadata, created_at FROM {_EMB}"
+            ).to_arrow_table()
+            mats = allocated.result()
         codes = cols.column("_file").to_numpy(zero_copy_only=False).astype(np.int64)
         found, per_file = np.unique(codes, return_counts=True)
         if {int(c): int(n) for c, n in zip(found, per_file, strict=True)} != {c: n for c, (_, n) in names.items()}:
             raise DataCorruptionError("embeddings", "the scan's file list changed between two reads")
         dims = cols.column("dim").to_numpy(zero_copy_only=False)
         slots, counts = dim_slots(dims)
+        if counts != expected:
+            raise DataCorruptionError("embeddings.dim", "the scan's rows per dimension changed between two reads")
         positions = cols.column("_pos").to_numpy(zero_copy_only=False).astype(np.int64)
         hi, lo = uuid_words(cols.column("id"))
         plan: list[FileRows] = []
@@ -206,9 +217,9 @@ class LakeEmbeddingStore:
                 plan.append(FileRows(name, positions[rows], dims[rows], slots[rows], hi[rows], lo[rows]))
             else:
                 elsewhere[name] = code
-        mats = {d: empty_f32(n, d) for d, n in counts.items()}
+        norms = {d: np.empty(n, dtype=np.float32) for d, n in counts.items()}
         if elsewhere:
-            self._fill_elsewhere(con, elsewhere, codes, positions, slots, mats)
+            self._fill_elsewhere(con, elsewhere, codes, positions, slots, mats, norms)
         field_ids = {
             str(name): int(cid)
             for name, cid in con.execute(
@@ -217,8 +228,14 @@ class LakeEmbeddingStore:
                 "AND t.end_snapshot IS NULL AND c.end_snapshot IS NULL AND c.column_name IN ('id', 'vector_f32')"
             ).fetchall()
         }
-        read_vectors(plan, mats, vector=("vector_f32", field_ids.get("vector_f32")), key=("id", field_ids.get("id")))
-        return VectorIndex.from_columns(cols.drop_columns(["_file", "_pos"]), mats)
+        read_vectors(
+            plan,
+            mats,
+            vector=("vector_f32", field_ids.get("vector_f32")),
+            key=("id", field_ids.get("id")),
+            norms=norms,
+        )
+        return VectorIndex.from_columns(cols.drop_columns(["_file", "_pos"]), mats, norms)
 
     def _fill_elsewhere(
         self,
@@ -228,9 +245,10 @@ class LakeEmbeddingStore:
         positions: npt.NDArray[np.int64],
         slots: npt.NDArray[np.int64],
         mats: dict[int, F32Array],
+        norms: dict[int, F32Array],
     ) -> None:
-        """Vectors of the rows not in local Parquet files (inlined rows, remote files), read through DuckDB and
-        matched to their rows by (file, position)."""
+        """Vectors (and their norms) of the rows not in local Parquet files (inlined rows, remote files), read
+        through DuckDB and matched to their rows by (file, position)."""
         got = con.execute(
             f"SELECT filename, file_row_number, dim, vector_f32 FROM {_EMB} "
             "WHERE filename IN (SELECT unnest(?::VARCHAR[]))",
@@ -250,6 +268,7 @@ class LakeEmbeddingStore:
             got.column("dim").to_numpy(zero_copy_only=False),
             slots[want[order[at]]],
             mats,
+            norms,
         )
 
     def _build_streamed(self, con: duckdb.DuckDBPyConnection) -> VectorIndex:
