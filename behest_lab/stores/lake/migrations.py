@@ -75,7 +75,8 @@ def _messages_small_files(con: duckdb.DuckDBPyConnection, alias: str) -> None:
     layout costs: DuckDB's Parquet reader spends a few microseconds per column per row group even on the row
     groups it skips, and decodes every row of the row group it keeps. In one 1M-message file with 20,000-row groups
     that is about 15 ms a session; in 4 MB files of 8,192-row groups about 4 ms (``make bench``, list_messages).
-    Existing files keep their layout until ``compact()`` or later writes replace them.
+    Files already written keep their layout (``compact()`` merges only files below the target size and rewrites
+    files with many deletes).
     """
     for option, value in (("parquet_row_group_size", "8192"), ("target_file_size", "4MB")):
         con.execute(f"CALL {alias}.set_option(?, ?, table_name => 'messages')", [option, value])
