@@ -178,14 +178,23 @@ def bench_bulk_and_read(tmp: Path, n_sessions: int, per_session: int, batch: int
     n = len(messages)
     out: dict[str, Any] = {"messages": n, "sessions": n_sessions, "batch": batch}
 
-    # loaded the way importers load: sessions in one transaction, then messages in batches
-    store = open_store(tmp / "bulk")
-    store.sessions.create_sessions(sessions)
-    t = time.perf_counter()
-    for i in range(0, n, batch):
-        store.sessions.append_messages(messages[i : i + batch], touch_session=False)
-    elapsed = time.perf_counter() - t
-    out["lake_messages_per_s"] = round(n / elapsed)
+    # Loaded the way importers load: sessions in one transaction, then messages in batches. Three loads into fresh
+    # stores give the median rate; the first store is the one read below.
+    rates = []
+    for k in range(3):
+        target = open_store(tmp / f"bulk-{k}")
+        target.sessions.create_sessions(sessions)
+        t = time.perf_counter()
+        for i in range(0, n, batch):
+            target.sessions.append_messages(messages[i : i + batch], touch_session=False)
+        rates.append(n / (time.perf_counter() - t))
+        if k == 0:
+            store = target
+        else:
+            target.close()
+            shutil.rmtree(tmp / f"bulk-{k}")
+    out["lake_messages_per_s_runs"] = [round(r) for r in rates]
+    out["lake_messages_per_s"] = round(statistics.median(rates))
 
     # Baseline: the engine alone — the same rows, already as Arrow, inserted into a DuckLake table.
     arrow = tables.to_arrow("messages", messages, list(range(n)))
@@ -212,7 +221,7 @@ def bench_bulk_and_read(tmp: Path, n_sessions: int, per_session: int, batch: int
     store.compact()  # type: ignore[attr-defined]
     out["compact_s"] = round(time.perf_counter() - t, 2)
     writer = store
-    store = open_store(tmp / "bulk")
+    store = open_store(tmp / "bulk-0")
     picks = [rng.choice(sessions).id for _ in range(200)]
 
     def read_picks() -> dict[str, float]:
@@ -310,19 +319,24 @@ def bench_search(tmp: Path, n: int, dim: int, queries: int) -> dict[str, Any]:
     # Cold + warm search and peak RSS in a fresh process (nothing else in its memory).
     qfile = tmp / "queries.npy"
     np.save(qfile, qs)
-    child = subprocess.run(
-        [sys.executable, "-c", _RSS_CHILD, str(tmp / "vectors"), str(qfile)],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    res = json.loads(child.stdout.strip().splitlines()[-1])
-    out["cold_search_s"] = round(res["cold_s"], 3)
-    out["cold_open_s"] = round(res["open_s"], 3)  # part of cold_search_s: extension loading, attach, migration check
-    out["index_source"] = res["source"]  # "files": vectors read straight from the Parquet files
-    out["store_search"] = _ms(res["warm"])
-    out["peak_rss_bytes"] = res["maxrss_kb"] * 1024
+    # three fresh processes, one after another: the median cold search, the highest peak RSS, warm searches pooled
+    runs = []
+    for _ in range(3):
+        child = subprocess.run(
+            [sys.executable, "-c", _RSS_CHILD, str(tmp / "vectors"), str(qfile)],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        runs.append(json.loads(child.stdout.strip().splitlines()[-1]))
+    out["cold_search_runs_s"] = [round(r["cold_s"], 3) for r in runs]
+    out["cold_search_s"] = round(statistics.median(r["cold_s"] for r in runs), 3)
+    # part of cold_search_s: extension loading, attach, migration check
+    out["cold_open_s"] = round(statistics.median(r["open_s"] for r in runs), 3)
+    out["index_source"] = runs[0]["source"]  # "files": vectors read straight from the Parquet files
+    out["store_search"] = _ms([w for r in runs for w in r["warm"]])
+    out["peak_rss_bytes"] = max(r["maxrss_kb"] for r in runs) * 1024
     out["peak_rss_vs_vectors"] = round(out["peak_rss_bytes"] / matrix.nbytes, 2)
 
     # numpy: the bandwidth-bound reference on a pre-normalised matrix
