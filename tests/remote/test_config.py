@@ -22,6 +22,7 @@ from pydantic import SecretStr, ValidationError
 
 from behest_lab import EmbeddingRecord, S3Options, StoreConfig, open_store
 from behest_lab.errors import CommitConflictError, ConnectionFailedError
+from behest_lab.stores import tables
 from behest_lab.stores.lake import LakeStore
 from behest_lab.stores.lake.config import remote_location
 from behest_lab.stores.lake.engine import Engine, shared_instance, small_instance
@@ -465,7 +466,7 @@ def test_three_processes_create_the_store_on_an_empty_database_at_once(remote_fa
         assert store.sql("SELECT count(*) FROM sessions").fetchone() == (3,)
         assert store.sql("SELECT count(*) FROM messages").fetchone() == (30,)
         meta = store._engine.rows("SELECT key, value FROM behest_meta")
-        assert meta == [{"key": "schema_version", "value": "1"}]
+        assert meta == [{"key": "schema_version", "value": str(tables.SCHEMA_VERSION)}]
         created = [s for s in store.snapshots() if s.message and s.message.startswith("migration 1")]
         assert len(created) == 1
 
@@ -482,7 +483,9 @@ def test_three_processes_migrate_an_initialised_catalog_at_once(remote_factory: 
     assert all(r["attach_attempts"] == 1 for r in results)
     with open_store(cfg) as store:
         assert isinstance(store, LakeStore)
-        assert store._engine.rows("SELECT key, value FROM behest_meta") == [{"key": "schema_version", "value": "1"}]
+        assert store._engine.rows("SELECT key, value FROM behest_meta") == [
+            {"key": "schema_version", "value": str(tables.SCHEMA_VERSION)}
+        ]
         assert store.sql("SELECT count(*) FROM sessions").fetchone() == (3,)
         created = [s for s in store.snapshots() if s.message and s.message.startswith("migration 1")]
         assert len(created) == 1

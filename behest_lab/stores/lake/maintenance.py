@@ -42,10 +42,10 @@ class CompactionReport:
     """What ``compact()`` did.
 
     Attributes:
-        files_before: live data files before compaction (all tables).
-        files_after: live data files afterwards.
+        files_before: live files before compaction (data and delete files, all tables).
+        files_after: live files afterwards.
         snapshots_expired: ids of the snapshots removed.
-        files_deleted: data files removed from disk.
+        files_deleted: files removed from disk.
     """
 
     files_before: int
@@ -82,7 +82,15 @@ def snapshots(engine: Engine) -> list[Snapshot]:
 
 
 def _live_files(engine: Engine) -> int:
-    return int(engine.scalar(f"SELECT count(*) FROM {engine.meta}.ducklake_data_file WHERE end_snapshot IS NULL") or 0)
+    """Data files plus delete files the latest snapshot uses (all tables)."""
+    live = "WHERE end_snapshot IS NULL"
+    return int(
+        engine.scalar(
+            f"SELECT (SELECT count(*) FROM {engine.meta}.ducklake_data_file {live}) "
+            f"+ (SELECT count(*) FROM {engine.meta}.ducklake_delete_file {live})"
+        )
+        or 0
+    )
 
 
 def compact(engine: Engine, keep: timedelta = DEFAULT_KEEP) -> CompactionReport:
