@@ -30,7 +30,7 @@ from behest_lab.stores.lake.config import (
     remote_location,
 )
 from behest_lab.stores.lake.embeddings import LakeEmbeddingStore
-from behest_lab.stores.lake.engine import Engine, NoStoreError, RetryPolicy
+from behest_lab.stores.lake.engine import DEFAULT_FLUSH_EVERY, Engine, NoStoreError, RetryPolicy
 from behest_lab.stores.lake.executions import LakeExecutionStore
 from behest_lab.stores.lake.maintenance import DEFAULT_KEEP, CompactionReport, Snapshot, compact, snapshots
 from behest_lab.stores.lake.migrations import migrate
@@ -180,6 +180,7 @@ def open_lake(
     inlining_row_limit: int | None = None,
     retry: RetryPolicy | None = None,
     create: bool = True,
+    flush_every: int | None = DEFAULT_FLUSH_EVERY,
 ) -> LakeStore:
     """Open (or create) the lake store in folder ``path``, or the shared store a ``StoreConfig`` describes.
 
@@ -194,6 +195,9 @@ def open_lake(
         retry: commit-conflict retry policy (default: ``RetryPolicy()``).
         create: allow creating a new store (False: the folder, or the catalog database, must hold one already;
             always False for time travel).
+        flush_every: after this many single writes (``append_message``, ``create_session``, ...) through this
+            store, move the rows they left inlined in the catalog into a Parquet file; every query of a table reads
+            all its inlined rows, so this keeps reads fast between compactions. None: only ``compact()`` flushes.
 
     Raises:
         NoStoreError: ``create`` is False (or time travel) and there is no store there (a ``ConnectionFailedError``).
@@ -223,7 +227,15 @@ def open_lake(
         root = Path(path).expanduser().resolve()
         _prepare_folder(root, create=create)
         location = local_location(root)
-    engine = Engine(location, snapshot=snapshot, as_of=as_of, inlining_row_limit=limit, retry=retry, create=create)
+    engine = Engine(
+        location,
+        snapshot=snapshot,
+        as_of=as_of,
+        inlining_row_limit=limit,
+        retry=retry,
+        create=create,
+        flush_every=flush_every,
+    )
     try:
         migrate(engine)
     except BaseException:

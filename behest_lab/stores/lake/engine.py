@@ -83,6 +83,10 @@ _ATTACH_RETRYABLE = re.compile(
 )
 
 
+#: Small writes between automatic flushes of inlined rows (see ``Engine.flush_inlined``).
+DEFAULT_FLUSH_EVERY = 500
+
+
 class NoStoreError(ConnectionFailedError):
     """The place exists but holds no lake, and the caller did not allow creating one."""
 
@@ -109,6 +113,10 @@ class RetryPolicy:
         """Seconds to wait before retry ``attempt`` (1-based): exponential with full jitter."""
         cap = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
         return random.uniform(cap / 2, cap)
+
+
+# an automatic flush gives way quickly to other writers: it is tried again after the next ``flush_every`` writes
+_FLUSH_RETRY = RetryPolicy(attempts=2)
 
 
 def load_extensions(con: duckdb.DuckDBPyConnection, *, lock: bool = True, names: Sequence[str] | None = None) -> None:
@@ -222,6 +230,8 @@ class Engine:
         retry: back-off policy for commit conflicts.
         create: allow creating the lake in an empty catalog (False: ``NoStoreError`` when there is none; time
             travel never creates one).
+        flush_every: after this many small writes through this engine, flush the lake's inlined rows to Parquet
+            (see ``flush_inlined``); None: only ``compact()`` flushes.
     """
 
     def __init__(
@@ -233,7 +243,12 @@ class Engine:
         inlining_row_limit: int = 1000,
         retry: RetryPolicy | None = None,
         create: bool = True,
+        flush_every: int | None = DEFAULT_FLUSH_EVERY,
     ) -> None:
+        if flush_every is not None and flush_every < 1:
+            raise ValueError(
+                f"flush_every: must be at least 1 (or None to never flush automatically), got {flush_every}"
+            )
         if isinstance(location, Path):
             location = local_location(location)
         self.location = location
@@ -264,6 +279,10 @@ class Engine:
         self.attach_attempts = 0
         #: transactions re-run after a commit conflict, since the engine was opened (a diagnostic count)
         self.conflicts_retried = 0
+        self.flush_every = flush_every
+        self._small_writes = 0
+        #: automatic flushes that were given up (a conflict or an error; the rows stay inlined until the next try)
+        self.flushes_skipped = 0
         catalog = location.catalog_file
         if catalog is not None:
             with _install_lock:
@@ -478,7 +497,14 @@ class Engine:
         if self.read_only:
             raise ReadOnlyStoreError(f"the store {self.description} is opened read-only at a past snapshot")
 
-    def write(self, body: Callable[[duckdb.DuckDBPyConnection], T], what: str, *, small: bool = False) -> T:
+    def write(
+        self,
+        body: Callable[[duckdb.DuckDBPyConnection], T],
+        what: str,
+        *,
+        small: bool = False,
+        retry: RetryPolicy | None = None,
+    ) -> T:
         """Run ``body(con)`` inside one DuckLake transaction and commit it, retrying on conflicts.
 
         ``body`` may raise a ``BehestLabError`` (for example ``NotFoundError`` after a failed check): the
@@ -493,12 +519,14 @@ class Engine:
             what: a short description stored as the snapshot's commit message.
             small: a write of one row or so: run it on ``small_con`` (single-threaded, much cheaper per statement).
                 Bulk writes and maintenance stay on ``con``, whose threads speed up writing Parquet files.
+            retry: the back-off policy for this write (default: the engine's).
         """
         self.check_writable()
+        policy = retry or self.retry
         with self.lock:
             con = self.small_con if small else self.con
             last = ""
-            for attempt in range(1, self.retry.attempts + 1):
+            for attempt in range(1, policy.attempts + 1):
                 try:
                     con.execute("BEGIN TRANSACTION")
                     self._begin_tx(con)
@@ -506,6 +534,8 @@ class Engine:
                     con.execute(f"CALL {self.alias}.set_commit_message('behest_lab', ?)", [what])
                     con.execute("COMMIT")
                     self._committed()
+                    if small:
+                        self._after_small_write()
                     return result
                 except BehestLabError:
                     self._rollback(con)
@@ -515,10 +545,37 @@ class Engine:
                     last = self.scrub(str(exc))
                     if not _RETRYABLE.search(last):
                         raise BackendError("ducklake", f"{what}: {last}") from None
-                if attempt < self.retry.attempts:
+                if attempt < policy.attempts:
                     self.conflicts_retried += 1
-                    time.sleep(self.retry.delay(attempt))
-            raise CommitConflictError(self.retry.attempts, f"{what}: {last}")
+                    time.sleep(policy.delay(attempt))
+            raise CommitConflictError(policy.attempts, f"{what}: {last}")
+
+    # --- inlined rows -------------------------------------------------------------------------------------------
+    #
+    # Small writes keep their rows inside the catalog (no Parquet file per message), and DuckLake reads every
+    # inlined row of a table on each query of it: 3,000 inlined messages made one session's read about 30 ms
+    # slower (bench/bench_store.py, a live store). Flushing them into one Parquet file every few hundred small
+    # writes keeps that bounded between compactions at the cost of one small file per flush (``compact`` merges
+    # them).
+
+    def _after_small_write(self) -> None:
+        self._small_writes += 1
+        if self.flush_every is not None and self._small_writes >= self.flush_every:
+            self._small_writes = 0
+            try:
+                self.flush_inlined(retry=_FLUSH_RETRY)
+            except (CommitConflictError, BackendError):
+                # the write itself has committed; another writer is busy (or flushing): try again next time
+                self.flushes_skipped += 1
+
+    def flush_inlined(self, *, retry: RetryPolicy | None = None) -> None:
+        """Move every table's inlined rows into Parquet files (one commit; what ``compact`` does first)."""
+
+        def body(con: duckdb.DuckDBPyConnection) -> None:
+            con.execute(f"CALL ducklake_flush_inlined_data('{self.alias}')").fetchall()
+            self.changed()
+
+        self.write(body, "flush inlined rows", retry=retry)
 
     # --- sessions known to exist ------------------------------------------------------------------------------
     #

@@ -103,8 +103,8 @@ def compact(engine: Engine, keep: timedelta = DEFAULT_KEEP) -> CompactionReport:
     """
     engine.check_writable()
     before = _live_files(engine)
+    engine.flush_inlined()
     for call in (
-        f"CALL ducklake_flush_inlined_data('{engine.alias}')",
         f"CALL ducklake_merge_adjacent_files('{engine.alias}')",
         f"CALL ducklake_rewrite_data_files('{engine.alias}')",
     ):
