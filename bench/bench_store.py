@@ -3,8 +3,9 @@
 Measured (sizes halve-ish with ``--quick``):
 - single ``append_message`` latency on the lake store vs the memory store;
 - bulk ``append_messages`` rows/s vs a raw DuckDB ``INSERT`` of the same Arrow table into a DuckLake table;
-- ``list_messages`` of one session in a 1M-message lake store (compacted) vs the memory store, then again after a
-  few thousand single writes (a live store: snapshots and inlined rows pile up) and after ``compact(keep=0)``;
+- ``list_messages`` of one session in a 1M-message lake store (compacted) vs the memory store, then again on a
+  live store: after a few thousand single writes with inlined rows never flushed, after ``compact(keep=0)``, and
+  after as many single writes with the default ``flush_every``;
 - exact ``search`` on 1M x 384 vectors, warm and cold, vs numpy matmul + argpartition, faiss ``IndexFlatIP`` and
   DuckDB ``array_cosine_similarity`` over an in-memory ``FLOAT[384]`` table (all on the same data);
 - peak RSS of a fresh process that opens the store and runs a search, vs the raw vector bytes.
@@ -235,18 +236,26 @@ def bench_bulk_and_read(tmp: Path, n_sessions: int, per_session: int, batch: int
 
     out["lake_list_messages"] = read_picks()
 
-    # A live store: every single write is a snapshot, and until compaction its rows stay inlined in the catalog.
-    # DuckLake reads the snapshot list and the inlined rows on every query, so reads slow down as they pile up;
-    # ``compact`` (here with no history kept) brings them back.
-    scratch = writer.sessions.create_session(Session(title="live writes", model="claude-sonnet-4-5"))
-    for i in range(history):
-        writer.sessions.append_message(
-            MessageRecord(session_id=scratch.id, role=MessageRole.USER, content=[TextPart(text=f"live {i}")])
-        )
+    # A live store: every single write is a snapshot, and its rows stay inlined in the catalog until a flush.
+    # DuckLake reads the snapshot list and every inlined row on each query. The writer flushes inlined rows every
+    # 500 single writes (the default ``flush_every``); the same writes with flushing off show what that saves, and
+    # ``compact`` (here keeping no history) what is left to gain.
+    def live_writes(flush_every: int | None) -> None:
+        live = open_store(tmp / "bulk-0", flush_every=flush_every)
+        scratch = live.sessions.create_session(Session(title="live writes", model="claude-sonnet-4-5"))
+        for i in range(history):
+            live.sessions.append_message(
+                MessageRecord(session_id=scratch.id, role=MessageRole.USER, content=[TextPart(text=f"live {i}")])
+            )
+        live.close()
+
     out["single_writes"] = history
-    out["lake_list_messages_after_single_writes"] = read_picks()
+    live_writes(None)
+    out["lake_list_messages_after_single_writes_unflushed"] = read_picks()
     writer.compact(keep=timedelta(0))  # type: ignore[attr-defined]
     out["lake_list_messages_after_compact_keep_0"] = read_picks()
+    live_writes(500)
+    out["lake_list_messages_after_single_writes"] = read_picks()
     store.close()
     writer.close()
 
@@ -442,9 +451,10 @@ def main(quick: bool = False) -> dict[str, Any]:
         baselines.append(f"raw DuckLake insert {bulk['raw_ducklake_rows_per_s']:,} rows/s")
         baselines.append(f"memory list_messages p50 {bulk['memory_list_messages']['p50_ms']} ms")
         baselines.append(
-            f"lake list_messages p50 after {bulk['single_writes']:,} single writes "
-            f"{bulk['lake_list_messages_after_single_writes']['p50_ms']} ms, after compact(keep=0) "
-            f"{bulk['lake_list_messages_after_compact_keep_0']['p50_ms']} ms"
+            f"lake list_messages p50 after {bulk['single_writes']:,} single writes: unflushed "
+            f"{bulk['lake_list_messages_after_single_writes_unflushed']['p50_ms']} ms, then after compact(keep=0) "
+            f"{bulk['lake_list_messages_after_compact_keep_0']['p50_ms']} ms, then after as many with flush_every=500 "
+            f"{bulk['lake_list_messages_after_single_writes']['p50_ms']} ms"
         )
     if search:
         baselines.append(
