@@ -553,9 +553,9 @@ class Engine:
     # --- inlined rows -------------------------------------------------------------------------------------------
     #
     # Small writes keep their rows inside the catalog (no Parquet file per message), and DuckLake reads every
-    # inlined row of a table on each query of it: 3,000 inlined messages made one session's read about 30 ms
-    # slower (bench/bench_store.py, a live store). Flushing them into one Parquet file every few hundred small
-    # writes keeps that bounded between compactions at the cost of one small file per flush (``compact`` merges
+    # inlined row of a table on each query of it: after 3,000 single writes one session's read took about twice as
+    # long with the rows left inlined as with them flushed every 500 writes (bench/bench_store.py, a live store).
+    # Flushing keeps that bounded between compactions at the cost of one small file per flush (``compact`` merges
     # them).
 
     def _after_small_write(self) -> None:
