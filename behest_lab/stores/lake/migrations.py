@@ -73,8 +73,9 @@ def _messages_small_files(con: duckdb.DuckDBPyConnection, alias: str) -> None:
     A session's messages are read together (``list_messages``), and after compaction they sit side by side in one
     file sorted by session. DuckLake picks that file by its catalog statistics, so the read costs what one file's
     layout costs: DuckDB's Parquet reader spends a few microseconds per column per row group even on the row
-    groups it skips, and decodes every row of the row group it keeps. In one 1M-message file with 20,000-row groups
-    that is about 15 ms a session; in 4 MB files of 8,192-row groups about 4 ms (``make bench``, list_messages).
+    groups it skips, and decodes every row of the row group it keeps, so small files of small row groups read a
+    session fastest (``python -m bench store``: list_messages at 1M messages took 19.6-31 ms with one file of
+    20,000-row groups, 16.7-19.6 ms with this layout).
     Files already written keep their layout (``compact()`` merges only files below the target size and rewrites
     files with many deletes).
     """
