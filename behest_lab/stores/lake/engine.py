@@ -188,11 +188,33 @@ def small_instance() -> duckdb.DuckDBPyConnection:
             con = duckdb.connect(config={"threads": 1})
             try:
                 _prepare_instance(con)
+                _lean_optimizers(con)
             except BaseException:
                 con.close()
                 raise
             _small = con
         return _small
+
+
+#: optimizer passes the small-write instance keeps: pushing a filter into the lake scan and pruning files and
+#: row groups by their min/max statistics is what makes an id lookup cheap (``_sql.has_id``)
+SMALL_WRITE_OPTIMIZERS = frozenset(
+    {"filter_pushdown", "statistics_propagation", "unused_columns", "limit_pushdown", "row_group_pruner", "extension"}
+)
+
+
+def _lean_optimizers(con: duckdb.DuckDBPyConnection) -> None:
+    """Turn off the optimizer passes that a small write's statements gain nothing from.
+
+    A one-row DuckLake commit runs a few dozen tiny queries against its catalog, and DuckDB runs every optimizer
+    pass over each of them: with only ``SMALL_WRITE_OPTIMIZERS`` on, ``append_message`` took about 2 ms (11 %)
+    less (interleaved runs on two stores, 500 appends each). Optimizer passes never change a query's result, only
+    its plan, and this instance only runs small writes.
+    """
+    names = [str(r[0]) for r in con.execute("SELECT name FROM duckdb_optimizers()").fetchall()]
+    off = [n for n in names if n not in SMALL_WRITE_OPTIMIZERS]
+    if off:
+        con.execute(f"SET disabled_optimizers = {_quote(','.join(off))}")
 
 
 def _use_wal(catalog: Path) -> None:
