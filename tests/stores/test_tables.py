@@ -248,6 +248,15 @@ def _messages_text_only() -> list[MessageRecord]:
     ]
 
 
+def _messages_one_text_part_each() -> list[MessageRecord]:
+    """One text part per message (the common shape, whose text column is the parts' text as it is); all flags
+    False and no tool calls."""
+    return [
+        MessageRecord(session_id=SID, role=MessageRole.ASSISTANT, content=[TextPart(text=t)], created_at=T0)
+        for t in ("one", "", "two\nlines", "ü")
+    ]
+
+
 def _sessions() -> list[Session]:
     return [
         Session(title="t", model="m", created_at=T0, updated_at=T0 + timedelta(microseconds=1)),
@@ -302,7 +311,7 @@ def _artifacts() -> list[Artifact]:
 # --- tests ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("make", [_messages_mixed, _messages_text_only])
+@pytest.mark.parametrize("make", [_messages_mixed, _messages_text_only, _messages_one_text_part_each])
 def test_messages_match_row_construction_and_round_trip(make: Callable[[], list[MessageRecord]]) -> None:
     records = make()
     seqs = [3 * i + 1 for i in range(len(records))]
