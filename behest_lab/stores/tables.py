@@ -225,7 +225,7 @@ def _strings(values: Sequence[Any]) -> pa.Array:
 
 def _fields(records: Sequence[Any]) -> list[dict[str, Any]]:
     """Each record's field values: pydantic keeps them in the instance ``__dict__``, and reading a column through
-    ``_column`` costs about half of an attribute read per record (which goes through the model class first)."""
+    ``_column`` is cheaper than an attribute read per record (which looks in the model class first)."""
     return [r.__dict__ for r in records]
 
 
