@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from behest_lab import AlreadyExistsError, NotFoundError, open_store
+from behest_lab.stores.lake import _sql
+from behest_lab.stores.lake.engine import SMALL_WRITE_OPTIMIZERS, small_instance
 from tests.lake.template import lake_store
 from tests.stores._build import execution, message, session, usage
 
@@ -27,9 +29,6 @@ def test_a_session_deleted_by_another_store_is_not_trusted(tmp_path: Path) -> No
 
 
 def test_small_writes_skip_optimizer_passes_but_keep_statistics_pruning(tmp_path: Path) -> None:
-    from behest_lab.stores.lake import _sql
-    from behest_lab.stores.lake.engine import SMALL_WRITE_OPTIMIZERS, small_instance
-
     disabled = str(small_instance().execute("SELECT current_setting('disabled_optimizers')").fetchone()[0])
     off = {name.strip() for name in disabled.split(",") if name.strip()}
     assert "expression_rewriter" in off
