@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sized
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -247,29 +248,23 @@ def bench_bulk_and_read(tmp: Path, n_sessions: int, per_session: int, batch: int
     store = open_store(tmp / "bulk-0")
     picks = [rng.choice(sessions).id for _ in range(200)]
 
-    def read_picks() -> dict[str, float]:
-        times = []
+    def read_in_turn(readers: dict[str, Callable[[Any], Sized]]) -> dict[str, dict[str, float]]:
+        """Each pick read by every reader in turn (a slow spell of the machine hits all alike); ms per reader."""
+        times: dict[str, list[float]] = {name: [] for name in readers}
         for sid in picks:
-            t = time.perf_counter()
-            got = store.sessions.list_messages(sid)
-            times.append(time.perf_counter() - t)
-            assert len(got) == per_session
-        return _ms(times)
+            for name, read in readers.items():
+                t = time.perf_counter()
+                got = read(sid)
+                times[name].append(time.perf_counter() - t)
+                assert len(got) == per_session, (name, len(got))
+        return {name: _ms(ts) for name, ts in times.items()}
 
-    # the store's reads and DuckLake's own query of the same session, in turn (a slow spell hits both alike)
+    # the store's reads beside DuckLake's own query of the same session
     raw_reader = _RawDuckLakeReader(tmp / "bulk-0")
-    times, raw_times = [], []
-    for sid in picks:
-        t = time.perf_counter()
-        got = store.sessions.list_messages(sid)
-        times.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        raw_rows = raw_reader.rows(sid)
-        raw_times.append(time.perf_counter() - t)
-        assert len(got) == len(raw_rows) == per_session
+    reads = read_in_turn({"lake": store.sessions.list_messages, "raw": raw_reader.rows})
     raw_reader.close()
-    out["lake_list_messages"] = _ms(times)
-    out["ducklake_raw_list_messages"] = _ms(raw_times)
+    out["lake_list_messages"] = reads["lake"]
+    out["ducklake_raw_list_messages"] = reads["raw"]
     store.close()
     writer.close()
 
@@ -291,19 +286,13 @@ def bench_bulk_and_read(tmp: Path, n_sessions: int, per_session: int, batch: int
         for w in writers.values():
             w.sessions.append_message(msg)
     readers = {name: open_store(tmp / f"live-{name}") for name in live}
-    live_times: dict[str, list[float]] = {name: [] for name in live}
-    for sid in picks:
-        for name, reader in readers.items():
-            t = time.perf_counter()
-            got = reader.sessions.list_messages(sid)
-            live_times[name].append(time.perf_counter() - t)
-            assert len(got) == per_session
+    live_reads = read_in_turn({name: reader.sessions.list_messages for name, reader in readers.items()})
     out["single_writes"] = history
-    out["lake_list_messages_after_single_writes_unflushed"] = _ms(live_times["unflushed"])
-    out["lake_list_messages_after_single_writes"] = _ms(live_times["flush_every_500"])
+    out["lake_list_messages_after_single_writes_unflushed"] = live_reads["unflushed"]
+    out["lake_list_messages_after_single_writes"] = live_reads["flush_every_500"]
     writers["unflushed"].compact(keep=timedelta(0))  # type: ignore[attr-defined]
-    store = readers["unflushed"]
-    out["lake_list_messages_after_compact_keep_0"] = read_picks()
+    compacted = read_in_turn({"compacted": readers["unflushed"].sessions.list_messages})
+    out["lake_list_messages_after_compact_keep_0"] = compacted["compacted"]
     for handle in [*readers.values(), *writers.values()]:
         handle.close()
 
@@ -311,12 +300,7 @@ def bench_bulk_and_read(tmp: Path, n_sessions: int, per_session: int, batch: int
     for s in sessions:
         memory.sessions.create_session(s)
     memory.sessions.append_messages(messages, touch_session=False)
-    times = []
-    for sid in picks:
-        t = time.perf_counter()
-        memory.sessions.list_messages(sid)
-        times.append(time.perf_counter() - t)
-    out["memory_list_messages"] = _ms(times)
+    out["memory_list_messages"] = read_in_turn({"memory": memory.sessions.list_messages})["memory"]
     memory.close()
     return out
 
