@@ -7,11 +7,54 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from behest_lab.errors import BehestLabError
+
+if TYPE_CHECKING:
+    from behest_lab.stores.protocols import Store
+
+STORE_ENV = "BEHEST_LAB_STORE"
+"""Environment variable whose value is the default ``--store`` of every command."""
+
+
+class CliError(BehestLabError):
+    """A command-line problem (bad option value, missing store folder); printed as one line, exit code 1."""
+
+
+def add_store_option(parser: argparse.ArgumentParser, *, help: str = "store folder") -> None:
+    """Add ``--store DIR``, defaulting to ``$BEHEST_LAB_STORE``; a command run with neither is a usage error."""
+    default = os.environ.get(STORE_ENV) or None
+    parser.add_argument(
+        "--store",
+        metavar="DIR",
+        type=Path,
+        default=Path(default) if default else None,
+        required=default is None,
+        help=f"{help} (default: ${STORE_ENV}{f', now {default}' if default else ''})",
+    )
+
+
+def open_existing_store(path: Path) -> Store:
+    """The store already in folder ``path``: read commands never create one.
+
+    Raises:
+        CliError: ``path`` is not a folder or holds no behest_lab store (the message names the folder).
+    """
+    from behest_lab import open_store
+    from behest_lab.errors import ConnectionFailedError
+
+    if not path.is_dir():
+        raise CliError(f"store folder {str(path)!r} does not exist")
+    try:
+        return open_store(path, create=False)
+    except ConnectionFailedError as exc:
+        raise CliError(f"{str(path)!r} holds no behest_lab store ({exc})") from None
 
 
 def non_negative(text: str) -> int:

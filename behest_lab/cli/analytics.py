@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 
 from behest_lab import analytics
-from behest_lab.errors import BehestLabError
+from behest_lab.cli import CliError, add_store_option, open_existing_store
 from behest_lab.pricing import UnknownModelWarning
 from behest_lab.stores.protocols import Store
 
@@ -39,17 +39,9 @@ _SESSION_COLUMNS = (
 _MAX_CELL = 40
 
 
-class CliError(BehestLabError):
-    """A command-line problem (bad option value, missing store folder); printed as one line, exit code 1."""
-
-
 def _open(path: Path) -> Store:
     """The store in an existing folder (read commands never create one)."""
-    from behest_lab import open_store
-
-    if not path.is_dir():
-        raise CliError(f"store folder {str(path)!r} does not exist")
-    return open_store(path)
+    return open_existing_store(path)
 
 
 def _csv_list(value: str) -> list[str]:
@@ -122,7 +114,7 @@ def emit(frame: pl.DataFrame, fmt: str) -> None:
 
 
 def _common(p: argparse.ArgumentParser, *, limit: int | None) -> None:
-    p.add_argument("--store", metavar="DIR", type=Path, required=True, help="store folder")
+    add_store_option(p)
     p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     p.add_argument("--limit", type=int, default=limit, metavar="N", help=f"print at most N rows (default: {limit})")
 
