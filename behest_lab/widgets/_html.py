@@ -18,6 +18,15 @@ _SAFE_SCHEMES = ("http://", "https://")
 _DATA_IMAGE = "data:image/"
 _LINK_TEXT_LIMIT = 80
 
+TEXT_PREVIEW = 1_500
+"""Characters of a message text, JSON value or tool result shown before "show the rest"."""
+
+TEXT_LIMIT = 50_000
+"""Characters of one text an HTML value holds at most (a longer text says how much is left out)."""
+
+CELL_PREVIEW = 160
+"""Characters of a table cell shown before its ``<details>`` opens the whole."""
+
 
 def esc(value: Any) -> str:
     """``value`` as text, HTML-escaped with quotes (safe inside element bodies and quoted attributes)."""
@@ -65,8 +74,9 @@ def when(value: datetime | date | None) -> str:
     return value.isoformat()
 
 
-def json_text(value: Any, limit: int = 400) -> str:
-    """Compact JSON text of ``value`` (a JSON string is parsed first), cut to ``limit`` characters; not escaped."""
+def json_text(value: Any, limit: int | None = 400) -> str:
+    """Compact JSON text of ``value`` (a JSON string is parsed first), cut to ``limit`` characters (None: whole);
+    not escaped."""
     if isinstance(value, str):
         try:
             value = json.loads(value)
@@ -76,42 +86,67 @@ def json_text(value: Any, limit: int = 400) -> str:
             text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     else:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def cell_text(value: Any) -> str:
+    """One table cell's text, not escaped: money for Decimals, separators for numbers, timestamps trimmed."""
+    if isinstance(value, Decimal):
+        return money(value)
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float):
+        return number(value)
+    if isinstance(value, datetime | date):
+        return when(value)
+    if isinstance(value, list | tuple):
+        return ", ".join("" if v is None else str(v) for v in value)
+    return "" if value is None else str(value)
 
 
 def cell(value: Any) -> str:
-    """One table cell's escaped text: money for Decimals, separators for numbers, timestamps trimmed."""
-    if isinstance(value, Decimal):
-        return esc(money(value))
-    if isinstance(value, bool):
-        return esc(value)
-    if isinstance(value, int | float):
-        return esc(number(value))
-    if isinstance(value, datetime | date):
-        return esc(when(value))
-    if isinstance(value, list | tuple):
-        return esc(", ".join("" if v is None else str(v) for v in value))
-    return esc(value)
+    """One table cell's escaped text (``cell_text``, escaped)."""
+    return esc(cell_text(value))
+
+
+def long_text(text: str, css: str = "") -> str:
+    """``text`` escaped in a ``<pre>``, cut when long: the first ``TEXT_PREVIEW`` characters show, the rest up to
+    ``TEXT_LIMIT`` opens from a ``<details>`` below them, and a longer text says how many characters are left out.
+    The HTML holds at most ``TEXT_LIMIT`` characters of any text, however long it is."""
+    cls = f' class="{esc(css)}"' if css else ""
+    if len(text) <= TEXT_PREVIEW:
+        return f"<pre{cls}>{esc(text)}</pre>"
+    rest = text[TEXT_PREVIEW:TEXT_LIMIT]
+    left_out = len(text) - TEXT_LIMIT
+    note = (
+        f'<div class="behest-meta behest-cut">{number(left_out)} more characters not shown (cut at '
+        f"{number(TEXT_LIMIT)} of {number(len(text))})</div>"
+        if left_out > 0
+        else ""
+    )
+    return (
+        f"<pre{cls}>{esc(text[:TEXT_PREVIEW])}</pre>"
+        f'<details class="behest-more"><summary>show the rest ({number(len(rest))} more characters)</summary>'
+        f"<pre{cls}>{esc(rest)}</pre>{note}</details>"
+    )
+
+
+def _cell_html(value: Any) -> str:
+    """A cell's content: ``cell``, or for a long value its first ``CELL_PREVIEW`` characters with the whole (up to
+    ``TEXT_LIMIT``) in a ``<details>``."""
+    text = cell_text(value)
+    if len(text) <= CELL_PREVIEW:
+        return esc(text)
+    whole = text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
+    return f'<details class="behest-more"><summary>{esc(text[:CELL_PREVIEW])}…</summary>{esc(whole)}</details>'
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], css: str = "behest-table") -> str:
-    """An HTML table with escaped headers and cells (``cell`` formats each value)."""
+    """An HTML table with escaped headers and cells (``cell`` formats each value; long cells open from a
+    ``<details>``), in a ``behest-table-box`` that scrolls beyond ``TABLE_MAX_HEIGHT`` with its header in view."""
     head = "".join(f"<th>{esc(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in rows)
-    return f'<table class="{esc(css)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
-STYLE = """<style>
-.behest-table { border-collapse: collapse; font-size: 12px; }
-.behest-table th, .behest-table td { border: 1px solid #ddd; padding: 2px 6px; text-align: left; }
-.behest-msg { border-left: 4px solid #bbb; margin: 4px 0; padding: 2px 8px; font-size: 12px; }
-.behest-role-user { border-color: #1f77b4; }
-.behest-role-assistant { border-color: #2ca02c; }
-.behest-role-tool { border-color: #ff7f0e; }
-.behest-role-system { border-color: #7f7f7f; }
-.behest-msg pre { white-space: pre-wrap; margin: 2px 0; }
-.behest-compaction { background: #fff8e1; }
-.behest-failed { color: #b00020; }
-.behest-meta { color: #555; }
-</style>"""
-"""CSS for the widgets' HTML values (class names only; no scripts)."""
+    body = "".join("<tr>" + "".join(f"<td>{_cell_html(v)}</td>" for v in row) + "</tr>" for row in rows)
+    return (
+        f'<div class="behest-table-box"><table class="{esc(css)}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 from datetime import date
 from decimal import Decimal
@@ -15,9 +16,10 @@ import ipywidgets as w
 from behest_lab.errors import BehestLabError, NotFoundError
 from behest_lab.records import Session
 from behest_lab.stores.protocols import Store
-from behest_lab.widgets._html import STYLE, esc, money, number, when
+from behest_lab.widgets._html import esc, money, number, when
 from behest_lab.widgets._queries import SORTS, SessionIndex, SessionQuery
 from behest_lab.widgets._session import SessionRows, executions_by_call
+from behest_lab.widgets._style import STYLE
 from behest_lab.widgets._timeline import message_costs, stats_html, timeline_html
 
 PAGE_SIZES = (10, 25, 50, 100)
@@ -27,6 +29,8 @@ TIMELINE_PAGE = 50
 """Messages per timeline page."""
 
 _ALL = "(all models)"
+_TIMELINES = itertools.count()
+"""Numbers each browser's timeline, whose message element ids must be unique in the page."""
 
 
 def _label(row: dict[str, Any]) -> str:
@@ -79,6 +83,7 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
         self._pairs: dict[str, dict[str, Any]] = {}
         self._rows: SessionRows | None = None
         self._quiet = False
+        self._anchor = f"behest-timeline-{next(_TIMELINES)}"
 
         self.since = w.DatePicker(description="from")
         self.until = w.DatePicker(description="to")
@@ -125,6 +130,7 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
             ],
             **kwargs,
         )
+        self.add_class("behest-browser")
         self.refresh()
 
     # --- the list -------------------------------------------------------------------------------------------
@@ -290,7 +296,7 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
             return
         page = self._rows.page(offset, TIMELINE_PAGE, self._session["executions"])
         self.timeline_offset, self.timeline_total = offset, page.total
-        self.timeline.value = STYLE + timeline_html(page, self._costs, self._pairs)
+        self.timeline.value = STYLE + timeline_html(page, self._costs, self._pairs, self._anchor)
         pages = max(1, math.ceil(page.total / TIMELINE_PAGE))
         self.timeline_label.value = (
             f'<span class="behest-timeline-page">messages {offset + 1 if page.total else 0}–'

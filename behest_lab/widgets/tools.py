@@ -18,8 +18,9 @@ from behest_lab import analytics
 from behest_lab.analytics._sql import Conditions
 from behest_lab.errors import BehestLabError
 from behest_lab.stores.protocols import Store
-from behest_lab.widgets._charts import latency_chart
-from behest_lab.widgets._html import STYLE, table, when
+from behest_lab.widgets._charts import CHART_WIDTH, latency_chart
+from behest_lab.widgets._html import table, when
+from behest_lab.widgets._style import CHART_MAX_HEIGHT, STYLE
 from behest_lab.widgets.browser import SessionBrowser
 
 LIST_LIMIT = 25
@@ -66,7 +67,7 @@ class ToolExplorer(w.VBox):  # type: ignore[misc]
         self.since = w.DatePicker(description="from")
         self.until = w.DatePicker(description="to")
         self.tool = w.Dropdown(options=[_ALL], value=_ALL, description="tool")
-        self.chart = w.Image(format="png")
+        self.chart = w.Image(format="png", width=str(CHART_WIDTH))  # a 2x PNG shown at its logical width
         self.chart.add_class("behest-tool-chart")
         self.table = w.HTML()
         self.table.add_class("behest-tool-table")
@@ -83,7 +84,8 @@ class ToolExplorer(w.VBox):  # type: ignore[misc]
             children=[
                 w.HTML(STYLE),
                 w.HBox([self.since, self.until, self.tool]),
-                self.chart,
+                # the chart grows with the number of tools: it scrolls beyond CHART_MAX_HEIGHT
+                w.Box([self.chart], layout=w.Layout(max_height=CHART_MAX_HEIGHT, overflow="auto")),
                 self.table,
                 w.HTML("<b>slowest calls</b>"),
                 self.slowest,
@@ -92,6 +94,7 @@ class ToolExplorer(w.VBox):  # type: ignore[misc]
             ],
             **kwargs,
         )
+        self.add_class("behest-tools")
         self.update()
 
     def _range(self) -> tuple[date | None, date | None]:
