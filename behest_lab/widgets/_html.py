@@ -2,7 +2,9 @@
 
 Every piece of store data that reaches an HTML value goes through ``esc`` (``html.escape(..., quote=True)``), so
 message text, titles, tool names, metadata and errors can never inject markup. Links are emitted only for
-``http``/``https`` URLs and ``data:image/...`` URIs; anything else is shown as escaped text.
+``http``/``https`` URLs and ``data:image/...`` URIs; anything else is shown as escaped text. Long texts and table
+cells show a preview and open the rest from a ``<details>`` (``long_text``, ``table``), up to ``TEXT_LIMIT``
+characters of any one text. The CSS is in ``behest_lab.widgets._style``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Every colour is a JupyterLab theme variable (``--jp-layout-color0``, ``--jp-content-font-color1``, ...) with a
 light fallback, and every element that sets a text colour also sets its background from the same source, so a
-pair is either both the theme's or both the fallbacks': readable in JupyterLab's light and dark themes, in Voila,
+pair is either both the theme's or both the fallbacks' (a one-line header sets neither: ipywidgets gives it the
+theme's text colour on the page's background): readable in JupyterLab's light and dark themes, in Voila,
 and in a frontend that defines no ``--jp-*`` variable. Tinted blocks (compaction messages, failures) mix the
 theme's warning or error colour into its own background or text colour with ``color-mix``; a browser without
 ``color-mix`` keeps the plain theme colour declared just before. Scrollable regions (the timeline, tables, message
@@ -33,16 +34,17 @@ _WARN = "var(--jp-warn-color1, #f57c00)"
 _ERROR = "var(--jp-error-color1, #d32f2f)"
 
 STYLE = f"""<style>
+.behest-timeline-body, .behest-table-box, .behest-table, .behest-session-header, .behest-summary {{
+  line-height: 1.4; }}
 .behest-timeline-body {{ max-height: {TIMELINE_MAX_HEIGHT}; overflow: auto; border: 1px solid {_BORDER};
   padding: 0 4px; color: {_TEXT}; background: {_BACKGROUND}; }}
 .behest-table-box {{ max-height: {TABLE_MAX_HEIGHT}; overflow: auto; max-width: 100%; }}
 .behest-table {{ border-collapse: collapse; font-size: 12px; color: {_TEXT}; background: {_BACKGROUND}; }}
 .behest-table th, .behest-table td {{ border: 1px solid {_BORDER}; padding: 2px 6px; text-align: left;
-  vertical-align: top; overflow-wrap: anywhere; }}
-.behest-table th {{ color: {_HEADER_TEXT}; background: {_HEADER_BACKGROUND}; }}
+  vertical-align: top; overflow-wrap: break-word; }}
+.behest-table th {{ color: {_HEADER_TEXT}; background: {_HEADER_BACKGROUND}; white-space: nowrap; }}
 .behest-table-box thead th {{ position: sticky; top: 0; }}
-.behest-session-header, .behest-summary {{ color: {_TEXT}; background: {_BACKGROUND}; padding: 2px 0;
-  overflow-wrap: anywhere; }}
+.behest-session-header, .behest-summary {{ padding: 2px 0; overflow-wrap: anywhere; }}
 .behest-msg {{ border-left: 4px solid {_BORDER}; margin: 4px 0; padding: 2px 8px; font-size: 12px;
   color: {_TEXT}; background: {_BACKGROUND}; overflow-wrap: anywhere; }}
 .behest-role-user {{ border-left-color: var(--jp-brand-color1, #1976d2); }}

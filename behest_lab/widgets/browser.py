@@ -55,7 +55,10 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
     ``page_label`` ("page i of n"). ``session_list`` is a ``Select`` (class ``behest-session-list``) whose
     options are ``(label, session_id)`` pairs. The selected session fills ``stats`` (HTML, class
     ``behest-session-stats``) and ``timeline`` (HTML, class ``behest-timeline``; one
-    ``<div class="behest-msg behest-role-{role}">`` per message), paged by ``timeline_prev``/``timeline_next``.
+    ``<div class="behest-msg behest-role-{role}">`` per message in a ``behest-timeline-body`` that scrolls beyond
+    ``TIMELINE_MAX_HEIGHT``), paged by ``timeline_prev``/``timeline_next``. A tool result shows once: in its own
+    message, which the call links to (or beside the call when its message is on a later page); texts longer than
+    ``TEXT_PREVIEW`` characters show the rest from a ``<details>`` (see ``behest_lab.widgets._html.long_text``).
 
     Only one page of sessions and one page of messages is read at a time; filters, order and paging run in
     SQL over a per-session snapshot table that opening the widget builds in DuckDB (see

@@ -52,9 +52,9 @@ class UsageDashboard(w.VBox):  # type: ignore[misc]
 
     Controls: ``since``/``until`` (``DatePicker``, inclusive UTC days; ``set_range`` sets both), ``group``
     (Dropdown of ``GROUPS``), ``period`` (Dropdown of ``PERIODS``), ``metric`` (Dropdown of ``METRICS``).
-    Outputs: ``chart`` (``ipywidgets.Image``, PNG bytes), ``table`` (HTML, class ``behest-usage-table``: one row
-    per period and series with requests, tokens and cost; unpriced cost shows ``n/a``), ``summary`` (HTML
-    totals).
+    Outputs: ``chart`` (``ipywidgets.Image``, PNG bytes drawn at twice the ``CHART_WIDTH`` px it is shown at),
+    ``table`` (HTML, class ``behest-usage-table``: one row per period and series with requests, tokens and cost;
+    unpriced cost shows ``n/a``; it scrolls beyond ``TABLE_MAX_HEIGHT``), ``summary`` (HTML totals).
     ``frame`` holds the aggregated polars frame the chart and table show.
 
     Args:

@@ -36,7 +36,8 @@ class ToolExplorer(w.VBox):  # type: ignore[misc]
 
     Controls: ``since``/``until`` (``DatePicker``, inclusive UTC days of the execution start), ``tool``
     (Dropdown; filters the lists). Outputs: ``chart`` (``ipywidgets.Image``: latency boxes p5..p95 per tool with
-    the failure rate), ``table`` (HTML, class ``behest-tool-table``: ``analytics.tool_stats`` per tool),
+    the failure rate, a PNG at twice the width it is shown at, in a box that scrolls beyond ``CHART_MAX_HEIGHT``),
+    ``table`` (HTML, class ``behest-tool-table``: ``analytics.tool_stats`` per tool, scrolling like every table),
     ``slowest`` and ``failed`` (``Select`` lists, classes ``behest-slowest-calls`` / ``behest-failed-calls``;
     options are ``(label, execution_id)``).
 
