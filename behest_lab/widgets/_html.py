@@ -21,7 +21,7 @@ _DATA_IMAGE = "data:image/"
 _LINK_TEXT_LIMIT = 80
 
 TEXT_PREVIEW = 1_500
-"""Characters of a message text, JSON value or tool result shown before "show the rest"."""
+"""Characters of a message text, JSON value or tool result shown before it is opened whole."""
 
 TEXT_LIMIT = 50_000
 """Characters of one text an HTML value holds at most (a longer text says how much is left out)."""
@@ -111,26 +111,32 @@ def cell(value: Any) -> str:
     return esc(cell_text(value))
 
 
-def long_text(text: str, css: str = "") -> str:
-    """``text`` escaped in a ``<pre>``, cut when long: the first ``TEXT_PREVIEW`` characters show, the rest up to
-    ``TEXT_LIMIT`` opens from a ``<details>`` below them, and a longer text says how many characters are left out.
-    The HTML holds at most ``TEXT_LIMIT`` characters of any text, however long it is."""
-    cls = f' class="{esc(css)}"' if css else ""
-    if len(text) <= TEXT_PREVIEW:
-        return f"<pre{cls}>{esc(text)}</pre>"
-    rest = text[TEXT_PREVIEW:TEXT_LIMIT]
-    left_out = len(text) - TEXT_LIMIT
+def _more(preview: str, whole: str, length: int) -> str:
+    """A ``<details>`` whose summary shows ``preview`` (HTML) and a toggle, and whose body is ``whole`` (HTML) for a
+    text of ``length`` characters; the preview hides while it is open (``behest_lab.widgets._style``), so the text
+    shows once."""
+    left_out = length - TEXT_LIMIT
     note = (
         f'<div class="behest-meta behest-cut">{number(left_out)} more characters not shown (cut at '
-        f"{number(TEXT_LIMIT)} of {number(len(text))})</div>"
+        f"{number(TEXT_LIMIT)} of {number(length)})</div>"
         if left_out > 0
         else ""
     )
     return (
-        f"<pre{cls}>{esc(text[:TEXT_PREVIEW])}</pre>"
-        f'<details class="behest-more"><summary>show the rest ({number(len(rest))} more characters)</summary>'
-        f"<pre{cls}>{esc(rest)}</pre>{note}</details>"
+        f'<details class="behest-more"><summary><span class="behest-preview">{preview}…</span>'
+        f'<span class="behest-toggle">whole text ({number(length)} characters)</span></summary>'
+        f"{whole}{note}</details>"
     )
+
+
+def long_text(text: str, css: str = "") -> str:
+    """``text`` escaped in a ``<pre>``; a text longer than ``TEXT_PREVIEW`` characters shows its beginning and opens
+    whole (up to ``TEXT_LIMIT`` characters; a longer one says how many are left out) from a ``<details>``. The HTML
+    holds at most ``TEXT_PREVIEW + TEXT_LIMIT`` characters of any text, however long it is."""
+    cls = f' class="{esc(css)}"' if css else ""
+    if len(text) <= TEXT_PREVIEW:
+        return f"<pre{cls}>{esc(text)}</pre>"
+    return _more(esc(text[:TEXT_PREVIEW]), f"<pre{cls}>{esc(text[:TEXT_LIMIT])}</pre>", len(text))
 
 
 def _cell_html(value: Any) -> str:
@@ -139,8 +145,7 @@ def _cell_html(value: Any) -> str:
     text = cell_text(value)
     if len(text) <= CELL_PREVIEW:
         return esc(text)
-    whole = text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
-    return f'<details class="behest-more"><summary>{esc(text[:CELL_PREVIEW])}…</summary>{esc(whole)}</details>'
+    return _more(esc(text[:CELL_PREVIEW]), f'<div class="behest-whole">{esc(text[:TEXT_LIMIT])}</div>', len(text))
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], css: str = "behest-table") -> str:

@@ -58,8 +58,16 @@ STYLE = f"""<style>
 .behest-compaction-note {{ font-weight: bold; }}
 .behest-meta {{ color: {_TEXT}; color: color-mix(in srgb, {_TEXT} 80%, {_BACKGROUND}); }}
 .behest-failed {{ color: {_ERROR}; color: color-mix(in srgb, {_ERROR} 70%, {_TEXT}); }}
-.behest-msg a, .behest-table a, .behest-more summary {{ color: {_LINK}; }}
-.behest-more summary {{ cursor: pointer; font-size: 11px; }}
+.behest-msg a, .behest-table a, .behest-toggle {{ color: {_LINK}; }}
+.behest-more > summary {{ cursor: pointer; list-style: none; }}
+.behest-more > summary::-webkit-details-marker {{ display: none; }}
+.behest-preview {{ display: block; white-space: pre-wrap; overflow-wrap: anywhere; max-height: {BLOCK_MAX_HEIGHT};
+  overflow: auto; margin: 2px 0; }}
+.behest-msg .behest-preview {{ font-family: var(--jp-code-font-family, monospace); }}
+.behest-more[open] > summary > .behest-preview {{ display: none; }}
+.behest-toggle {{ font-size: 11px; }}
+.behest-toggle::before {{ content: "▸ "; }}
+.behest-more[open] .behest-toggle::before {{ content: "▾ "; }}
 .behest-call {{ margin: 2px 0; }}
 </style>"""
 """CSS for the widgets' HTML values (class names only; no scripts)."""

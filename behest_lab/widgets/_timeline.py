@@ -144,8 +144,8 @@ def timeline_html(
             else f' · result of the call in <a href="#{esc(_anchor(anchor, caller))}">message #{caller}</a>'
         )
         blocks.append(
-            f'<div class="behest-msg behest-role-{esc(role)}{flags}" id="{esc(_anchor(anchor, index))}" '
-            f'data-message-id="{esc(m.id)}">'
+            f'<div class="behest-msg behest-role-{esc(role)}{flags}" data-message-id="{esc(m.id)}" '
+            f'id="{esc(_anchor(anchor, index))}">'
             f'<div class="behest-meta">#{index} <b>{esc(role)}</b>{tool} · {esc(when(m.created_at))}{answers}</div>'
             f"{_compaction(m, pairs)}{_parts(m)}{_calls(m, page, on_page, anchor)}{_usage(m, costs)}</div>"
         )

@@ -73,7 +73,8 @@ TEXTS = (
     ("compaction message header", ".behest-browser .behest-msg.behest-compaction > .behest-meta"),
     ("failure", ".behest-browser .behest-failed"),
     ("link", ".behest-browser .behest-msg a"),
-    ("show the rest", ".behest-browser .behest-more summary"),
+    ("text preview", ".behest-browser .behest-preview"),
+    ("whole-text toggle", ".behest-browser .behest-toggle"),
     ("session header", ".behest-browser .behest-session-header"),
     ("table header", ".behest-table th"),
     ("table cell", ".behest-table td"),
@@ -370,12 +371,15 @@ def test_each_tool_result_appears_once_and_its_link_shows_it(themed: Themed) -> 
     assert RESULT_MARK in str(page.locator(f"#{target}").text_content())
 
 
-def test_long_text_opens_and_its_block_scrolls(themed: Themed) -> None:
+def test_long_text_opens_whole_and_its_block_scrolls(themed: Themed) -> None:
     page = themed.page
     more = page.locator(".behest-browser .behest-more").first
-    more.locator("summary").click()
+    preview = more.locator(".behest-preview")
+    assert preview.is_visible()
+    more.locator(".behest-toggle").click()
     block = more.locator("pre")
     block.wait_for(state="visible")
+    assert not preview.is_visible()  # the text shows once: whole, without its preview above
     size = block.evaluate("e => ({client: e.clientHeight, scroll: e.scrollHeight})")
     assert size["scroll"] > size["client"] > 0
     assert size["client"] < 300, size

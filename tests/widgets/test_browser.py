@@ -134,7 +134,9 @@ def test_timeline_costs_match_analytics(sample_store: Store) -> None:
     b.session_list.value = sid
     assert b.selected == sid
     usage = analytics.usage(sample_store, session_id=sid)
-    shown = dict(re.findall(r'data-message-id="([^"]+)">(?:(?!behest-msg ).)*?data-cost="([^"]*)"', b.timeline.value))
+    shown = dict(
+        re.findall(r'data-message-id="([^"]+)"[^>]*>(?:(?!behest-msg ).)*?data-cost="([^"]*)"', b.timeline.value)
+    )
     assert shown, "no priced message on the first timeline page"
     for message_id, cost in shown.items():
         assert Decimal(cost) == usage.filter(pl.col("message_id") == message_id).get_column("cost").sum()
@@ -195,7 +197,8 @@ def test_hostile_text_is_escaped_and_linked_safely(hostile_store: Store) -> None
     target = re.search(r'result: <a href="#([^"]+)">message #2</a>', call.group(1))
     assert target is not None
     result = re.search(
-        rf'<div class="behest-msg behest-role-tool" id="{target.group(1)}" [^>]*>(.*?</pre>)</div>', b.timeline.value
+        rf'<div class="behest-msg behest-role-tool" data-message-id="[^"]+" id="{target.group(1)}">(.*?</pre>)</div>',
+        b.timeline.value,
     )
     assert result is not None
     assert result.group(1).endswith("<pre>RESULT &lt;img src=x onerror=alert(1)&gt;</pre>")

@@ -6,6 +6,7 @@ logical width, names that look like mathtext drawn as written."""
 from __future__ import annotations
 
 import html
+import json
 import re
 import struct
 from datetime import date
@@ -15,6 +16,7 @@ import polars as pl
 import pytest
 
 from behest_lab import Store, analytics
+from behest_lab.records import JsonPart
 from behest_lab.widgets import TIMELINE_PAGE, SessionBrowser, ToolExplorer, UsageDashboard
 from behest_lab.widgets._charts import CHART_WIDTH, SCALE, latency_figure, png, series_figure
 from behest_lab.widgets._html import CELL_PREVIEW, TEXT_LIMIT, TEXT_PREVIEW, long_text, table
@@ -140,7 +142,7 @@ def test_each_tool_result_is_shown_once_and_linked(long_store: Store) -> None:
                     target = re.search(r'result: <a href="#([^"]+)">message #(\d+)</a>', block.group(1))
                     assert target is not None
                     assert int(target.group(2)) == index[str(result.id)]
-                    assert f'id="{target.group(1)}" data-message-id="{result.id}"' in page
+                    assert f'data-message-id="{result.id}" id="{target.group(1)}"' in page
                     assert RESULT_MARK not in block.group(1)
                 else:
                     # the result is on the next page: shown with the call, where the page ends
@@ -150,7 +152,7 @@ def test_each_tool_result_is_shown_once_and_linked(long_store: Store) -> None:
     split_turn = int(messages[SPLIT_CALL].tool_calls[0].id.removeprefix("call-"))
     assert pages[1].count(f"{RESULT_MARK}{split_turn:03d}") == 1
     opening = re.search(
-        rf'data-message-id="{messages[SPLIT_CALL + 1].id}"><div class="behest-meta">(.*?)</div>', pages[1]
+        rf'data-message-id="{messages[SPLIT_CALL + 1].id}" id="[^"]+"><div class="behest-meta">(.*?)</div>', pages[1]
     )
     assert opening is not None
     assert opening.group(1).startswith(f"#{SPLIT_CALL + 1} <b>tool</b>")
@@ -163,29 +165,32 @@ def test_each_tool_result_is_shown_once_and_linked(long_store: Store) -> None:
     b.close()
 
 
+def _more(preview: str, length: int) -> str:
+    """The opening of a cut text's ``<details>``: its escaped preview and its toggle."""
+    return (
+        f'<details class="behest-more"><summary><span class="behest-preview">{html.escape(preview)}…</span>'
+        f'<span class="behest-toggle">whole text ({length:,} characters)</span></summary>'
+    )
+
+
 def test_long_texts_are_cut_and_the_html_stays_bounded(long_store: Store) -> None:
     b = _opened(long_store)
     value = b.timeline.value
-    # the huge text: a preview, the rest up to TEXT_LIMIT behind <details>, and what is left out said
-    assert f"<pre>{'H' * TEXT_PREVIEW}</pre>" in value
-    rest = re.search(r"<summary>show the rest \(([\d,]+) more characters\)</summary><pre>(H+)</pre>", value)
-    assert rest is not None
-    assert int(rest.group(1).replace(",", "")) == len(rest.group(2)) == TEXT_LIMIT - TEXT_PREVIEW
+    # the huge text: a preview, the first TEXT_LIMIT characters behind <details>, and what is left out said
+    assert _more("H" * TEXT_PREVIEW, HUGE) + f"<pre>{'H' * TEXT_LIMIT}</pre>" in value
     assert f"{HUGE - TEXT_LIMIT:,} more characters not shown (cut at {TEXT_LIMIT:,} of {HUGE:,})" in value
+    assert "H" * (TEXT_LIMIT + 1) not in value
     assert "HZ" not in value  # the text's last character is past the cut
     # the page's HTML is bounded by what it shows, not by the 200,000 stored characters
     assert len(value) < TEXT_LIMIT + 100_000
-    # the long text: preview and rest add up to the whole
+    # the long text: its preview, then the whole text in one block
     _, messages, _, _ = long_session_records()
     long = next(m.text_content for m in messages if len(m.text_content) == LONG)
-    parts = re.search(
-        r"<pre>(long text [^<]*)</pre><details class=\"behest-more\"><summary>[^<]*</summary><pre>([^<]*)</pre>", value
-    )
-    assert parts is not None
-    assert parts.group(1) + parts.group(2) == long
+    assert _more(long[:TEXT_PREVIEW], LONG) + f"<pre>{html.escape(long)}</pre></details>" in value
     # the long JSON part is cut the same way
-    head = html.escape('{"plan":["step 0"')
-    assert re.search(rf'<pre class="behest-json">{re.escape(head)}[^<]*</pre><details class="behest-more">', value)
+    plan = next(p.value for m in messages for p in m.content if isinstance(p, JsonPart))
+    whole = json.dumps(plan, separators=(",", ":"))
+    assert _more(whole[:TEXT_PREVIEW], len(whole)) + f'<pre class="behest-json">{html.escape(whole)}</pre>' in value
     b.close()
 
 
@@ -194,8 +199,8 @@ def test_failed_execution_error_is_escaped_and_cut(long_store: Store) -> None:
     value = b.timeline.value
     assert "<html>" not in value
     assert "<p>" not in value
-    start = html.escape(ERROR_PAGE[:TEXT_PREVIEW])
-    assert f'<pre class="behest-error">{start}</pre><details class="behest-more">' in value
+    cut = _more(ERROR_PAGE[:TEXT_PREVIEW], len(ERROR_PAGE))
+    assert f'{cut}<pre class="behest-error">{html.escape(ERROR_PAGE)}</pre></details>' in value
     b.close()
 
 
@@ -210,12 +215,16 @@ def test_stats_header_is_two_rows_and_a_long_title_is_cut(long_store: Store) -> 
     b.close()
 
 
-def test_long_text_escapes_both_halves() -> None:
+def test_long_text_escapes_preview_and_whole() -> None:
     text = XSS * (TEXT_PREVIEW // len(XSS) + 5)
     out = long_text(text, "behest-json")
     assert "<script>" not in out
-    assert out.count('<pre class="behest-json">') == 2
-    assert html.unescape("".join(re.findall(r"<pre[^>]*>([^<]*)</pre>", out))) == text
+    preview = re.search(r'<span class="behest-preview">([^<]*)…</span>', out)
+    whole = re.search(r'<pre class="behest-json">([^<]*)</pre>', out)
+    assert preview is not None
+    assert whole is not None
+    assert html.unescape(preview.group(1)) == text[:TEXT_PREVIEW]
+    assert html.unescape(whole.group(1)) == text
     assert long_text("short <b>") == "<pre>short &lt;b&gt;</pre>"
 
 
@@ -226,7 +235,8 @@ def test_tables_scroll_and_cut_long_cells() -> None:
     out = table(["name", "note"], [("a", "x" * (CELL_PREVIEW + 50)), ("b", XSS)])
     assert out.startswith('<div class="behest-table-box"><table class="behest-table">')
     assert out.endswith("</table></div>")
-    assert f"<summary>{'x' * CELL_PREVIEW}…</summary>{'x' * (CELL_PREVIEW + 50)}</details>" in out
+    long = "x" * (CELL_PREVIEW + 50)
+    assert f'<td>{_more(long[:CELL_PREVIEW], len(long))}<div class="behest-whole">{long}</div></details></td>' in out
     assert "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>" in out
 
 
