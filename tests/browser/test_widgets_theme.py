@@ -15,6 +15,7 @@ every non-local request aborted, and the tests read computed styles and sizes:
 * each tool result text is in the page once, and the call's link brings its result message into view;
 * every chart image has at least twice as many pixels across as it is displayed wide.
 
+The same HTML in a bare page without JupyterLab's variables (white, and dark) is readable through the fallbacks.
 Screenshots go to ``build/widgets-theme-light.png`` and ``build/widgets-theme-dark.png``.
 
 Without Chromium, Playwright or Voila the tests are skipped with a reason saying how to enable them; on CI
@@ -383,6 +384,24 @@ def test_long_text_opens_whole_and_its_block_scrolls(themed: Themed) -> None:
     size = block.evaluate("e => ({client: e.clientHeight, scroll: e.scrollHeight})")
     assert size["scroll"] > size["client"] > 0
     assert size["client"] < 300, size
+
+
+@pytest.mark.parametrize("page_style", ["", "body { background: #000; color: #eee; }"], ids=["plain", "dark-page"])
+def test_fallback_colours_are_readable_without_jupyterlab(themed: Themed, page_style: str) -> None:
+    # The browser's HTML (its <style> included) in a bare page that defines no --jp-* variable, as in a frontend
+    # without JupyterLab's theme: the fallbacks, on a plain page and on a dark one.
+    markup = themed.page.evaluate("() => document.querySelector('.behest-browser').outerHTML")
+    page = themed.page.context.new_page()
+    try:
+        page.set_content(f"<html><head><style>{page_style}</style></head><body>{markup}</body></html>")
+        assert page.evaluate("() => getComputedStyle(document.body).getPropertyValue('--jp-layout-color0')") == ""
+        texts = [list(t) for t in TEXTS if t[1].startswith((".behest-browser", ".behest-table"))]
+        measured = page.evaluate(MEASURE_JS, texts)
+    finally:
+        page.close()
+    for name, _selector in texts:
+        assert measured[name]["count"] > 0, name
+        assert measured[name]["worst"]["ratio"] >= MIN_CONTRAST, (page_style, name, measured[name]["worst"])
 
 
 def test_charts_are_crisp(themed: Themed) -> None:
