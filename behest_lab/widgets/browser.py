@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import math
 from datetime import date
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import duckdb
 import ipywidgets as w
@@ -29,8 +28,6 @@ TIMELINE_PAGE = 50
 """Messages per timeline page."""
 
 _ALL = "(all models)"
-_TIMELINES = itertools.count()
-"""Numbers each browser's timeline, whose message element ids must be unique in the page."""
 
 
 def _label(row: dict[str, Any]) -> str:
@@ -86,7 +83,8 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
         self._pairs: dict[str, dict[str, Any]] = {}
         self._rows: SessionRows | None = None
         self._quiet = False
-        self._anchor = f"behest-timeline-{next(_TIMELINES)}"
+        # the timeline's element ids must be unique in the page, which in JupyterLab holds every open notebook
+        self._anchor = f"behest-timeline-{uuid4().hex[:12]}"
 
         self.since = w.DatePicker(description="from")
         self.until = w.DatePicker(description="to")
