@@ -12,6 +12,10 @@ its charts per control state. ``refresh()`` re-reads a store that changed, and `
 widgets alive in its registry, so close a widget you replace (or close the store) to free its tables. Callbacks
 write into widget traits (``HTML.value``, ``Image.value``, ``Select.options``), so the widgets also work headless: set a
 control's ``value`` or ``click()`` a button, then read the output widgets. Store text is HTML-escaped everywhere.
+The widgets follow the JupyterLab theme (light or dark: their CSS uses its ``--jp-*`` colour variables, with light
+fallbacks elsewhere), keep their height bounded (the timeline, tables and long texts scroll or open on demand), and
+draw charts as PNGs at twice their shown width (crisp on high-density screens; ``behest_lab.widgets._style`` and
+``behest_lab.widgets._charts``).
 
 Example:
     >>> import behest_lab

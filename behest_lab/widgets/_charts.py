@@ -1,4 +1,10 @@
-"""Charts for the widgets, drawn on ``matplotlib.figure.Figure`` (no pyplot state) and returned as PNG bytes."""
+"""Charts for the widgets, drawn on ``matplotlib.figure.Figure`` (no pyplot state) and returned as PNG bytes.
+
+The PNGs are drawn at ``SCALE`` times the figure's logical size (``CHART_WIDTH`` CSS pixels wide at 72 dots per inch)
+and shown at that logical width, so they stay crisp on screens with a device pixel ratio up to ``SCALE``. Stored
+text (model, provider, session and tool names) becomes titles, legend entries and tick labels with matplotlib's
+mathtext off: a name such as ``$\\foo$`` is drawn as written, never parsed.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,11 @@ from behest_lab.plots import figure_png
 
 _SIZE = (7.5, 3.2)
 _DPI = 72
+SCALE = 2
+"""Device pixels per CSS pixel the charts are drawn for."""
+
+CHART_WIDTH = round(_SIZE[0] * _DPI)
+"""The charts' logical width in CSS pixels (the PNGs are ``SCALE`` times as wide)."""
 _COLORS = tuple(f"C{i}" for i in range(10))
 
 
@@ -27,8 +38,9 @@ def _figure(size: tuple[float, float], left: float = 0.1) -> Figure:
 
 
 def png(fig: Figure) -> bytes:
-    """Deterministic PNG bytes (``behest_lab.plots.figure_png``: no software/date metadata)."""
-    return figure_png(fig, dpi=_DPI)
+    """Deterministic PNG bytes at ``SCALE`` times the logical size (``behest_lab.plots.figure_png``: no
+    software/date metadata)."""
+    return figure_png(fig, dpi=_DPI * SCALE)
 
 
 def _bars(periods: int, heights: Sequence[float] | np.ndarray, bottoms: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -43,6 +55,11 @@ def _bars(periods: int, heights: Sequence[float] | np.ndarray, bottoms: Sequence
 
 
 def series_chart(frame: pl.DataFrame, x: str, group: str, value: str, title: str, ylabel: str) -> bytes:
+    """``series_figure`` as PNG bytes (``png``)."""
+    return png(series_figure(frame, x, group, value, title, ylabel))
+
+
+def series_figure(frame: pl.DataFrame, x: str, group: str, value: str, title: str, ylabel: str) -> Figure:
     """Stacked bars of ``value`` per ``x`` period, one colour per ``group`` (frame rows: x, group, value; a null
     value counts 0). Each series is one ``PolyCollection`` of rectangles: a single artist, where ``Axes.bar``
     makes one patch per bar and costs about a millisecond per bar to add and draw."""
@@ -62,11 +79,10 @@ def series_chart(frame: pl.DataFrame, x: str, group: str, value: str, title: str
         for p, n, v in summed.iter_rows():
             values[index[p], column[n]] = v
         bottoms = np.cumsum(values, axis=1) - values
-        for k, name in enumerate(names):
+        for k in range(len(names)):
             bars = PolyCollection(
                 list(_bars(len(periods), values[:, k], bottoms[:, k])),
                 facecolors=_COLORS[k % len(_COLORS)],
-                label=str(name),
             )
             ax.add_collection(bars, autolim=False)
         top = float(values.sum(axis=1).max())
@@ -75,11 +91,15 @@ def series_chart(frame: pl.DataFrame, x: str, group: str, value: str, title: str
         # at most 6 upright labels: rotated text is drawn glyph by glyph, several times slower
         step = max(1, math.ceil(len(periods) / 6))
         ax.set_xticks(range(0, len(periods), step))
-        ax.set_xticklabels([str(p) for p in periods[::step]], fontsize=8)
-        ax.set_ylabel(ylabel)
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    ax.set_title(title, fontsize=10)
-    return png(fig)
+        ax.set_xticklabels([str(p) for p in periods[::step]], fontsize=8, parse_math=False)
+        ax.set_ylabel(ylabel, parse_math=False)
+        # handles and labels given explicitly: a name starting with "_" is shown too (never taken as "no legend")
+        handles = list(ax.collections)
+        legend = ax.legend(handles, [str(n) for n in names], fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        for text in legend.get_texts():
+            text.set_parse_math(False)
+    ax.set_title(title, fontsize=10, parse_math=False)
+    return fig
 
 
 def latency_boxes(rows: Sequence[dict[str, Any]]) -> np.ndarray:
@@ -90,6 +110,11 @@ def latency_boxes(rows: Sequence[dict[str, Any]]) -> np.ndarray:
 
 
 def latency_chart(rows: Sequence[dict[str, Any]]) -> bytes:
+    """``latency_figure`` as PNG bytes (``png``)."""
+    return png(latency_figure(rows))
+
+
+def latency_figure(rows: Sequence[dict[str, Any]]) -> Figure:
     """Per-tool latency boxes (whiskers p5..p95, box p25..p75, median line; log scale) with the failure rate
     written beside each tool. ``rows``: dicts with ``tool_name``, ``q`` (the five quantiles in ms, ascending) and
     ``failure_rate``.
@@ -125,7 +150,7 @@ def latency_chart(rows: Sequence[dict[str, Any]]) -> bytes:
         ax.set_xticks(range(lo, hi + 1))
         ax.set_xticklabels([f"{10.0**k:g}" for k in range(lo, hi + 1)], fontsize=8)
         ax.set_yticks(y)
-        ax.set_yticklabels([str(r["tool_name"]) for r in rows], fontsize=8)
+        ax.set_yticklabels([str(r["tool_name"]) for r in rows], fontsize=8, parse_math=False)
         ax.set_ylim(0.4, len(rows) + 0.6)
         ax.set_xlabel("duration (ms, log scale)")
         for i, r in enumerate(rows, start=1):
@@ -139,4 +164,4 @@ def latency_chart(rows: Sequence[dict[str, Any]]) -> bytes:
                 fontsize=7,
             )
     ax.set_title("tool latency (p5–p95) and failure rate", fontsize=10)
-    return png(fig)
+    return fig

@@ -2,7 +2,9 @@
 
 Every piece of store data that reaches an HTML value goes through ``esc`` (``html.escape(..., quote=True)``), so
 message text, titles, tool names, metadata and errors can never inject markup. Links are emitted only for
-``http``/``https`` URLs and ``data:image/...`` URIs; anything else is shown as escaped text.
+``http``/``https`` URLs and ``data:image/...`` URIs; anything else is shown as escaped text. Long texts and table
+cells show a preview and open the rest from a ``<details>`` (``long_text``, ``table``), up to ``TEXT_LIMIT``
+characters of any one text. The CSS is in ``behest_lab.widgets._style``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,15 @@ from typing import Any
 _SAFE_SCHEMES = ("http://", "https://")
 _DATA_IMAGE = "data:image/"
 _LINK_TEXT_LIMIT = 80
+
+TEXT_PREVIEW = 1_500
+"""Characters of a message text, JSON value or tool result shown before it is opened whole."""
+
+TEXT_LIMIT = 50_000
+"""Characters of one text an HTML value holds at most (a longer text says how much is left out)."""
+
+CELL_PREVIEW = 160
+"""Characters of a table cell shown before its ``<details>`` opens the whole."""
 
 
 def esc(value: Any) -> str:
@@ -65,8 +76,9 @@ def when(value: datetime | date | None) -> str:
     return value.isoformat()
 
 
-def json_text(value: Any, limit: int = 400) -> str:
-    """Compact JSON text of ``value`` (a JSON string is parsed first), cut to ``limit`` characters; not escaped."""
+def json_text(value: Any, limit: int | None = 400) -> str:
+    """Compact JSON text of ``value`` (a JSON string is parsed first), cut to ``limit`` characters (None: whole);
+    not escaped."""
     if isinstance(value, str):
         try:
             value = json.loads(value)
@@ -76,42 +88,72 @@ def json_text(value: Any, limit: int = 400) -> str:
             text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     else:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def cell_text(value: Any) -> str:
+    """One table cell's text, not escaped: money for Decimals, separators for numbers, timestamps trimmed."""
+    if isinstance(value, Decimal):
+        return money(value)
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float):
+        return number(value)
+    if isinstance(value, datetime | date):
+        return when(value)
+    if isinstance(value, list | tuple):
+        return ", ".join("" if v is None else str(v) for v in value)
+    return "" if value is None else str(value)
 
 
 def cell(value: Any) -> str:
-    """One table cell's escaped text: money for Decimals, separators for numbers, timestamps trimmed."""
-    if isinstance(value, Decimal):
-        return esc(money(value))
-    if isinstance(value, bool):
-        return esc(value)
-    if isinstance(value, int | float):
-        return esc(number(value))
-    if isinstance(value, datetime | date):
-        return esc(when(value))
-    if isinstance(value, list | tuple):
-        return esc(", ".join("" if v is None else str(v) for v in value))
-    return esc(value)
+    """One table cell's escaped text (``cell_text``, escaped)."""
+    return esc(cell_text(value))
+
+
+def _more(preview: str, whole: str, length: int) -> str:
+    """A ``<details>`` whose summary shows ``preview`` (HTML) and a toggle, and whose body is ``whole`` (HTML) for a
+    text of ``length`` characters; the preview hides while it is open (``behest_lab.widgets._style``), so the text
+    shows once."""
+    left_out = length - TEXT_LIMIT
+    note = (
+        f'<div class="behest-meta behest-cut">{number(left_out)} more characters not shown (cut at '
+        f"{number(TEXT_LIMIT)} of {number(length)})</div>"
+        if left_out > 0
+        else ""
+    )
+    return (
+        f'<details class="behest-more"><summary><span class="behest-preview">{preview}…</span>'
+        f'<span class="behest-toggle">whole text ({number(length)} characters)</span></summary>'
+        f"{whole}{note}</details>"
+    )
+
+
+def long_text(text: str, css: str = "") -> str:
+    """``text`` escaped in a ``<pre>``; a text longer than ``TEXT_PREVIEW`` characters shows its beginning and opens
+    whole (up to ``TEXT_LIMIT`` characters; a longer one says how many are left out) from a ``<details>``. The HTML
+    holds at most ``TEXT_PREVIEW + TEXT_LIMIT`` characters of any text, however long it is."""
+    cls = f' class="{esc(css)}"' if css else ""
+    if len(text) <= TEXT_PREVIEW:
+        return f"<pre{cls}>{esc(text)}</pre>"
+    return _more(esc(text[:TEXT_PREVIEW]), f"<pre{cls}>{esc(text[:TEXT_LIMIT])}</pre>", len(text))
+
+
+def _cell_html(value: Any) -> str:
+    """A cell's content: ``cell``, or for a long value its first ``CELL_PREVIEW`` characters with the whole (up to
+    ``TEXT_LIMIT``) in a ``<details>``."""
+    text = cell_text(value)
+    if len(text) <= CELL_PREVIEW:
+        return esc(text)
+    return _more(esc(text[:CELL_PREVIEW]), f'<div class="behest-whole">{esc(text[:TEXT_LIMIT])}</div>', len(text))
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], css: str = "behest-table") -> str:
-    """An HTML table with escaped headers and cells (``cell`` formats each value)."""
+    """An HTML table with escaped headers and cells (``cell`` formats each value; long cells open from a
+    ``<details>``), in a ``behest-table-box`` that scrolls beyond ``TABLE_MAX_HEIGHT`` with its header in view."""
     head = "".join(f"<th>{esc(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in rows)
-    return f'<table class="{esc(css)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
-STYLE = """<style>
-.behest-table { border-collapse: collapse; font-size: 12px; }
-.behest-table th, .behest-table td { border: 1px solid #ddd; padding: 2px 6px; text-align: left; }
-.behest-msg { border-left: 4px solid #bbb; margin: 4px 0; padding: 2px 8px; font-size: 12px; }
-.behest-role-user { border-color: #1f77b4; }
-.behest-role-assistant { border-color: #2ca02c; }
-.behest-role-tool { border-color: #ff7f0e; }
-.behest-role-system { border-color: #7f7f7f; }
-.behest-msg pre { white-space: pre-wrap; margin: 2px 0; }
-.behest-compaction { background: #fff8e1; }
-.behest-failed { color: #b00020; }
-.behest-meta { color: #555; }
-</style>"""
-"""CSS for the widgets' HTML values (class names only; no scripts)."""
+    body = "".join("<tr>" + "".join(f"<td>{_cell_html(v)}</td>" for v in row) + "</tr>" for row in rows)
+    return (
+        f'<div class="behest-table-box"><table class="{esc(css)}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )

@@ -9,8 +9,11 @@ from typing import Any
 import polars as pl
 
 from behest_lab.records import ImageUrlPart, JsonPart, MessageRecord, SessionStats, TextPart, ToolExecution
-from behest_lab.widgets._html import esc, json_text, link, money, number, when
+from behest_lab.widgets._html import TEXT_LIMIT, esc, json_text, link, long_text, money, number, when
 from behest_lab.widgets._session import TimelinePage
+
+_TITLE_LIMIT = 200
+"""Characters of a session title shown in the header (the whole is its tooltip)."""
 
 
 def message_costs(usage: pl.DataFrame) -> dict[str, dict[str, Any]]:
@@ -33,12 +36,12 @@ def _parts(message: MessageRecord) -> str:
     out = []
     for part in message.content:
         if isinstance(part, TextPart):
-            out.append(f"<pre>{esc(part.text)}</pre>")
+            out.append(long_text(part.text))
         elif isinstance(part, ImageUrlPart):
             mime = f" ({esc(part.mime_type)})" if part.mime_type else ""
             out.append(f'<div class="behest-image">image: {link(part.url)}{mime}</div>')
         elif isinstance(part, JsonPart):
-            out.append(f'<pre class="behest-json">{esc(json_text(part.value))}</pre>')
+            out.append(long_text(json_text(part.value, None), "behest-json"))
     return "".join(out)
 
 
@@ -47,23 +50,41 @@ def _execution(e: ToolExecution | None) -> str:
         return '<span class="behest-meta">no execution recorded</span>'
     ms = e.duration.total_seconds() * 1000
     cls = "behest-failed" if e.status.value == "failed" else "behest-meta"
-    error = f" — error: {esc(e.error)}" if e.error else ""
-    return f'<span class="{cls}">execution {esc(e.status.value)}, {ms:,.1f} ms{error}</span>'
+    summary = f'<span class="{cls}">execution {esc(e.status.value)}, {ms:,.1f} ms</span>'
+    if not e.error:
+        return summary
+    return f'{summary}<div class="behest-failed">error:</div>{long_text(e.error, "behest-error")}'
 
 
-def _calls(message: MessageRecord, page: TimelinePage) -> str:
+def _anchor(prefix: str, index: int) -> str:
+    """The element id of message ``index`` (0-based in the session) of a timeline."""
+    return f"{prefix}-m{index}"
+
+
+def _calls(message: MessageRecord, page: TimelinePage, on_page: Mapping[str, int], prefix: str) -> str:
+    """The message's tool calls with their execution. A result message on the page is linked (it shows its own
+    text in its place in the timeline); one on a later page is shown here, so each result appears once."""
     out = []
     for call in message.tool_calls:
         result = page.results.get(call.id)
         execution = page.executions.get((str(message.id), call.id))
-        result_html = (
-            '<span class="behest-meta">no result message</span>'
-            if result is None
-            else f"result: <pre>{esc(json_text(result.text_content, 600))}</pre>"
-        )
+        if result is None:
+            result_html = '<div class="behest-meta">no result message</div>'
+        elif str(result.id) in on_page:
+            index = on_page[str(result.id)]
+            result_html = (
+                f'<div class="behest-meta behest-result-link">result: <a href="#{esc(_anchor(prefix, index))}">'
+                f"message #{index}</a></div>"
+            )
+        else:
+            result_html = (
+                '<div class="behest-meta">result (its message is on a later page):</div>'
+                f"{long_text(json_text(result.text_content, None), 'behest-result')}"
+            )
         out.append(
-            f'<div class="behest-call" data-call-id="{esc(call.id)}"><b>tool call</b> {esc(call.name)}'
-            f"({esc(json_text(call.arguments, 300))}) — {_execution(execution)}<br>{result_html}</div>"
+            f'<div class="behest-call" data-call-id="{esc(call.id)}"><b>tool call</b> {esc(call.name)} — '
+            f"{_execution(execution)}{long_text(json_text(call.arguments, None), 'behest-json')}"
+            f"{result_html}</div>"
         )
     return "".join(out)
 
@@ -85,33 +106,52 @@ def _compaction(message: MessageRecord, pairs: Mapping[str, dict[str, Any]]) -> 
         return ""
     if message.is_compaction:
         return (
-            f'<div class="behest-compaction">compaction: folded messages 0–{pair["messages_folded"] - 1} '
+            f'<div class="behest-compaction-note">compaction: folded messages 0–{pair["messages_folded"] - 1} '
             f"({number(pair['messages_folded'])} messages) into the summary below, kept "
             f"{number(pair['messages_kept'])} tail messages (tail starts at {esc(pair['tail_start_id'])}); "
             f"≈{number(pair['estimated_tokens_before'])} → ≈{number(pair['estimated_tokens_after'])} tokens</div>"
         )
-    return f'<div class="behest-compaction">summary of compaction {esc(pair["compaction_id"])}</div>'
+    return f'<div class="behest-compaction-note">summary of compaction {esc(pair["compaction_id"])}</div>'
 
 
-def timeline_html(page: TimelinePage, costs: Mapping[str, dict[str, Any]], pairs: Mapping[str, dict[str, Any]]) -> str:
-    """The page's messages as ``<div class="behest-msg behest-role-{role}">`` blocks: role, time, escaped text,
-    image links, tool calls with their result message and execution, usage and cost, compaction marks.
+def timeline_html(
+    page: TimelinePage,
+    costs: Mapping[str, dict[str, Any]],
+    pairs: Mapping[str, dict[str, Any]],
+    anchor: str = "behest-timeline",
+) -> str:
+    """The page's messages as ``<div class="behest-msg behest-role-{role}">`` blocks: role, time, escaped text
+    (long texts cut, see ``long_text``), image links, tool calls with their execution and a link to their result
+    message, usage and cost, compaction marks; all in one ``behest-timeline-body`` that scrolls beyond
+    ``TIMELINE_MAX_HEIGHT``.
 
-    ``pairs`` maps the compaction and summary message ids to their ``analytics.compactions`` row.
+    ``pairs`` maps the compaction and summary message ids to their ``analytics.compactions`` row. ``anchor``
+    prefixes the element ids of the messages (``{anchor}-m{index}``), which the links between a tool call and its
+    result message point at: give each timeline shown in a page its own.
     """
+    on_page = {str(m.id): page.offset + i for i, m in enumerate(page.messages)}
+    calls_on_page = {c.id: page.offset + i for i, m in enumerate(page.messages) for c in m.tool_calls}
     blocks = []
     for i, m in enumerate(page.messages):
+        index = page.offset + i
         role = m.role.value
         flags = " behest-compaction" if m.is_compaction or m.is_summary else ""
         tool = f" · {esc(m.tool_name)}" if m.tool_name else ""
+        caller = calls_on_page.get(m.tool_call_id) if m.tool_call_id is not None else None
+        answers = (
+            ""
+            if caller is None
+            else f' · result of the call in <a href="#{esc(_anchor(anchor, caller))}">message #{caller}</a>'
+        )
         blocks.append(
-            f'<div class="behest-msg behest-role-{esc(role)}{flags}" data-message-id="{esc(m.id)}">'
-            f'<div class="behest-meta">#{page.offset + i} <b>{esc(role)}</b>{tool} · {esc(when(m.created_at))}</div>'
-            f"{_compaction(m, pairs)}{_parts(m)}{_calls(m, page)}{_usage(m, costs)}</div>"
+            f'<div class="behest-msg behest-role-{esc(role)}{flags}" data-message-id="{esc(m.id)}" '
+            f'id="{esc(_anchor(anchor, index))}">'
+            f'<div class="behest-meta">#{index} <b>{esc(role)}</b>{tool} · {esc(when(m.created_at))}{answers}</div>'
+            f"{_compaction(m, pairs)}{_parts(m)}{_calls(m, page, on_page, anchor)}{_usage(m, costs)}</div>"
         )
     if not blocks:
         return '<div class="behest-meta">no messages</div>'
-    return "".join(blocks)
+    return f'<div class="behest-timeline-body">{"".join(blocks)}</div>'
 
 
 def stats_html(title: str, model: str, stats: SessionStats, cost: Decimal | None, compactions: int) -> str:
@@ -128,8 +168,17 @@ def stats_html(title: str, model: str, stats: SessionStats, cost: Decimal | None
         ("compactions", number(compactions)),
         ("total cost", money(cost)),
     ]
-    cells = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+    per_row = 5
+    cells = "".join(
+        "<tr>" + "".join(f"<th>{esc(k)}</th><td>{esc(v)}</td>" for k, v in rows[i : i + per_row]) + "</tr>"
+        for i in range(0, len(rows), per_row)
+    )
+    shown = (
+        f"<b>{esc(title)}</b>"
+        if len(title) <= _TITLE_LIMIT
+        else f'<b title="{esc(title[:TEXT_LIMIT])}">{esc(title[: _TITLE_LIMIT - 1])}…</b>'
+    )
     return (
-        f'<div class="behest-session-header"><b>{esc(title)}</b> · {esc(model)} · {esc(stats.session_id)}</div>'
-        f'<table class="behest-table">{cells}</table>'
+        f'<div class="behest-session-header">{shown} · {esc(model)} · {esc(stats.session_id)}</div>'
+        f'<table class="behest-table behest-stats-table">{cells}</table>'
     )

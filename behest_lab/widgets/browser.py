@@ -7,7 +7,7 @@ import math
 from datetime import date
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import duckdb
 import ipywidgets as w
@@ -15,9 +15,10 @@ import ipywidgets as w
 from behest_lab.errors import BehestLabError, NotFoundError
 from behest_lab.records import Session
 from behest_lab.stores.protocols import Store
-from behest_lab.widgets._html import STYLE, esc, money, number, when
+from behest_lab.widgets._html import esc, money, number, when
 from behest_lab.widgets._queries import SORTS, SessionIndex, SessionQuery
 from behest_lab.widgets._session import SessionRows, executions_by_call
+from behest_lab.widgets._style import STYLE
 from behest_lab.widgets._timeline import message_costs, stats_html, timeline_html
 
 PAGE_SIZES = (10, 25, 50, 100)
@@ -51,7 +52,10 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
     ``page_label`` ("page i of n"). ``session_list`` is a ``Select`` (class ``behest-session-list``) whose
     options are ``(label, session_id)`` pairs. The selected session fills ``stats`` (HTML, class
     ``behest-session-stats``) and ``timeline`` (HTML, class ``behest-timeline``; one
-    ``<div class="behest-msg behest-role-{role}">`` per message), paged by ``timeline_prev``/``timeline_next``.
+    ``<div class="behest-msg behest-role-{role}">`` per message in a ``behest-timeline-body`` that scrolls beyond
+    ``TIMELINE_MAX_HEIGHT``), paged by ``timeline_prev``/``timeline_next``. A tool result shows once: in its own
+    message, which the call links to (or beside the call when its message is on a later page); texts longer than
+    ``TEXT_PREVIEW`` characters show the rest from a ``<details>`` (see ``behest_lab.widgets._html.long_text``).
 
     Only one page of sessions and one page of messages is read at a time; filters, order and paging run in
     SQL over a per-session snapshot table that opening the widget builds in DuckDB (see
@@ -79,6 +83,8 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
         self._pairs: dict[str, dict[str, Any]] = {}
         self._rows: SessionRows | None = None
         self._quiet = False
+        # the timeline's element ids must be unique in the page, which in JupyterLab holds every open notebook
+        self._anchor = f"behest-timeline-{uuid4().hex[:12]}"
 
         self.since = w.DatePicker(description="from")
         self.until = w.DatePicker(description="to")
@@ -125,6 +131,7 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
             ],
             **kwargs,
         )
+        self.add_class("behest-browser")
         self.refresh()
 
     # --- the list -------------------------------------------------------------------------------------------
@@ -290,7 +297,7 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
             return
         page = self._rows.page(offset, TIMELINE_PAGE, self._session["executions"])
         self.timeline_offset, self.timeline_total = offset, page.total
-        self.timeline.value = STYLE + timeline_html(page, self._costs, self._pairs)
+        self.timeline.value = STYLE + timeline_html(page, self._costs, self._pairs, self._anchor)
         pages = max(1, math.ceil(page.total / TIMELINE_PAGE))
         self.timeline_label.value = (
             f'<span class="behest-timeline-page">messages {offset + 1 if page.total else 0}–'

@@ -16,8 +16,9 @@ from behest_lab.errors import BehestLabError
 from behest_lab.pricing import grouped_costs_sql, price_table_for
 from behest_lab.pricing._sql import DAY_NUMBER, day_from_number, literal
 from behest_lab.stores.protocols import Store
-from behest_lab.widgets._charts import series_chart
-from behest_lab.widgets._html import STYLE, esc, table
+from behest_lab.widgets._charts import CHART_WIDTH, series_chart
+from behest_lab.widgets._html import esc, table
+from behest_lab.widgets._style import STYLE
 
 GROUPS = ("model", "provider", "session")
 """What the dashboard's series are."""
@@ -51,9 +52,9 @@ class UsageDashboard(w.VBox):  # type: ignore[misc]
 
     Controls: ``since``/``until`` (``DatePicker``, inclusive UTC days; ``set_range`` sets both), ``group``
     (Dropdown of ``GROUPS``), ``period`` (Dropdown of ``PERIODS``), ``metric`` (Dropdown of ``METRICS``).
-    Outputs: ``chart`` (``ipywidgets.Image``, PNG bytes), ``table`` (HTML, class ``behest-usage-table``: one row
-    per period and series with requests, tokens and cost; unpriced cost shows ``n/a``), ``summary`` (HTML
-    totals).
+    Outputs: ``chart`` (``ipywidgets.Image``, PNG bytes drawn at twice the ``CHART_WIDTH`` px it is shown at),
+    ``table`` (HTML, class ``behest-usage-table``: one row per period and series with requests, tokens and cost;
+    unpriced cost shows ``n/a``; it scrolls beyond ``TABLE_MAX_HEIGHT``), ``summary`` (HTML totals).
     ``frame`` holds the aggregated polars frame the chart and table show.
 
     Args:
@@ -77,7 +78,7 @@ class UsageDashboard(w.VBox):  # type: ignore[misc]
         self.group = w.Dropdown(options=list(GROUPS), value=group, description="by")
         self.period = w.Dropdown(options=list(PERIODS), value=period, description="every")
         self.metric = w.Dropdown(options=list(METRICS), value="cost", description="show")
-        self.chart = w.Image(format="png")
+        self.chart = w.Image(format="png", width=str(CHART_WIDTH))  # a 2x PNG shown at its logical width
         self.chart.add_class("behest-usage-chart")
         self.summary = w.HTML()
         self.summary.add_class("behest-usage-summary")
@@ -96,6 +97,7 @@ class UsageDashboard(w.VBox):  # type: ignore[misc]
             ],
             **kwargs,
         )
+        self.add_class("behest-dashboard")
         self.update()
 
     def _on_control(self, _change: Any) -> None:
@@ -222,6 +224,7 @@ FROM {self._table()} WHERE {c.sql()} GROUP BY ALL ORDER BY 1, 2 NULLS LAST""",
         total = None if any(c is None for c in costs) else sum(costs)
         tokens = int(self.frame.get_column("tokens").sum()) if self.frame.height else 0
         self.summary.value = (
+            '<div class="behest-summary">'
             f"<b>total</b>: {esc(f'${total:,.4f}' if total is not None else 'n/a (unpriced usage)')} · "
-            f"{tokens:,} tokens · {self.frame.height} rows"
+            f"{tokens:,} tokens · {self.frame.height} rows</div>"
         )

@@ -18,8 +18,9 @@ from behest_lab import analytics
 from behest_lab.analytics._sql import Conditions
 from behest_lab.errors import BehestLabError
 from behest_lab.stores.protocols import Store
-from behest_lab.widgets._charts import latency_chart
-from behest_lab.widgets._html import STYLE, table, when
+from behest_lab.widgets._charts import CHART_WIDTH, latency_chart
+from behest_lab.widgets._html import table, when
+from behest_lab.widgets._style import CHART_MAX_HEIGHT, STYLE
 from behest_lab.widgets.browser import SessionBrowser
 
 LIST_LIMIT = 25
@@ -35,7 +36,8 @@ class ToolExplorer(w.VBox):  # type: ignore[misc]
 
     Controls: ``since``/``until`` (``DatePicker``, inclusive UTC days of the execution start), ``tool``
     (Dropdown; filters the lists). Outputs: ``chart`` (``ipywidgets.Image``: latency boxes p5..p95 per tool with
-    the failure rate), ``table`` (HTML, class ``behest-tool-table``: ``analytics.tool_stats`` per tool),
+    the failure rate, a PNG at twice the width it is shown at, in a box that scrolls beyond ``CHART_MAX_HEIGHT``),
+    ``table`` (HTML, class ``behest-tool-table``: ``analytics.tool_stats`` per tool, scrolling like every table),
     ``slowest`` and ``failed`` (``Select`` lists, classes ``behest-slowest-calls`` / ``behest-failed-calls``;
     options are ``(label, execution_id)``).
 
@@ -66,7 +68,7 @@ class ToolExplorer(w.VBox):  # type: ignore[misc]
         self.since = w.DatePicker(description="from")
         self.until = w.DatePicker(description="to")
         self.tool = w.Dropdown(options=[_ALL], value=_ALL, description="tool")
-        self.chart = w.Image(format="png")
+        self.chart = w.Image(format="png", width=str(CHART_WIDTH))  # a 2x PNG shown at its logical width
         self.chart.add_class("behest-tool-chart")
         self.table = w.HTML()
         self.table.add_class("behest-tool-table")
@@ -83,7 +85,8 @@ class ToolExplorer(w.VBox):  # type: ignore[misc]
             children=[
                 w.HTML(STYLE),
                 w.HBox([self.since, self.until, self.tool]),
-                self.chart,
+                # the chart grows with the number of tools: it scrolls beyond CHART_MAX_HEIGHT
+                w.Box([self.chart], layout=w.Layout(max_height=CHART_MAX_HEIGHT, overflow="auto")),
                 self.table,
                 w.HTML("<b>slowest calls</b>"),
                 self.slowest,
@@ -92,6 +95,7 @@ class ToolExplorer(w.VBox):  # type: ignore[misc]
             ],
             **kwargs,
         )
+        self.add_class("behest-tools")
         self.update()
 
     def _range(self) -> tuple[date | None, date | None]:

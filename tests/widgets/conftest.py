@@ -24,6 +24,7 @@ from behest_lab.records import (
 from behest_lab.records.execution import ToolExecutionStatus
 from behest_lab.sample import generate
 from tests.lake.template import lake_store
+from tests.widgets.long_session import load_long_session
 
 SAMPLE_SESSIONS = 24
 XSS = "<script>alert(1)</script>"
@@ -148,6 +149,17 @@ def hostile_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     store.sessions.append_messages(messages, touch_session=False)
     store.executions.record_executions(executions)
     store.executions.record_usages(usages)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def long_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """The ``tests.widgets.long_session`` session on each backend."""
+    store = _open(request.param, tmp_path_factory.mktemp(f"long-{request.param}"))
+    load_long_session(store)
     try:
         yield store
     finally:

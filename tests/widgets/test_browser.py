@@ -134,7 +134,9 @@ def test_timeline_costs_match_analytics(sample_store: Store) -> None:
     b.session_list.value = sid
     assert b.selected == sid
     usage = analytics.usage(sample_store, session_id=sid)
-    shown = dict(re.findall(r'data-message-id="([^"]+)">(?:(?!behest-msg ).)*?data-cost="([^"]*)"', b.timeline.value))
+    shown = dict(
+        re.findall(r'data-message-id="([^"]+)"[^>]*>(?:(?!behest-msg ).)*?data-cost="([^"]*)"', b.timeline.value)
+    )
     assert shown, "no priced message on the first timeline page"
     for message_id, cost in shown.items():
         assert Decimal(cost) == usage.filter(pl.col("message_id") == message_id).get_column("cost").sum()
@@ -179,18 +181,29 @@ def test_hostile_text_is_escaped_and_linked_safely(hostile_store: Store) -> None
         assert raw not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; title" in b.stats.value
     assert "look &lt;img src=x onerror=alert(1)&gt;" in b.timeline.value
-    hrefs = re.findall(r'<a href="([^"]*)"', b.timeline.value)
+    hrefs = [h for h in re.findall(r'<a href="([^"]*)"', b.timeline.value) if not h.startswith("#")]
     assert hrefs == [
         "https://example.com/a.png?x=&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;",
         "data:image/png;base64,iVBORw0KGgo=",
     ]
     assert '<span class="behest-unsafe-url">javascript:alert(1)</span>' in b.timeline.value
-    # the tool call with its result message and its failed execution
-    call = re.search(r'<div class="behest-call" data-call-id="call-1">(.*?)</div>', b.timeline.value)
+    # the tool call with its failed execution, linked to its result message (which shows the result, once)
+    call = re.search(r'<div class="behest-call" data-call-id="call-1">(.*?)</div></div>', b.timeline.value)
     assert call is not None
     assert "tool&lt;script&gt;" in call.group(1)
-    assert "execution failed, 1,234.0 ms — error: boom &lt;script&gt;" in call.group(1)
-    assert "RESULT &lt;img src=x onerror=alert(1)&gt;" in call.group(1)
+    assert "execution failed, 1,234.0 ms" in call.group(1)
+    assert '<pre class="behest-error">boom &lt;script&gt;alert(1)&lt;/script&gt;</pre>' in call.group(1)
+    assert "RESULT" not in call.group(1)
+    target = re.search(r'result: <a href="#([^"]+)">message #2</a>', call.group(1))
+    assert target is not None
+    result = re.search(
+        rf'<div class="behest-msg behest-role-tool" data-message-id="[^"]+" id="{target.group(1)}">(.*?</pre>)</div>',
+        b.timeline.value,
+    )
+    assert result is not None
+    assert result.group(1).endswith("<pre>RESULT &lt;img src=x onerror=alert(1)&gt;</pre>")
+    assert "result of the call in <a href=" in result.group(1)
+    assert b.timeline.value.count("RESULT &lt;img") == 1
     # the compaction pair, with what analytics.compactions says it folded
     pair = analytics.compactions(hostile_store, session_id=sid).row(0, named=True)
     assert f"({pair['messages_folded']} messages) into the summary below" in b.timeline.value
