@@ -134,6 +134,16 @@ def run(store: Store, query: str) -> pl.DataFrame:
     )
 
 
+MONEY_COLUMNS = ("input_cost", "output_cost", "cache_read_cost", "cache_write_cost", "cost")
+"""The USD columns of ``usage``, ``costs`` and ``sessions``."""
+
+
+def money(expr: str, exact: bool) -> str:
+    """SQL of a ``DECIMAL(38,24)`` USD expression as a frame carries it: DOUBLE (polars ``Float64``), or the exact
+    decimal itself when ``exact``."""
+    return expr if exact else f"CAST({expr} AS DOUBLE)"
+
+
 def check_choice(value: str, allowed: Sequence[str], argument: str) -> str:
     if value not in allowed:
         raise ValueError(f"{argument}: {value!r} is not one of {', '.join(map(repr, allowed))}")

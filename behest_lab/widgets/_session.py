@@ -22,7 +22,7 @@ import polars as pl
 
 from behest_lab.analytics._sql import run
 from behest_lab.analytics.compaction import compactions_sql
-from behest_lab.pricing import PriceTable, grouped_costs_sql, price_table_for, priced_ctes, usd
+from behest_lab.pricing import PriceTable, grouped_costs_sql, price_table_for, priced_ctes, priced_sum, usd
 from behest_lab.pricing._sql import literal
 from behest_lab.records import MessageRecord, SessionStats, ToolExecution
 from behest_lab.stores import tables
@@ -112,7 +112,8 @@ class SessionRows:
         return self._prices
 
     def measures(self) -> dict[str, dict[str, Any]]:
-        """Per session id: ``cost`` (Decimal USD; 0 without usage, None when some usage is unpriced), ``tokens``
+        """Per session id: ``cost`` (Decimal USD: the sum of its priced calls; 0 without usage, None when none of its
+        usage is priced), ``tokens``
         (prompt + output) and ``failures`` (failed tool executions), as ``analytics.sessions`` computes them."""
         per_session = grouped_costs_sql(self.prices(), "TRUE", [("session_id", "session_id", "{k}")])
         rows = self.store.sql(
@@ -143,6 +144,21 @@ FROM sessions s LEFT JOIN u ON u.session_id = s.id LEFT JOIN t ON t.session_id =
             "SELECT CAST(message_id AS VARCHAR) AS message_id, model, CAST(prompt_tokens AS BIGINT) AS prompt_tokens, "
             f"CAST(output_tokens AS BIGINT) AS output_tokens, "
             f"{usd('_cost_micro')} AS cost FROM priced_usage ORDER BY created_at, id",
+        )
+
+    def message_usage(self) -> pl.DataFrame:
+        """The sessions' model calls summed per message id, priced as ``usage`` prices them, with the cost rule of
+        ``behest_lab.pricing.priced_sum``. Columns: ``message_id``, ``model`` (Utf8, of the message's first call),
+        ``requests``, ``unpriced_requests``, ``prompt_tokens``, ``output_tokens`` (Int64), ``cost`` (Decimal USD:
+        the priced calls' sum, null when none is priced), oldest first."""
+        return run(
+            self.store,
+            f"WITH {self._ctes}, {priced_ctes(self.prices(), 'TRUE')} "
+            "SELECT CAST(message_id AS VARCHAR) AS message_id, arg_min(model, (created_at, id)) AS model, "
+            "count(*) AS requests, count(*) FILTER (WHERE price_source IS NULL) AS unpriced_requests, "
+            "CAST(sum(prompt_tokens) AS BIGINT) AS prompt_tokens, CAST(sum(output_tokens) AS BIGINT) AS output_tokens, "
+            f"{usd(priced_sum('_cost_micro', 'price_source IS NOT NULL'))} AS cost "
+            "FROM priced_usage GROUP BY message_id ORDER BY min((created_at, id))",
         )
 
     def compactions(self) -> pl.DataFrame:

@@ -254,10 +254,9 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
             return
         rows = SessionRows(self.store, [(sid, session.title, session.model)])
         self._rows = rows
-        usage = rows.usage()
+        usage = rows.message_usage()
         self._costs = message_costs(usage)
-        costs = usage.get_column("cost").to_list()
-        total: Decimal | None = None if any(c is None for c in costs) else sum(costs, Decimal(0))
+        total: Decimal | None = rows.measures()[sid]["cost"]  # the session list's cost rule (pricing.priced_sum)
         pairs = rows.compactions()
         self._pairs = {}
         for row in pairs.iter_rows(named=True):
