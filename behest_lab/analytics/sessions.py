@@ -13,8 +13,8 @@ from behest_lab.analytics._sql import (
     TimeBound,
     check_choice,
     metadata_condition,
-    money,
     run,
+    with_money,
 )
 from behest_lab.pricing import Price, price_table_for
 from behest_lab.pricing._sql import grouped_costs_sql, literal
@@ -127,7 +127,7 @@ def sessions(
         )
     )
     zero_money = ", ".join(
-        f"{money(f'CASE WHEN u.session_id IS NULL THEN CAST(0 AS DECIMAL(38,24)) ELSE u.{c} END', exact)} AS {c}"
+        f"CASE WHEN u.session_id IS NULL THEN CAST(0 AS DECIMAL(38,24)) ELSE u.{c} END AS {c}"
         for c in MONEY_COLUMNS
     )
     per_session = grouped_costs_sql(table, in_sessions, [("session_id", "session_id", "{k}")])
@@ -156,7 +156,7 @@ FROM s LEFT JOIN m ON m.session_id = s.id LEFT JOIN c ON c.session_id = s.id
   LEFT JOIN t ON t.session_id = s.id LEFT JOIN u ON u.session_id = s.id
 ORDER BY s.created_at DESC, s.id DESC"""
     frame = run(store, query)
-    return frame.with_columns(pl.col("duration").cast(pl.Duration("us")))
+    return with_money(frame.with_columns(pl.col("duration").cast(pl.Duration("us"))), exact)
 
 
 def _quote(key: str) -> str:

@@ -17,7 +17,7 @@ from uuid import UUID
 
 import polars as pl
 
-from behest_lab.analytics._sql import MONEY_COLUMNS, Conditions, TimeBound, money, run
+from behest_lab.analytics._sql import MONEY_COLUMNS, Conditions, TimeBound, run, with_money
 from behest_lab.pricing import Price, grouped_costs_sql, price_table_for, priced_ctes, usd
 from behest_lab.pricing._sql import DAY_NUMBER, day_from_number
 from behest_lab.stores.protocols import Store
@@ -107,10 +107,10 @@ def usage(
 SELECT CAST(id AS VARCHAR) AS id, CAST(session_id AS VARCHAR) AS session_id,
   CAST(message_id AS VARCHAR) AS message_id, provider, model, created_at, source, cache_recovered, {counters},
   token_style, uncached_input_tokens, cache_read_tokens, cache_write_tokens, prompt_tokens,
-  {", ".join(f"{money(usd(m), exact)} AS {c}" for c, m in zip(MONEY_COLUMNS, _MICRO, strict=True))},
+  {", ".join(f"{usd(m)} AS {c}" for c, m in zip(MONEY_COLUMNS, _MICRO, strict=True))},
   price_effective_from, tier_start, price_source, price_version, priced_at
 FROM priced_usage ORDER BY created_at, id"""
-    return run(store, query)
+    return with_money(run(store, query), exact)
 
 
 def _by(by: str | Sequence[str]) -> list[str]:
@@ -162,6 +162,5 @@ def costs(
     names = [_KEY_NAME.get(k, k) for k in keys]
     spec = [(n, *_KEYS[k]) for k, n in zip(keys, names, strict=True)]
     order = ", ".join(f"{n} NULLS LAST" for n in names)
-    floats = "" if exact else " REPLACE (" + ", ".join(f"{money(c, exact)} AS {c}" for c in MONEY_COLUMNS) + ")"
-    query = f"SELECT *{floats} FROM ({grouped_costs_sql(table, where, spec)}) ORDER BY {order}"
-    return run(store, query)
+    query = f"SELECT * FROM ({grouped_costs_sql(table, where, spec)}) ORDER BY {order}"
+    return with_money(run(store, query), exact)
