@@ -269,7 +269,8 @@ def test_summary_costs_sum_the_priced_calls_and_name_the_unpriced_ones() -> None
     printed = {k: float(r[-1].replace(",", "")) for k, r in rows.items() if k in want}
     assert printed == pytest.approx(want, abs=0.0051)  # the priced models keep their costs
     total = table_rows(section)[-1]
-    assert total[0] == "total" and total[-1].endswith("*")
+    assert total[0] == "total"
+    assert total[-1].endswith("*")
     assert float(total[-1][:-1].replace(",", "")) == pytest.approx(sum(want.values()), abs=0.0051)  # the priced sum
     note = " ".join(line for line in section if line.startswith("*") or "left out" in line)
     assert "2 call(s) without a price are left out" in note

@@ -127,8 +127,7 @@ def sessions(
         )
     )
     zero_money = ", ".join(
-        f"CASE WHEN u.session_id IS NULL THEN CAST(0 AS DECIMAL(38,24)) ELSE u.{c} END AS {c}"
-        for c in MONEY_COLUMNS
+        f"CASE WHEN u.session_id IS NULL THEN CAST(0 AS DECIMAL(38,24)) ELSE u.{c} END AS {c}" for c in MONEY_COLUMNS
     )
     per_session = grouped_costs_sql(table, in_sessions, [("session_id", "session_id", "{k}")])
     query = f"""WITH s AS (SELECT * FROM sessions WHERE {where}),

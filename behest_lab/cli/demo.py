@@ -190,9 +190,7 @@ def _usage(store: Store) -> str:
         warnings.simplefilter("ignore", UnknownModelWarning)
         priced = costs(store, by=("provider", "model"))
     cost = {(p, m): c for p, m, c in priced.select("provider", "model", "cost").iter_rows()}
-    unpriced = {
-        (p, m): int(n) for p, m, n in priced.select("provider", "model", "unpriced_requests").iter_rows() if n
-    }
+    unpriced = {(p, m): int(n) for p, m, n in priced.select("provider", "model", "unpriced_requests").iter_rows() if n}
     known = [c for c in cost.values() if c is not None]  # a group's cost sums its priced calls (analytics.costs)
 
     def cost_cell(value: object, partial: bool) -> str:

@@ -149,8 +149,8 @@ class UsageDashboard(w.VBox):  # type: ignore[misc]
         """Usage and cost by (period, group) over the chosen range, with series beyond ``TOP_SERIES`` summed into
         ``(other)``; the numbers ``analytics.costs(by=(period, group), since=..., until=...)`` gives. Columns:
         ``period`` (Date), ``series`` (Utf8), ``requests``, ``prompt_tokens``, ``output_tokens``, ``tokens``
-        (Int64), ``cost`` (Decimal USD: the sum of the row's priced calls, null when none is priced), ``unpriced_requests``
-        (Int64, the row's calls without a price)."""
+        (Int64), ``cost`` (Decimal USD: the sum of the row's priced calls, null when none is priced),
+        ``unpriced_requests`` (Int64, the row's calls without a price)."""
         since: date | None = self.since.value
         until: date | None = self.until.value
         period, group = self.period.value, self.group.value

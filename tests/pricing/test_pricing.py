@@ -104,7 +104,8 @@ def test_partial_costs_sum_the_priced_calls_and_count_the_others(store: Store) -
     """The cost rule of every group: the priced calls' sum, ``unpriced_requests`` beside it, null without any
     priced call; one warning per call naming the unpriced models."""
     d1, d2 = datetime(2026, 10, 14, 9, tzinfo=UTC), datetime(2026, 10, 15, 9, tzinfo=UTC)
-    mixed, unknown, idle = session(store, title="mixed"), session(store, title="unknown"), session(store, title="idle")
+    mixed, unknown = session(store, title="mixed"), session(store, title="unknown")
+    session(store, title="idle")
     gpt = _usage(store, mixed.id, "openai", "gpt-4o", d1, input_tokens=10_000, output_tokens=2_000)
     claude = _usage(store, mixed.id, "anthropic", "claude-sonnet-4-5", d2, input_tokens=3_000, output_tokens=500)
     _usage(store, mixed.id, "acme", "mystery-1", d1, input_tokens=100)
@@ -114,8 +115,11 @@ def test_partial_costs_sum_the_priced_calls_and_count_the_others(store: Store) -
     assert None not in priced.values()
 
     by_day, named = _warnings_of(lambda: costs(store, by="day", exact=True))
-    assert len(named) == 1 and "acme/mystery-1" in named[0] and "acme/mystery-2" in named[0]
-    assert "gpt-4o" not in named[0] and "claude" not in named[0]
+    assert len(named) == 1
+    assert "acme/mystery-1" in named[0]
+    assert "acme/mystery-2" in named[0]
+    assert "gpt-4o" not in named[0]
+    assert "claude" not in named[0]
     rows = {r["day"]: r for r in by_day.iter_rows(named=True)}
     assert (rows[d1.date()]["cost"], rows[d1.date()]["unpriced_requests"]) == (genai_cost(gpt), 1)
     assert (rows[d2.date()]["cost"], rows[d2.date()]["unpriced_requests"]) == (genai_cost(claude), 2)
@@ -157,7 +161,8 @@ def test_partial_costs_sum_the_priced_calls_and_count_the_others(store: Store) -
     late = [Price("mystery-2", provider="acme", input=1, output=1, effective_from=date(2026, 10, 15))]
     _usage(store, unknown.id, "acme", "mystery-2", d1, input_tokens=400)
     frame, named = _warnings_of(lambda: costs(store, by="model", prices=late, exact=True))
-    assert len(named) == 1 and "acme/mystery-2" in named[0]
+    assert len(named) == 1
+    assert "acme/mystery-2" in named[0]
     row = frame.filter(frame["model"] == "mystery-2").row(0, named=True)
     assert (row["cost"], row["unpriced_requests"], row["requests"]) == (Decimal(300) / M, 1, 3)
 
@@ -180,7 +185,8 @@ def test_float_costs_equal_the_exact_decimals(store: Store) -> None:
             assert floats.schema[column] == pl.Float64, (name, column)
             assert exact.schema[column] == pl.Decimal(38, 24), (name, column)
             for f, d in zip(floats[column], exact[column], strict=True):
-                assert isinstance(d, Decimal) and (d > 0 or column == "cache_write_cost")
+                assert isinstance(d, Decimal)
+                assert d > 0 or column == "cache_write_cost"
                 assert f == float(d), (name, column)  # the nearest double
         assert floats.drop(*money, "priced_at").equals(exact.drop(*money, "priced_at"))
     table, exact_table = price_table(store), price_table(store, exact=True)

@@ -62,7 +62,9 @@ def test_dashboard_totals_range_and_grouping(sample_store: Store) -> None:
     series = set(d.frame.get_column("series"))
     assert len(series) == TOP_SERIES + 1
     assert OTHER in series
-    per_session = analytics.costs(sample_store, by="session", exact=True).sort(["cost", "session_id"], descending=[True, False])
+    per_session = analytics.costs(sample_store, by="session", exact=True).sort(
+        ["cost", "session_id"], descending=[True, False]
+    )
     assert set(per_session.get_column("session_id").head(TOP_SERIES)) == series - {OTHER}
     assert f"${per_session.get_column('cost').sum():,.4f}" in d.summary.value
     d.period.value = "week"

@@ -51,7 +51,9 @@ def test_browser_and_dashboard_show_the_priced_sum(mixed: Store) -> None:
         per_session = analytics.sessions(mixed, exact=True)
         by_message = analytics.usage(mixed, exact=True)
         cost = dict(zip(per_session["title"], per_session["cost"], strict=True))
-        assert cost["mixed"] is not None and cost["mixed"] > 0 and cost["unknown"] is None
+        assert cost["mixed"] is not None
+        assert cost["mixed"] > 0
+        assert cost["unknown"] is None
         ids = dict(zip(per_session["title"], per_session["id"], strict=True))
 
         b = SessionBrowser(mixed)
@@ -63,9 +65,11 @@ def test_browser_and_dashboard_show_the_priced_sum(mixed: Store) -> None:
         shown = re.findall(r'data-cost="([^"]*)"', b.timeline.value)
         calls = by_message.filter(by_message["session_id"] == ids["mixed"])
         first = calls.filter(calls["message_id"] == calls["message_id"][0])
-        assert first["cost"].null_count() == 1 and first.height == 2
+        assert first["cost"].null_count() == 1
+        assert first.height == 2
         priced_first = sum((c for c in first["cost"] if c is not None), Decimal(0))
-        assert len(shown) == 2 and Decimal(shown[0]) == priced_first  # a message with an unpriced call: its sum
+        assert len(shown) == 2
+        assert Decimal(shown[0]) == priced_first
         b.session_list.value = ids["unknown"]
         assert "n/a" in b.stats.value
         assert re.findall(r'data-cost="([^"]*)"', b.timeline.value) == [""]
