@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, cast
 from uuid import UUID
 
@@ -146,20 +147,29 @@ FROM sessions s LEFT JOIN u ON u.session_id = s.id LEFT JOIN t ON t.session_id =
             f"{usd('_cost_micro')} AS cost FROM priced_usage ORDER BY created_at, id",
         )
 
-    def message_usage(self) -> pl.DataFrame:
+    def message_usage(self) -> tuple[pl.DataFrame, Decimal | None]:
         """The sessions' model calls summed per message id, priced as ``usage`` prices them, with the cost rule of
-        ``behest_lab.pricing.priced_sum``. Columns: ``message_id``, ``model`` (Utf8, of the message's first call),
-        ``requests``, ``unpriced_requests``, ``prompt_tokens``, ``output_tokens`` (Int64), ``cost`` (Decimal USD:
-        the priced calls' sum, null when none is priced), oldest first."""
-        return run(
+        ``behest_lab.pricing.priced_sum``, and the cost of all of them by the same rule (one query).
+
+        Returns:
+            The frame, oldest message first: ``message_id``, ``model`` (Utf8, of the message's first call),
+            ``requests``, ``unpriced_requests``, ``prompt_tokens``, ``output_tokens`` (Int64), ``cost`` (Decimal
+            USD: the priced calls' sum, null when none is priced); and the total cost (0 without usage, None when
+            no call is priced), as ``measures`` gives it for a single session.
+        """
+        frame = run(
             self.store,
             f"WITH {self._ctes}, {priced_ctes(self.prices(), 'TRUE')} "
-            "SELECT CAST(message_id AS VARCHAR) AS message_id, arg_min(model, (created_at, id)) AS model, "
+            "SELECT CAST(message_id AS VARCHAR) AS message_id, arg_min(model, created_at) AS model, "
             "count(*) AS requests, count(*) FILTER (WHERE price_source IS NULL) AS unpriced_requests, "
             "CAST(sum(prompt_tokens) AS BIGINT) AS prompt_tokens, CAST(sum(output_tokens) AS BIGINT) AS output_tokens, "
-            f"{usd(priced_sum('_cost_micro', 'price_source IS NOT NULL'))} AS cost "
-            "FROM priced_usage GROUP BY message_id ORDER BY min((created_at, id))",
+            f"{usd(priced_sum('_cost_micro', 'price_source IS NOT NULL'))} AS cost, "
+            "grouping(message_id) AS _all "  # the grand total row of GROUPING SETS
+            "FROM priced_usage GROUP BY GROUPING SETS ((message_id), ()) ORDER BY _all, min(created_at), message_id",
         )
+        total = frame.filter(pl.col("_all") == 1).row(0, named=True)
+        cost: Decimal | None = Decimal(0) if total["requests"] == 0 else total["cost"]
+        return frame.filter(pl.col("_all") == 0).drop("_all"), cost
 
     def compactions(self) -> pl.DataFrame:
         """``analytics.compactions(store, session_id=...)`` of the session (the same query)."""
