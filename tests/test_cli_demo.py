@@ -15,7 +15,7 @@ import pytest
 import behest_lab
 from behest_lab import MessageRole, Store, ToolExecutionStatus, UsageRecord, open_store
 from behest_lab.cli import main
-from behest_lab.cli.demo import format_table
+from behest_lab.cli.demo import format_table, summary
 from behest_lab.sample import generate
 from tests.analytics._reference import genai_cost
 
@@ -248,3 +248,30 @@ def test_format_table_aligns_columns() -> None:
     text = format_table(["name", "n"], [["a", "1"], ["long name", "1,000"]])
     lines = text.splitlines()
     assert lines == ["name           n", "---------  -----", "a              1", "long name  1,000"]
+
+
+def test_summary_costs_sum_the_priced_calls_and_name_the_unpriced_ones() -> None:
+    with open_store(None) as store:
+        generate(store, sessions=8, seed=4, embedding_dim=None)
+        want = expected_counts(store)["cost"]
+        s = store.sessions.list_sessions()[0]
+        mystery = [
+            UsageRecord(session_id=s.id, message_id=s.id, provider="acme", model="mystery-1", input_tokens=n,
+                        output_tokens=1, total_tokens=n + 1, created_at=s.created_at)
+            for n in (10, 20)
+        ]  # fmt: skip
+        store.executions.record_usages(mystery)
+        out = summary(store)
+    section = blocks(out)["Token usage"]
+    rows = {(r[0], r[1]): r for r in table_rows(section)}
+    assert rows[("acme", "mystery-1")][2] == "2"
+    assert rows[("acme", "mystery-1")][-1] == "-*"  # no priced call: no cost, marked
+    printed = {k: float(r[-1].replace(",", "")) for k, r in rows.items() if k in want}
+    assert printed == pytest.approx(want, abs=0.0051)  # the priced models keep their costs
+    total = table_rows(section)[-1]
+    assert total[0] == "total"
+    assert total[-1].endswith("*")
+    assert float(total[-1][:-1].replace(",", "")) == pytest.approx(sum(want.values()), abs=0.0051)  # the priced sum
+    note = " ".join(line for line in section if line.startswith("*") or "left out" in line)
+    assert "2 call(s) without a price are left out" in note
+    assert "acme/mystery-1 (2)" in note

@@ -3,7 +3,18 @@
 Every function runs DuckDB SQL through ``store.sql`` over the tables of ``behest_lab.stores.tables``, so it works
 the same on the memory store and on the persistent lake store (where DuckDB reads the Parquet files itself and
 pushes filters down); aggregation happens in DuckDB, never over Python records. Ids come back as Utf8, timestamps
-as ``Datetime[us, UTC]``, money as exact ``Decimal(38, 24)`` USD. Each function's docstring lists its columns.
+as ``Datetime[us, UTC]``, money as ``Float64`` USD. Each function's docstring lists its columns.
+
+Money: the costs are computed exactly in SQL (``DECIMAL(38,24)`` USD, see ``behest_lab.pricing``) and handed over as
+``Float64``, so pandas, matplotlib and JSON take them as numbers (``costs(store).to_pandas().plot.bar(y="cost")``).
+``exact=True`` on ``usage``, ``costs``, ``sessions`` and ``top_sessions`` gives the same columns as exact
+``Decimal(38, 24)`` instead (the float is that decimal rounded to the nearest double).
+
+Unpriced calls: a model call without a price (see ``UnknownModelWarning``, raised once per call naming the models)
+has a null cost. A group of calls (a day, a model, a session) costs the sum of its priced calls, and
+``unpriced_requests`` beside it counts the calls left out; a group without any priced call has a null cost. A
+plain ``frame["cost"].sum()`` therefore adds up every priced call, and ``frame["unpriced_requests"].sum()`` says how
+many calls it misses.
 
 Token usage and cost count every model call once: the usage records plus the usage of messages no usage record
 covers (behest's own runtime stores usage only on assistant messages, so a store imported from behest shows costs);

@@ -7,7 +7,15 @@ from typing import Any
 
 import polars as pl
 
-from behest_lab.analytics._sql import Conditions, TimeBound, check_choice, metadata_condition, run
+from behest_lab.analytics._sql import (
+    MONEY_COLUMNS,
+    Conditions,
+    TimeBound,
+    check_choice,
+    metadata_condition,
+    run,
+    with_money,
+)
 from behest_lab.pricing import Price, price_table_for
 from behest_lab.pricing._sql import grouped_costs_sql, literal
 from behest_lab.stores.protocols import Store
@@ -71,13 +79,16 @@ def sessions(
     metadata: dict[str, Any] | None = None,
     prices: Sequence[Price] | None = None,
     metadata_fields: Sequence[str] | None = None,
+    exact: bool = False,
 ) -> pl.DataFrame:
     """One row per session, most recently created first (ties by id).
 
     Filters: ``since`` (inclusive) / ``until`` (exclusive) on ``created_at``, the session ``model``, and
     ``metadata`` containment (the same rule as ``SessionFilter.metadata_filter``). Tokens and costs sum the session's
     model calls as ``behest_lab.analytics.usage`` lists them: its usage records plus the message usage no usage
-    record covers (so a store imported from behest, which keeps usage only on messages, shows costs).
+    record covers (so a store imported from behest, which keeps usage only on messages, shows costs). A session's
+    cost sums its priced calls, with the calls without a price counted in ``unpriced_requests`` (see
+    ``behest_lab.analytics.costs``). ``exact=True`` gives the costs as exact ``Decimal(38,24)`` instead of ``Float64``.
 
     Returns:
         Columns: ``id``, ``title``, ``model`` (Utf8), ``metadata`` (Utf8 JSON text), one Utf8 column per metadata
@@ -88,8 +99,8 @@ def sessions(
         assistant messages), ``tool_executions``, ``tool_failures`` (Int64, status failed), ``compactions`` (Int64,
         adjacent compaction/summary pairs), ``requests``, ``prompt_tokens``, ``uncached_input_tokens``,
         ``cache_read_tokens``, ``cache_write_tokens``, ``output_tokens`` (Int64), ``input_cost``, ``output_cost``,
-        ``cache_read_cost``, ``cache_write_cost``, ``cost`` (Decimal(38,24) USD; 0 for a session without usage,
-        null when some of its usage is unpriced), ``unpriced_requests`` (Int64), ``price_source``,
+        ``cache_read_cost``, ``cache_write_cost``, ``cost`` (Float64 USD, Decimal(38,24) with ``exact``; 0 for a
+        session without usage, null when none of its usage is priced), ``unpriced_requests`` (Int64), ``price_source``,
         ``price_version`` (Utf8), ``priced_at`` (Datetime[us, UTC]). ``.to_pandas()`` / ``.to_arrow()`` convert it.
     """
     conds = Conditions().time_range("created_at", since, until).equals("model", model, "model")
@@ -116,8 +127,7 @@ def sessions(
         )
     )
     zero_money = ", ".join(
-        f"CASE WHEN u.session_id IS NULL THEN CAST(0 AS DECIMAL(38,24)) ELSE u.{c} END AS {c}"
-        for c in ("input_cost", "output_cost", "cache_read_cost", "cache_write_cost", "cost")
+        f"CASE WHEN u.session_id IS NULL THEN CAST(0 AS DECIMAL(38,24)) ELSE u.{c} END AS {c}" for c in MONEY_COLUMNS
     )
     per_session = grouped_costs_sql(table, in_sessions, [("session_id", "session_id", "{k}")])
     query = f"""WITH s AS (SELECT * FROM sessions WHERE {where}),
@@ -145,7 +155,7 @@ FROM s LEFT JOIN m ON m.session_id = s.id LEFT JOIN c ON c.session_id = s.id
   LEFT JOIN t ON t.session_id = s.id LEFT JOIN u ON u.session_id = s.id
 ORDER BY s.created_at DESC, s.id DESC"""
     frame = run(store, query)
-    return frame.with_columns(pl.col("duration").cast(pl.Duration("us")))
+    return with_money(frame.with_columns(pl.col("duration").cast(pl.Duration("us"))), exact)
 
 
 def _quote(key: str) -> str:
@@ -175,16 +185,18 @@ def top_sessions(
     model: str | None = None,
     metadata: dict[str, Any] | None = None,
     prices: Sequence[Price] | None = None,
+    exact: bool = False,
 ) -> pl.DataFrame:
     """The ``n`` sessions with the largest cost, tokens (prompt + output), duration or tool failures.
 
     Returns:
-        The columns of ``sessions()`` plus ``total_tokens`` (Int64, prompt + output), at most ``n`` rows sorted by
-        the chosen measure descending (nulls last, ties by id).
+        The columns of ``sessions()`` (``exact`` as there) plus ``total_tokens`` (Int64, prompt + output), at most
+        ``n`` rows sorted by the chosen measure descending (nulls last, ties by id; by cost, a session's priced
+        calls: see ``unpriced_requests``).
     """
     check_choice(by, tuple(TOP_BY), "by")
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"n: expected a non-negative integer, got {n!r}")
-    frame = sessions(store, since=since, until=until, model=model, metadata=metadata, prices=prices)
+    frame = sessions(store, since=since, until=until, model=model, metadata=metadata, prices=prices, exact=exact)
     frame = frame.with_columns((pl.col("prompt_tokens") + pl.col("output_tokens")).alias("total_tokens"))
     return frame.sort([TOP_BY[by], "id"], descending=[True, True], nulls_last=True).head(n)

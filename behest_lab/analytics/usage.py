@@ -17,7 +17,7 @@ from uuid import UUID
 
 import polars as pl
 
-from behest_lab.analytics._sql import Conditions, TimeBound, run
+from behest_lab.analytics._sql import MONEY_COLUMNS, Conditions, TimeBound, run, with_money
 from behest_lab.pricing import Price, grouped_costs_sql, price_table_for, priced_ctes, usd
 from behest_lab.pricing._sql import DAY_NUMBER, day_from_number
 from behest_lab.stores.protocols import Store
@@ -35,6 +35,8 @@ _KEYS = {  # costs(by=...) key -> (row expression over _joined, output expressio
     "session": ("session_id", "CAST({k} AS VARCHAR)"),
 }
 _KEY_NAME = {"session": "session_id"}
+_MICRO = ("_input_micro", "_output_micro", "_cache_read_micro", "_cache_write_micro", "_cost_micro")
+"""The ``priced_usage`` micro-dollar columns of ``MONEY_COLUMNS``, in order."""
 
 
 def usage_conditions(
@@ -63,6 +65,7 @@ def usage(
     model: str | None = None,
     provider: str | None = None,
     prices: Sequence[Price] | None = None,
+    exact: bool = False,
 ) -> pl.DataFrame:
     """Every model call with normalised token counts and its cost, oldest first: the usage records plus the
     message usage no usage record covers (see the module docstring; ``source`` tells them apart).
@@ -70,7 +73,8 @@ def usage(
     Token normalisation: ``token_style`` is ``"anthropic"`` for provider ``anthropic`` or a model name containing
     ``claude`` (``input_tokens`` excludes cache reads and writes, reported in ``cache_read_input_tokens`` and
     ``cache_creation_input_tokens``), else ``"openai"`` (``input_tokens`` includes ``cached_input_tokens``; uncached
-    = input - cached). Unpriced rows (see ``UnknownModelWarning``) have null costs.
+    = input - cached). Unpriced rows (see ``UnknownModelWarning``) have null costs. ``exact=True`` gives the costs
+    as exact ``Decimal(38,24)`` instead of ``Float64``.
 
     Returns:
         One row per model call. Columns: ``id`` (the usage record's id, or the message's for message usage),
@@ -81,8 +85,9 @@ def usage(
         ``total_tokens``, ``cache_creation_input_tokens``, ``cache_read_input_tokens``, ``cached_input_tokens``
         (Int64, null when not reported), ``token_style`` (Utf8), ``uncached_input_tokens``, ``cache_read_tokens``,
         ``cache_write_tokens``, ``prompt_tokens`` (Int64), ``input_cost``, ``output_cost``, ``cache_read_cost``,
-        ``cache_write_cost``, ``cost`` (Decimal(38,24) USD, exact), ``price_effective_from`` (Date), ``tier_start``
-        (Int64), ``price_source``, ``price_version`` (Utf8), ``priced_at`` (Datetime[us, UTC]).
+        ``cache_write_cost``, ``cost`` (Float64 USD; Decimal(38,24) with ``exact``), ``price_effective_from``
+        (Date), ``tier_start`` (Int64), ``price_source``, ``price_version`` (Utf8), ``priced_at`` (Datetime[us,
+        UTC]).
         ``.to_pandas()`` / ``.to_arrow()`` convert the frame.
     """
     where = usage_conditions(since=since, until=until, session_id=session_id, model=model, provider=provider)
@@ -102,12 +107,10 @@ def usage(
 SELECT CAST(id AS VARCHAR) AS id, CAST(session_id AS VARCHAR) AS session_id,
   CAST(message_id AS VARCHAR) AS message_id, provider, model, created_at, source, cache_recovered, {counters},
   token_style, uncached_input_tokens, cache_read_tokens, cache_write_tokens, prompt_tokens,
-  {usd("_input_micro")} AS input_cost, {usd("_output_micro")} AS output_cost,
-  {usd("_cache_read_micro")} AS cache_read_cost, {usd("_cache_write_micro")} AS cache_write_cost,
-  {usd("_cost_micro")} AS cost,
+  {", ".join(f"{usd(m)} AS {c}" for c, m in zip(MONEY_COLUMNS, _MICRO, strict=True))},
   price_effective_from, tier_start, price_source, price_version, priced_at
 FROM priced_usage ORDER BY created_at, id"""
-    return run(store, query)
+    return with_money(run(store, query), exact)
 
 
 def _by(by: str | Sequence[str]) -> list[str]:
@@ -132,20 +135,24 @@ def costs(
     session_id: UUID | str | None = None,
     model: str | None = None,
     provider: str | None = None,
+    exact: bool = False,
 ) -> pl.DataFrame:
     """Usage and cost aggregated by any of ``"day"``, ``"week"`` (ISO, Monday), ``"month"`` (UTC calendar),
     ``"model"``, ``"provider"``, ``"session"``; DuckDB does the aggregation.
 
     The rows are those of ``usage()``: usage records plus the message usage no record covers, each model call
     counted once. ``prices`` recompute the whole history under other prices (see ``behest_lab.pricing.Price``). A
-    group's costs are null when any of its rows has no price (``unpriced_requests`` > 0), never a partial sum;
-    message usage whose provider is unknown has a null ``provider`` key.
+    group's costs sum its priced calls; ``unpriced_requests`` counts the calls without a price beside them (named by
+    one ``UnknownModelWarning``), and a group without any priced call has null costs. Message usage whose provider
+    is unknown has a null ``provider`` key. ``exact=True`` gives the costs as exact ``Decimal(38,24)`` instead of
+    ``Float64``.
 
     Returns:
         One row per group, sorted by the keys. Columns: the keys (``day``/``week``/``month`` Date, ``model``,
         ``provider`` Utf8, ``session_id`` Utf8), ``requests`` (Int64), ``prompt_tokens``, ``uncached_input_tokens``,
         ``cache_read_tokens``, ``cache_write_tokens``, ``output_tokens`` (Int64), ``input_cost``, ``output_cost``,
-        ``cache_read_cost``, ``cache_write_cost``, ``cost`` (Decimal(38,24) USD, exact), ``unpriced_requests`` (Int64),
+        ``cache_read_cost``, ``cache_write_cost``, ``cost`` (Float64 USD; Decimal(38,24) with ``exact``; the sum of
+        the priced calls, null when none is priced), ``unpriced_requests`` (Int64, calls without a price),
         ``price_source``, ``price_version`` (Utf8, the distinct values joined with ``,``; null when unpriced),
         ``priced_at`` (Datetime[us, UTC]). ``.to_pandas()`` / ``.to_arrow()`` convert the frame.
     """
@@ -156,4 +163,4 @@ def costs(
     spec = [(n, *_KEYS[k]) for k, n in zip(keys, names, strict=True)]
     order = ", ".join(f"{n} NULLS LAST" for n in names)
     query = f"SELECT * FROM ({grouped_costs_sql(table, where, spec)}) ORDER BY {order}"
-    return run(store, query)
+    return with_money(run(store, query), exact)

@@ -186,13 +186,21 @@ def _usage(store: Store) -> str:
         f"SELECT provider, model, {_TOKEN_SUMS} FROM usage_records GROUP BY provider, model ORDER BY provider, model"
     ).fetchall()
     total = store.sql(f"SELECT {_TOKEN_SUMS} FROM usage_records").fetchone() or (0,) * 7
-    with warnings.catch_warnings():  # an unknown model shows as "-" in the cost column, which says enough here
+    with warnings.catch_warnings():  # the unpriced models are named in the note above the table instead
         warnings.simplefilter("ignore", UnknownModelWarning)
         priced = costs(store, by=("provider", "model"))
     cost = {(p, m): c for p, m, c in priced.select("provider", "model", "cost").iter_rows()}
-    known = [c for c in cost.values() if c is not None]
-    rows = [[str(p), str(m), *(_n(v) for v in rest), _usd(cost.get((p, m)))] for p, m, *rest in per_model]
-    rows.append(["total", "", *(_n(v) for v in total), _usd(sum(known) if known else None)])
+    unpriced = {(p, m): int(n) for p, m, n in priced.select("provider", "model", "unpriced_requests").iter_rows() if n}
+    known = [c for c in cost.values() if c is not None]  # a group's cost sums its priced calls (analytics.costs)
+
+    def cost_cell(value: object, partial: bool) -> str:
+        return _usd(value) + ("*" if partial else "")
+
+    rows = [
+        [str(p), str(m), *(_n(v) for v in rest), cost_cell(cost.get((p, m)), (p, m) in unpriced)]
+        for p, m, *rest in per_model
+    ]
+    rows.append(["total", "", *(_n(v) for v in total), cost_cell(sum(known) if known else None, bool(unpriced))])
     headers = [
         "provider",
         "model",
@@ -209,6 +217,12 @@ def _usage(store: Store) -> str:
         "input: Anthropic reports it without cache reads and writes, OpenAI and Gemini with the cached part included;\n"
         "cost from genai-prices' bundled prices (cache reads and writes at their own rates); - = not reported"
     )
+    if unpriced:
+        models = ", ".join(f"{'?' if p is None else p}/{m} ({n:,})" for (p, m), n in sorted(unpriced.items(), key=str))
+        note += (
+            f"\n* the cost sums the priced calls only: {sum(unpriced.values()):,} call(s) without a price are left out"
+            f" ({models})"
+        )
     return f"Token usage (usage records)\n{note}\n" + format_table(headers, rows, left=2)
 
 

@@ -1,13 +1,17 @@
-"""Shared plumbing of the plot functions: source resolution, column checks, new axes, the "no data" note, PNG bytes."""
+"""Shared plumbing of the plot functions: source resolution, column checks, new axes that display themselves in
+Jupyter, literal text, the "no data" note, PNG bytes."""
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec
 
 import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from behest_lab.stores.protocols import Store
 
@@ -16,6 +20,9 @@ FIGSIZE = (9.0, 4.5)
 
 DPI = 100
 """Resolution of created figures and of ``figure_png`` (so a 9 x 4.5 in figure is 900 x 450 px)."""
+
+DISPLAY_SCALE = 2
+"""The PNG a ``PlotAxes`` shows in Jupyter has this many pixels per CSS pixel (sharp on high-density screens)."""
 
 OTHER = "other"
 """Label of the group that collects everything outside the top N."""
@@ -50,12 +57,57 @@ def require(frame: pl.DataFrame, columns: Sequence[str], what: str, hint: str) -
             )
 
 
+class PlotAxes(Axes):
+    """The Axes of a figure a plot function creates: an ordinary matplotlib ``Axes`` that also shows its figure
+    when it ends a Jupyter cell.
+
+    IPython's display formatter finds ``_repr_svg_`` (a vector image, which JupyterLab shows for trusted output and
+    nbconvert's HTML export embeds) and ``_repr_png_`` (a PNG at ``DISPLAY_SCALE`` times ``DPI``, shown at the
+    figure's size: sharp on high-density screens; what JupyterLab shows for untrusted output). Both render the
+    figure with its own canvas: no pyplot, no global state.
+    """
+
+    def _repr_svg_(self) -> str:
+        buffer = io.StringIO()
+        figure_of(self).savefig(buffer, format="svg", metadata={"Date": None})
+        return buffer.getvalue()
+
+    def _repr_png_(self) -> tuple[bytes, dict[str, int]]:
+        fig = figure_of(self)
+        width, height = (round(v * DPI) for v in fig.get_size_inches())
+        return figure_png(fig, dpi=DPI * DISPLAY_SCALE), {"width": width, "height": height}
+
+
 def new_axes(ax: Axes | None, figsize: tuple[float, float] = FIGSIZE) -> Axes:
-    """``ax`` itself, or the single Axes of a new pyplot-free ``Figure`` (constrained layout)."""
+    """``ax`` itself, or the single ``PlotAxes`` of a new pyplot-free ``Figure`` (constrained layout)."""
     if ax is not None:
         return ax
     fig = Figure(figsize=figsize, dpi=DPI, layout="constrained")
-    return fig.add_subplot()
+    return fig.add_subplot(axes_class=PlotAxes)
+
+
+_P = ParamSpec("_P")
+
+
+def plot_function(draw: Callable[_P, Axes]) -> Callable[_P, Axes]:
+    """Decorate a plot function: every text of the Axes it returns (title, axis labels, tick labels, legend,
+    annotations) is drawn literally, so stored text such as a tool named ``$\\alpha$`` never goes through
+    matplotlib's mathtext parser (which would render it as math or fail on it)."""
+
+    @functools.wraps(draw)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> Axes:
+        ax = draw(*args, **kwargs)
+        literal_text(ax)
+        return ax
+
+    return wrapper
+
+
+def literal_text(ax: Axes) -> None:
+    """Turn off mathtext for every text artist of ``ax`` (``Text.set_parse_math(False)``)."""
+    text: Any
+    for text in ax.findobj(Text):
+        text.set_parse_math(False)
 
 
 def no_data(ax: Axes, title: str, note: str = "no data") -> Axes:

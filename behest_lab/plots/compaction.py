@@ -7,7 +7,7 @@ import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter
 
-from behest_lab.plots._common import new_axes, no_data, require, resolve, tokens_label
+from behest_lab.plots._common import new_axes, no_data, plot_function, require, resolve, tokens_label
 from behest_lab.stores.protocols import Store
 
 MEASURES = {
@@ -48,6 +48,7 @@ def savings_frame(frame: pl.DataFrame, *, measure: str = "estimated") -> pl.Data
     return points.with_columns((pl.col("before") - pl.col("after")).alias("saved"))
 
 
+@plot_function
 def compaction_savings(source: Store | pl.DataFrame, *, ax: Axes | None = None, measure: str = "estimated") -> Axes:
     """One dot per compaction: context tokens before (x) against after (y), with the no-savings diagonal; the
     further below it, the more the compaction saved. The title gives the count, total and median saving.

@@ -9,7 +9,7 @@ import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from behest_lab.plots._common import OTHER, UNKNOWN, new_axes, no_data, require, resolve
+from behest_lab.plots._common import OTHER, UNKNOWN, new_axes, no_data, plot_function, require, resolve
 from behest_lab.stores.protocols import Store
 
 COST_BY = ("model", "provider")
@@ -124,6 +124,7 @@ def _usd(value: float, _position: object = None) -> str:
     return f"${value:,.2f}" if abs(value) < 100 else f"${value:,.0f}"
 
 
+@plot_function
 def cost_over_time(
     source: Store | pl.DataFrame,
     *,

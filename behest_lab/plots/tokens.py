@@ -7,7 +7,7 @@ import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter
 
-from behest_lab.plots._common import new_axes, no_data, require, resolve, short, tokens_label
+from behest_lab.plots._common import new_axes, no_data, plot_function, require, resolve, short, tokens_label
 from behest_lab.stores.protocols import Store
 
 SEGMENTS = (
@@ -74,6 +74,7 @@ def token_frame(frame: pl.DataFrame, *, top: int = 30) -> pl.DataFrame:
     return per.with_columns(pl.Series("label", labels, pl.Utf8)).select("session_id", "label", *columns, "total_tokens")
 
 
+@plot_function
 def tokens_per_session(source: Store | pl.DataFrame, *, ax: Axes | None = None, top: int = 30) -> Axes:
     """Horizontal stacked bars of the tokens of the ``top`` sessions by total tokens: uncached input, cache read,
     cache write and output (``analytics.usage``'s normalised counters, so Anthropic and OpenAI-style reports add

@@ -9,7 +9,7 @@ import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter
 
-from behest_lab.plots._common import new_axes, no_data, require, resolve
+from behest_lab.plots._common import new_axes, no_data, plot_function, require, resolve
 from behest_lab.stores.protocols import Store
 
 MIN_MS = 0.01
@@ -86,6 +86,7 @@ def failure_text(failures: int, finished: int) -> str:
     return f"{100.0 * failures / finished:.1f}% failed ({failures}/{finished})"
 
 
+@plot_function
 def tool_latency(source: Store | pl.DataFrame, *, ax: Axes | None = None, tools: Sequence[str] | None = None) -> Axes:
     """Latency of each tool's finished calls as horizontal box plots on a log axis (whiskers at 1.5 IQR, outliers
     as dots), with the failure rate written beside each tool.

@@ -2,12 +2,16 @@
 
 Prices come from the pinned ``genai-prices`` package's bundled data only; behest_lab never starts its background
 updater, so pricing never touches the network. ``Price`` objects override that data (and price models it does not
-know). Costs are exact decimals: ``DECIMAL(38,24)`` USD in SQL, ``pl.Decimal(38, 24)`` in frames (tokens times
-prices with up to 18 decimals, never rounded; sums up to 10^14 USD).
+know). Costs are computed exactly: ``DECIMAL(38,24)`` USD in SQL (tokens times prices with up to 18 decimals, never
+rounded; sums up to 10^14 USD). The analytics frames carry them as ``Float64`` USD, or as the exact
+``pl.Decimal(38, 24)`` with ``exact=True`` (see ``behest_lab.analytics``).
 
 Every cost row carries ``price_source`` (``"genai-prices"`` or ``"user"``), ``price_version`` (the genai-prices
-package and data version, or ``"user"``) and ``priced_at`` (when the price table was built). Usage nobody has a price
-for gets a null cost and one ``UnknownModelWarning`` naming every such model: never a silent 0.
+package and data version, or ``"user"``) and ``priced_at`` (when the price table was built). A model call nobody has
+a price for has a null cost, never a silent 0, and one ``UnknownModelWarning`` names every such model. A group of
+calls (a day, a model, a session) costs the sum of its priced calls, with the count of the unpriced ones beside it
+as ``unpriced_requests``; a group without any priced call has a null cost. ``priced_sum`` is that rule in SQL, used by
+every cost of the analytics and the widgets.
 
 Usage is every usage record plus the token usage of messages no usage record covers (behest's runtime records
 usage only on assistant messages): see ``usage_source_sql`` and ``infer_providers`` for how such a message's
@@ -34,7 +38,14 @@ from typing import TYPE_CHECKING
 import duckdb
 import polars as pl
 
-from behest_lab.pricing._sql import USAGE_COUNTERS, grouped_costs_sql, priced_ctes, usage_source_sql, usd
+from behest_lab.pricing._sql import (
+    USAGE_COUNTERS,
+    grouped_costs_sql,
+    priced_ctes,
+    priced_sum,
+    usage_source_sql,
+    usd,
+)
 from behest_lab.pricing._table import (
     EPOCH,
     GENAI_PRICES_VERSION,
@@ -68,6 +79,7 @@ __all__ = [
     "price_table",
     "price_table_for",
     "priced_ctes",
+    "priced_sum",
     "token_style",
     "usage_source_sql",
     "usd",
@@ -109,15 +121,20 @@ def price_table_for(store: Store, usage_where: str = "TRUE", prices: Sequence[Pr
     return table
 
 
-def price_table(store: Store, prices: Sequence[Price] | None = None) -> pl.DataFrame:
+def price_table(store: Store, prices: Sequence[Price] | None = None, *, exact: bool = False) -> pl.DataFrame:
     """The price table used for the store's usage, one row per (pair, period, tier).
+
+    Args:
+        store: the store whose usage is priced.
+        prices: user prices that override genai-prices (see ``Price``).
+        exact: give the prices as exact ``Decimal(38,18)`` instead of ``Float64``.
 
     Returns:
         Columns: ``provider``, ``model`` (Utf8, as the usage spells them), ``effective_from`` (Date, UTC day the
         row starts applying), ``tier_start`` (Int64; null for the base row, else the row applies to requests whose
-        prompt exceeds it), ``input``, ``output``, ``cache_read``, ``cache_write`` (Decimal(38,18), USD per million
-        tokens), ``price_source``, ``price_version`` (Utf8), ``matched_provider``, ``matched_model`` (Utf8; the
-        genai-prices ids, null for user rows), ``priced_at`` (Datetime[us, UTC]).
+        prompt exceeds it), ``input``, ``output``, ``cache_read``, ``cache_write`` (Float64 USD per million tokens;
+        Decimal(38,18) with ``exact=True``), ``price_source``, ``price_version`` (Utf8), ``matched_provider``,
+        ``matched_model`` (Utf8; the genai-prices ids, null for user rows), ``priced_at`` (Datetime[us, UTC]).
     """
     table = price_table_for(store, "TRUE", prices)
     data = {
@@ -144,4 +161,5 @@ def price_table(store: Store, prices: Sequence[Price] | None = None) -> pl.DataF
         "matched_model": pl.Utf8(),
         "priced_at": pl.Datetime("us", "UTC"),
     }
-    return pl.DataFrame(data, schema=schema)
+    frame = pl.DataFrame(data, schema=schema)
+    return frame if exact else frame.with_columns(pl.col(PRICE_KEYS).cast(pl.Float64))

@@ -274,6 +274,18 @@ priced_usage AS (
   FROM _joined j LEFT JOIN _pairs p ON p._pid = j._pid)"""
 
 
+def priced_sum(value: str, priced: str) -> str:
+    """SQL aggregate of the cost of a group of model calls: THE rule every cost of behest_lab follows.
+
+    The sum of ``value`` over the group's rows where ``priced`` (a SQL condition) holds: a group mixing priced and
+    unpriced calls reports the priced calls' sum (the callers put the count of the others beside it as
+    ``unpriced_requests``), and a group without any priced call is NULL, never 0. ``price_table_for`` warns once
+    (``UnknownModelWarning``) naming the unpriced models. Re-aggregating groups that already follow the rule is the
+    same rule with ``priced = "cost IS NOT NULL"``.
+    """
+    return f"sum({value}) FILTER (WHERE {priced})"
+
+
 def _distinct(column: str) -> str:
     """The distinct values of ``column`` in a group joined by ``,``: min and max suffice, as a group mixes at most
     two (genai-prices' and the user's); far cheaper than a per-group ``string_agg(DISTINCT ...)``."""
@@ -290,9 +302,9 @@ def grouped_costs_sql(table: PriceTable, usage_where: str, keys: list[tuple[str,
 
     Columns: the keys, ``requests``, ``prompt_tokens``, ``uncached_input_tokens``, ``cache_read_tokens``,
     ``cache_write_tokens``, ``output_tokens`` (BIGINT), ``input_cost``, ``output_cost``, ``cache_read_cost``,
-    ``cache_write_cost``, ``cost`` (DECIMAL(38,24); NULL when any row of the group is unpriced),
-    ``unpriced_requests`` (BIGINT), ``price_source``, ``price_version`` (distinct values joined by ``,``),
-    ``priced_at`` (TIMESTAMPTZ).
+    ``cache_write_cost``, ``cost`` (DECIMAL(38,24) by ``priced_sum``: the priced rows' sum, NULL when no row of
+    the group is priced), ``unpriced_requests`` (BIGINT, the group's rows without a price), ``price_source``,
+    ``price_version`` (distinct values joined by ``,``), ``priced_at`` (TIMESTAMPTZ).
     """
     _, n = pairs_values_sql(table)
     inner = [f"_k{i}" for i in range(len(keys))]
@@ -304,10 +316,11 @@ def grouped_costs_sql(table: PriceTable, usage_where: str, keys: list[tuple[str,
         for k, col in (("input", "uncached_input_tokens"), ("output", "output_tokens"),
                        ("cache_read", "cache_read_tokens"), ("cache_write", "cache_write_tokens"))
     }  # fmt: skip
-    unpriced = "sum(CASE WHEN p.price_source IS NULL THEN s.requests ELSE 0 END)"
+    priced = "p.price_source IS NOT NULL"
+    unpriced = f"sum(CASE WHEN {priced} THEN 0 ELSE s.requests END)"
 
     def money(expr: str) -> str:
-        return f"CASE WHEN {unpriced} > 0 THEN NULL ELSE {usd(f'sum({expr})')} END"
+        return usd(priced_sum(expr, priced))
 
     return f"""WITH {priced_ctes(table, usage_where)},
 _stage AS (

@@ -41,7 +41,9 @@ USER_PRICE_VERSION = "user"
 class UnknownModelWarning(UserWarning):
     """Some usage has no price: an unknown model, or usage dated before every price given for it.
 
-    Raised once per computation, listing every such ``provider/model`` pair; their costs are null, never 0.
+    Raised once per computation, listing every such ``provider/model`` pair. Their calls count in a group's
+    ``unpriced_requests`` and are left out of its cost, which sums the priced calls (null, never 0, when no call of
+    the group is priced).
     """
 
 
@@ -252,7 +254,7 @@ def build_price_table(
     User ``prices`` win over genai-prices from their earliest ``effective_from`` on. A pair is unpriced (and named
     in the single ``UnknownModelWarning``) when neither source knows it, when its first usage day comes before
     every price in effect for it, or when its provider is ``None`` (message usage of a model whose provider could
-    not be inferred, see ``infer_providers``; named ``?/model``); its costs are null.
+    not be inferred, see ``infer_providers``; named ``?/model``); its calls have null costs.
     """
     user = list(prices or [])
     for p in user:
@@ -296,8 +298,8 @@ def build_price_table(
     if unknown:
         names = ", ".join(f"{'?' if p is None else p}/{m}" for p, m in unknown)
         warnings.warn(
-            f"no price in effect for usage of {len(unknown)} provider/model pair(s) (their costs are null): {names}; "
-            "pass behest_lab.pricing.Price(...) to price them",
+            f"no price in effect for usage of {len(unknown)} provider/model pair(s): {names}; their calls count in "
+            "unpriced_requests and are left out of the cost sums; pass behest_lab.pricing.Price(...) to price them",
             UnknownModelWarning,
             stacklevel=4,  # build_price_table <- price_table_for <- analytics function <- caller
         )

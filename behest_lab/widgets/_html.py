@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -52,10 +53,11 @@ def link(url: str, text: str | None = None) -> str:
 
 
 def money(value: Decimal | float | None) -> str:
-    """USD with 4 decimals (``$0.0123``), or ``n/a`` when unpriced (null)."""
-    if value is None:
+    """USD with 4 decimals (``$0.0123``) from an exact Decimal or a float (as the analytics frames carry it), or
+    ``n/a`` when unpriced (null, or a float NaN)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
-    return f"${Decimal(value):,.4f}"
+    return f"${value:,.4f}"
 
 
 def number(value: int | float | None) -> str:

@@ -201,7 +201,8 @@ FROM {self._base_table()} s LEFT JOIN u ON u.session_id = s.id LEFT JOIN t ON t.
 
         Returns:
             Dicts with ``id`` (str), ``title``, ``model``, ``created_at``, ``updated_at``, ``cost`` (Decimal USD,
-            None when unpriced or not measured yet), ``tokens``, ``failures`` (int), in list order.
+            the sum of the priced calls; None when none is priced or not measured yet), ``tokens``, ``failures``
+            (int), in list order.
         """
         if query.sort not in _ORDER:
             raise ValueError(f"sort: {query.sort!r} is not one of {', '.join(SORTS)}")
@@ -239,8 +240,9 @@ FROM {self._base_table()} s LEFT JOIN u ON u.session_id = s.id LEFT JOIN t ON t.
         return self._with_measures(rows)[0] if measure else dict(zip(names, rows[0], strict=True))
 
     def measures(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Cost (null when unpriced), prompt + output tokens and failed tool calls of the given sessions (0 for an
-        id the store does not have), computed from their live rows and cached until ``refresh()``."""
+        """Cost (the priced calls' sum, null when none is priced), prompt + output tokens and failed tool calls of
+        the given sessions (0 for an id the store does not have), computed from their live rows and cached until
+        ``refresh()``."""
         missing = list(dict.fromkeys(i for i in ids if i not in self._measured))
         if missing:
             listed = (

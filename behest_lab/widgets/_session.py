@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, cast
 from uuid import UUID
 
@@ -22,7 +23,7 @@ import polars as pl
 
 from behest_lab.analytics._sql import run
 from behest_lab.analytics.compaction import compactions_sql
-from behest_lab.pricing import PriceTable, grouped_costs_sql, price_table_for, priced_ctes, usd
+from behest_lab.pricing import PriceTable, grouped_costs_sql, price_table_for, priced_ctes, priced_sum, usd
 from behest_lab.pricing._sql import literal
 from behest_lab.records import MessageRecord, SessionStats, ToolExecution
 from behest_lab.stores import tables
@@ -112,7 +113,8 @@ class SessionRows:
         return self._prices
 
     def measures(self) -> dict[str, dict[str, Any]]:
-        """Per session id: ``cost`` (Decimal USD; 0 without usage, None when some usage is unpriced), ``tokens``
+        """Per session id: ``cost`` (Decimal USD: the sum of its priced calls; 0 without usage, None when none of its
+        usage is priced), ``tokens``
         (prompt + output) and ``failures`` (failed tool executions), as ``analytics.sessions`` computes them."""
         per_session = grouped_costs_sql(self.prices(), "TRUE", [("session_id", "session_id", "{k}")])
         rows = self.store.sql(
@@ -144,6 +146,30 @@ FROM sessions s LEFT JOIN u ON u.session_id = s.id LEFT JOIN t ON t.session_id =
             f"CAST(output_tokens AS BIGINT) AS output_tokens, "
             f"{usd('_cost_micro')} AS cost FROM priced_usage ORDER BY created_at, id",
         )
+
+    def message_usage(self) -> tuple[pl.DataFrame, Decimal | None]:
+        """The sessions' model calls summed per message id, priced as ``usage`` prices them, with the cost rule of
+        ``behest_lab.pricing.priced_sum``, and the cost of all of them by the same rule (one query).
+
+        Returns:
+            The frame, oldest message first: ``message_id``, ``model`` (Utf8, of the message's first call),
+            ``requests``, ``unpriced_requests``, ``prompt_tokens``, ``output_tokens`` (Int64), ``cost`` (Decimal
+            USD: the priced calls' sum, null when none is priced); and the total cost (0 without usage, None when
+            no call is priced), as ``measures`` gives it for a single session.
+        """
+        frame = run(
+            self.store,
+            f"WITH {self._ctes}, {priced_ctes(self.prices(), 'TRUE')} "
+            "SELECT CAST(message_id AS VARCHAR) AS message_id, arg_min(model, created_at) AS model, "
+            "count(*) AS requests, count(*) FILTER (WHERE price_source IS NULL) AS unpriced_requests, "
+            "CAST(sum(prompt_tokens) AS BIGINT) AS prompt_tokens, CAST(sum(output_tokens) AS BIGINT) AS output_tokens, "
+            f"{usd(priced_sum('_cost_micro', 'price_source IS NOT NULL'))} AS cost, "
+            "grouping(message_id) AS _all "  # the grand total row of GROUPING SETS
+            "FROM priced_usage GROUP BY GROUPING SETS ((message_id), ()) ORDER BY _all, min(created_at), message_id",
+        )
+        total = frame.filter(pl.col("_all") == 1).row(0, named=True)
+        cost: Decimal | None = Decimal(0) if total["requests"] == 0 else total["cost"]
+        return frame.filter(pl.col("_all") == 0).drop("_all"), cost
 
     def compactions(self) -> pl.DataFrame:
         """``analytics.compactions(store, session_id=...)`` of the session (the same query)."""

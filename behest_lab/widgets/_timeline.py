@@ -17,19 +17,11 @@ _TITLE_LIMIT = 200
 
 
 def message_costs(usage: pl.DataFrame) -> dict[str, dict[str, Any]]:
-    """Per message id: summed ``cost`` (None when any of its calls is unpriced), ``prompt_tokens``,
-    ``output_tokens`` and ``requests``, from an ``analytics.usage`` frame."""
-    out: dict[str, dict[str, Any]] = {}
-    for row in usage.select("message_id", "cost", "prompt_tokens", "output_tokens", "model").iter_rows(named=True):
-        acc = out.setdefault(
-            row["message_id"],
-            {"cost": Decimal(0), "prompt_tokens": 0, "output_tokens": 0, "requests": 0, "model": row["model"]},
-        )
-        acc["cost"] = None if acc["cost"] is None or row["cost"] is None else acc["cost"] + row["cost"]
-        acc["prompt_tokens"] += row["prompt_tokens"] or 0
-        acc["output_tokens"] += row["output_tokens"] or 0
-        acc["requests"] += 1
-    return out
+    """Per message id: ``cost`` (the priced calls' sum, None when none is priced), ``prompt_tokens``,
+    ``output_tokens``, ``requests`` and ``model``, from a ``SessionRows.message_usage`` frame (one row per message,
+    the cost rule applied in SQL)."""
+    keys = ("cost", "prompt_tokens", "output_tokens", "requests", "model")
+    return {row["message_id"]: {k: row[k] for k in keys} for row in usage.iter_rows(named=True)}
 
 
 def _parts(message: MessageRecord) -> str:

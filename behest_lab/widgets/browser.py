@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import math
 from datetime import date
-from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -261,10 +260,8 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
             return
         rows = SessionRows(self.store, [(sid, session.title, session.model)])
         self._rows = rows
-        usage = rows.usage()
+        usage, total = rows.message_usage()  # per message and in all, by the cost rule (pricing.priced_sum)
         self._costs = message_costs(usage)
-        costs = usage.get_column("cost").to_list()
-        total: Decimal | None = None if any(c is None for c in costs) else sum(costs, Decimal(0))
         pairs = rows.compactions()
         self._pairs = {}
         for row in pairs.iter_rows(named=True):

@@ -13,7 +13,7 @@ import polars as pl
 
 from behest_lab.analytics._sql import Conditions, run
 from behest_lab.errors import BehestLabError
-from behest_lab.pricing import grouped_costs_sql, price_table_for
+from behest_lab.pricing import grouped_costs_sql, price_table_for, priced_sum
 from behest_lab.pricing._sql import DAY_NUMBER, day_from_number, literal
 from behest_lab.stores.protocols import Store
 from behest_lab.widgets._charts import CHART_WIDTH, series_chart
@@ -25,6 +25,10 @@ GROUPS = ("model", "provider", "session")
 
 PERIODS = ("day", "week", "month")
 """Time buckets of the chart (UTC; ISO weeks start on Monday)."""
+
+_COST_SUM = pl.when(pl.col("cost").count() > 0).then(pl.col("cost").sum()).alias("cost")
+"""Cost of rows merged together (``(other)``, the total): ``pricing.priced_sum`` over rows that already follow it,
+i.e. the sum of their non-null costs, null when every one is null."""
 
 METRICS = ("cost", "tokens")
 """What the chart stacks: USD cost, or prompt + output tokens."""
@@ -147,7 +151,8 @@ class UsageDashboard(w.VBox):  # type: ignore[misc]
         """Usage and cost by (period, group) over the chosen range, with series beyond ``TOP_SERIES`` summed into
         ``(other)``; the numbers ``analytics.costs(by=(period, group), since=..., until=...)`` gives. Columns:
         ``period`` (Date), ``series`` (Utf8), ``requests``, ``prompt_tokens``, ``output_tokens``, ``tokens``
-        (Int64), ``cost`` (Decimal USD, null when some usage of the row is unpriced, never a partial sum)."""
+        (Int64), ``cost`` (Decimal USD: the sum of the row's priced calls, null when none is priced),
+        ``unpriced_requests`` (Int64, the row's calls without a price)."""
         since: date | None = self.since.value
         until: date | None = self.until.value
         period, group = self.period.value, self.group.value
@@ -162,7 +167,7 @@ class UsageDashboard(w.VBox):  # type: ignore[misc]
             self.store,
             f"""SELECT {bucket} AS {period}, {key}, CAST(sum(requests) AS BIGINT) AS requests,
   CAST(sum(prompt_tokens) AS BIGINT) AS prompt_tokens, CAST(sum(output_tokens) AS BIGINT) AS output_tokens,
-  CASE WHEN sum(unpriced_requests) > 0 THEN NULL ELSE sum(cost) END AS cost,
+  {priced_sum("cost", "cost IS NOT NULL")} AS cost,
   CAST(sum(unpriced_requests) AS BIGINT) AS unpriced_requests
 FROM {self._table()} WHERE {c.sql()} GROUP BY ALL ORDER BY 1, 2 NULLS LAST""",
         )
@@ -185,11 +190,11 @@ FROM {self._table()} WHERE {c.sql()} GROUP BY ALL ORDER BY 1, 2 NULLS LAST""",
             )
             frame = frame.group_by("period", "series").agg(
                 pl.col("requests", "prompt_tokens", "output_tokens", "tokens", "unpriced_requests").sum(),
-                pl.when(pl.col("unpriced_requests").sum() > 0).then(None).otherwise(pl.col("cost").sum()).alias("cost"),
+                _COST_SUM,
             )
-        return frame.select("period", "series", "requests", "prompt_tokens", "output_tokens", "tokens", "cost").sort(
-            "period", "series"
-        )
+        return frame.select(
+            "period", "series", "requests", "prompt_tokens", "output_tokens", "tokens", "cost", "unpriced_requests"
+        ).sort("period", "series")
 
     def close(self) -> None:
         """Close the widget and drop its temporary table (nothing to drop once the store is closed)."""
@@ -220,11 +225,12 @@ FROM {self._table()} WHERE {c.sql()} GROUP BY ALL ORDER BY 1, 2 NULLS LAST""",
             self.frame.select("period", "series", "requests", "prompt_tokens", "output_tokens", "cost").rows(),
             css="behest-table behest-usage-rows",
         )
-        costs = self.frame.get_column("cost").to_list() if self.frame.height else []
-        total = None if any(c is None for c in costs) else sum(costs)
+        total = self.frame.select(_COST_SUM).item() if self.frame.height else None
         tokens = int(self.frame.get_column("tokens").sum()) if self.frame.height else 0
+        unpriced = int(self.frame.get_column("unpriced_requests").sum()) if self.frame.height else 0
+        left_out = f" ({unpriced:,} unpriced calls left out)" if unpriced else ""
         self.summary.value = (
             '<div class="behest-summary">'
-            f"<b>total</b>: {esc(f'${total:,.4f}' if total is not None else 'n/a (unpriced usage)')} · "
+            f"<b>total</b>: {esc(f'${total:,.4f}' if total is not None else 'n/a (unpriced usage)')}{esc(left_out)} · "
             f"{tokens:,} tokens · {self.frame.height} rows</div>"
         )

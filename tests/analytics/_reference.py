@@ -142,6 +142,14 @@ def genai_cost(u: UsageRecord | Call) -> Decimal | None:
     return Decimal(calc.total_price)
 
 
+def group_cost(costs: Iterable[Decimal | None]) -> tuple[Decimal | None, int]:
+    """(cost, unpriced calls) of a group of calls by the documented rule: the sum of the priced calls' costs
+    (None for an unpriced call), and None when no call of the group is priced."""
+    known = list(costs)
+    priced = [c for c in known if c is not None]
+    return (sum(priced, Decimal(0)) if priced else None), len(known) - len(priced)
+
+
 def close(a: Decimal | None, b: Decimal | None) -> bool:
     """Equal as exact decimals (costs are never rounded), or both missing."""
     if a is None or b is None:

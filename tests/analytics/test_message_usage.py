@@ -62,7 +62,7 @@ def _expected(calls: list[Call]) -> dict[tuple[Any, ...], tuple[int, int, int, i
 
 
 def _got(store: Store) -> dict[tuple[Any, ...], tuple[int, int, int, int, Decimal]]:
-    frame = costs(store, by=_BY)
+    frame = costs(store, by=_BY, exact=True)
     assert frame["unpriced_requests"].sum() == 0
     return {
         (r["day"], r["model"], r["provider"]): (
@@ -91,10 +91,10 @@ def test_message_usage_only_costs_equal_those_with_usage_records(source: Store, 
     per_session: dict[str, Decimal] = defaultdict(Decimal)
     for c in calls:
         per_session[str(c.session_id)] += genai_cost(c) or Decimal(0)
-    frame = sessions(store)
+    frame = sessions(store, exact=True)
     got = dict(zip(frame["id"], frame["cost"], strict=True))
     assert got == per_session
-    top = top_sessions(store, by="cost", n=1)
+    top = top_sessions(store, by="cost", n=1, exact=True)
     assert top["cost"].to_list() == [max(per_session.values())]
 
 
@@ -155,7 +155,7 @@ def test_cache_counters_are_recovered_from_the_message_usage(store: Store) -> No
     )  # fmt: skip
     calls = {c.message_id: c for c in all_calls(store)}
     assert [calls[m.id].cache_recovered for m in (lost, other, own)] == [True, False, False]
-    rows = {r["message_id"]: r for r in usage(store).iter_rows(named=True)}
+    rows = {r["message_id"]: r for r in usage(store, exact=True).iter_rows(named=True)}
     assert len(rows) == 3
     for m in (lost, other, own):
         row, c = rows[str(m.id)], calls[m.id]
@@ -180,8 +180,8 @@ def test_unknown_model_has_null_provider_and_cost_and_one_warning(store: Store) 
     m = _assistant(store, known, 3, TokenUsage(input_tokens=500, output_tokens=5, total_tokens=505))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        frame = usage(store)
-        by_model = costs(store, by="model")
+        frame = usage(store, exact=True)
+        by_model = costs(store, by="model", exact=True)
     unknown = [w for w in caught if issubclass(w.category, UnknownModelWarning)]
     assert len(unknown) == 2  # one per computation
     assert all("?/mystery-model-x" in str(w.message) and "gpt-4o" not in str(w.message) for w in unknown)
@@ -200,7 +200,7 @@ def test_unknown_model_has_null_provider_and_cost_and_one_warning(store: Store) 
     price = Price("mystery-model-x", provider="acme", input="2", output="8")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        priced = usage(store, prices=[price], model="mystery-model-x")
+        priced = usage(store, prices=[price], model="mystery-model-x", exact=True)
     assert priced["provider"].to_list() == ["acme", "acme"]
     expected = [(Decimal(i) * 2 + Decimal(o) * 8) / 1_000_000 for i, o in ((1_000, 10), (2_000, 20))]
     assert priced["cost"].to_list() == expected
@@ -218,7 +218,7 @@ def test_behest_sqlite_round_trip_keeps_the_costs(source: Store, store: Store, t
     path = tmp_path / "behest.db"
     export_behest_sqlite(source, path)
     import_behest_sqlite(store, path)
-    before, after = costs(source, by="model"), costs(store, by="model")
+    before, after = costs(source, by="model", exact=True), costs(store, by="model", exact=True)
     cols = ["model", "requests", "prompt_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "cost"]
     assert after.select(cols).to_dicts() == before.select(cols).to_dicts()
     assert after["cache_read_tokens"].sum() > 0  # the cache tokens survived through the message usage

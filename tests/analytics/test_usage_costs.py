@@ -18,7 +18,7 @@ from tests.stores._build import session
 
 def test_usage_rows_match_records_and_genai_prices(filled: Store) -> None:
     records = {str(u.id): u for u in all_calls(filled)}
-    frame = usage(filled)
+    frame = usage(filled, exact=True)
     assert frame.height == len(records) > 0
     assert set(frame["source"]) == {"usage_record", "message_usage"}  # the edge session has message usage only
     assert frame["price_source"].unique().to_list() == ["genai-prices"]
@@ -75,7 +75,7 @@ def test_costs_match_python_aggregation(filled: Store, by: tuple[str, ...]) -> N
         cost = genai_cost(u)
         assert cost is not None
         e["cost"] += cost
-    frame = costs(filled, by=by)
+    frame = costs(filled, by=by, exact=True)
     names = [{"session": "session_id"}.get(k, k) for k in by]
     got = {tuple(r[n] for n in names): r for r in frame.iter_rows(named=True)}
     assert set(got) == set(expected)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC, datetime
 
 import numpy as np
 import polars as pl
@@ -11,7 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 
-from behest_lab import Store, analytics
+from behest_lab import Session, Store, UsageRecord, analytics, open_store
 from behest_lab.plots import cost_over_time
 
 
@@ -143,3 +144,23 @@ def test_hours_on_a_daily_costs_frame_are_refused(sample: Store) -> None:
 def test_not_a_store_or_frame() -> None:
     with pytest.raises(TypeError, match="expected a Store or a polars DataFrame, got list"):
         cost_over_time([])  # type: ignore[arg-type]
+
+
+def test_a_partly_priced_group_draws_its_priced_sum_and_counts_the_rest() -> None:
+    day = datetime(2026, 10, 14, 9, tzinfo=UTC)
+    with open_store(None) as store:
+        s = store.sessions.create_session(Session(title="t", model="gpt-4o", created_at=day, updated_at=day))
+        calls = [("gpt-4o", 1_000_000), ("gpt-4o-but-not-really", 5_000), ("gpt-4o-but-not-really", 7_000)]
+        store.executions.record_usages(
+            [
+                UsageRecord(session_id=s.id, message_id=s.id, provider="openai", model=model, input_tokens=n,
+                            output_tokens=0, total_tokens=n, created_at=day)
+                for model, n in calls
+            ]
+        )  # fmt: skip
+        with pytest.warns(analytics.UnknownModelWarning, match="openai/gpt-4o-but-not-really"):
+            frame = analytics.costs(store, by=("day", "provider"))
+    assert frame["unpriced_requests"].to_list() == [2]
+    ax = cost_over_time(frame, by="provider")
+    assert bars(ax) == {"openai": [pytest.approx(2.5)]}  # 1M input tokens of gpt-4o at $2.50 per million
+    assert "2 unpriced call(s) not included" in [t.get_text() for t in ax.texts]

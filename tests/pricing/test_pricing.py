@@ -9,10 +9,13 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import matplotlib
+import matplotlib.pyplot
+import polars as pl
 import pytest
 
 from behest_lab import Store, UsageRecord
-from behest_lab.analytics import costs, sessions, usage
+from behest_lab.analytics import costs, sessions, top_sessions, usage
 from behest_lab.pricing import GENAI_PRICES_VERSION, Price, UnknownModelWarning, infer_providers, price_table
 from tests.analytics._reference import genai_cost, provider_of
 from tests.stores._build import session
@@ -43,7 +46,7 @@ def _usage(store: Store, sid: Any, provider: str, model: str, when: datetime = D
 
 
 def _cost_of(store: Store, record: UsageRecord, **kw: Any) -> Any:
-    frame = usage(store, **kw)
+    frame = usage(store, exact=True, **kw)
     return frame.filter(frame["id"] == str(record.id)).row(0, named=True)
 
 
@@ -68,7 +71,7 @@ def test_hand_picked_rows_cost_what_the_published_prices_say(store: Store) -> No
         assert (row["price_source"], row["price_version"]) == ("genai-prices", GENAI_PRICES_VERSION)
     assert _cost_of(store, a)["cache_write_cost"] == 4_000 * SONNET["cache_write"] / M
     assert _cost_of(store, big)["tier_start"] == 200_000
-    table = price_table(store)
+    table = price_table(store, exact=True)
     base = table.filter((table["model"] == "claude-sonnet-4-5") & table["tier_start"].is_null()).row(0, named=True)
     assert {k: base[k] for k in SONNET} == SONNET
 
@@ -89,26 +92,120 @@ def test_price_periods_follow_genai_prices_start_dates(store: Store) -> None:
     assert got_new["price_effective_from"] == date(2025, 6, 10)
 
 
-def test_unknown_models_give_null_costs_and_one_warning(store: Store) -> None:
+def _warnings_of(call: Any) -> tuple[Any, list[str]]:
+    """``call()``'s result and the messages of the ``UnknownModelWarning``s it raised (every one recorded)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = call()
+    return result, [str(w.message) for w in caught if issubclass(w.category, UnknownModelWarning)]
+
+
+def test_partial_costs_sum_the_priced_calls_and_count_the_others(store: Store) -> None:
+    """The cost rule of every group: the priced calls' sum, ``unpriced_requests`` beside it, null without any
+    priced call; one warning per call naming the unpriced models."""
+    d1, d2 = datetime(2026, 10, 14, 9, tzinfo=UTC), datetime(2026, 10, 15, 9, tzinfo=UTC)
+    mixed, unknown = session(store, title="mixed"), session(store, title="unknown")
+    session(store, title="idle")
+    gpt = _usage(store, mixed.id, "openai", "gpt-4o", d1, input_tokens=10_000, output_tokens=2_000)
+    claude = _usage(store, mixed.id, "anthropic", "claude-sonnet-4-5", d2, input_tokens=3_000, output_tokens=500)
+    _usage(store, mixed.id, "acme", "mystery-1", d1, input_tokens=100)
+    _usage(store, unknown.id, "acme", "mystery-2", d2, input_tokens=100)
+    _usage(store, unknown.id, "acme", "mystery-2", d2, input_tokens=200)
+    priced = {str(gpt.id): genai_cost(gpt), str(claude.id): genai_cost(claude)}
+    assert None not in priced.values()
+
+    by_day, named = _warnings_of(lambda: costs(store, by="day", exact=True))
+    assert len(named) == 1
+    assert "acme/mystery-1" in named[0]
+    assert "acme/mystery-2" in named[0]
+    assert "gpt-4o" not in named[0]
+    assert "claude" not in named[0]
+    rows = {r["day"]: r for r in by_day.iter_rows(named=True)}
+    assert (rows[d1.date()]["cost"], rows[d1.date()]["unpriced_requests"]) == (genai_cost(gpt), 1)
+    assert (rows[d2.date()]["cost"], rows[d2.date()]["unpriced_requests"]) == (genai_cost(claude), 2)
+    assert rows[d1.date()]["requests"] == 2
+    for row in rows.values():  # every money column follows the rule, and the parts add up to the cost
+        parts = ("input_cost", "output_cost", "cache_read_cost", "cache_write_cost")
+        assert sum(row[c] for c in parts) == row["cost"]
+
+    by_model, named = _warnings_of(lambda: costs(store, by=("provider", "model"), exact=True))
+    assert len(named) == 1
+    got = {r["model"]: (r["cost"], r["unpriced_requests"], r["price_source"]) for r in by_model.iter_rows(named=True)}
+    assert got == {
+        "claude-sonnet-4-5": (genai_cost(claude), 0, "genai-prices"),
+        "gpt-4o": (genai_cost(gpt), 0, "genai-prices"),
+        "mystery-1": (None, 1, None),  # no priced call: null, never 0
+        "mystery-2": (None, 2, None),
+    }
+    by_provider, _ = _warnings_of(lambda: costs(store, by="provider", exact=True))
+    assert dict(zip(by_provider["provider"], by_provider["cost"], strict=True))["acme"] is None
+
+    frame, named = _warnings_of(lambda: sessions(store, exact=True))
+    assert len(named) == 1
+    per = {r["title"]: (r["cost"], r["unpriced_requests"], r["requests"]) for r in frame.iter_rows(named=True)}
+    assert per == {
+        "mixed": (genai_cost(gpt) + genai_cost(claude), 1, 3),  # type: ignore[operator]
+        "unknown": (None, 2, 2),
+        "idle": (Decimal(0), 0, 0),  # no usage at all: nothing to price, 0
+    }
+    top, named = _warnings_of(lambda: top_sessions(store, by="cost", n=3))
+    assert len(named) == 1
+    assert top["title"].to_list() == ["mixed", "idle", "unknown"]  # nulls last
+
+    calls, named = _warnings_of(lambda: usage(store, exact=True))
+    assert len(named) == 1
+    assert {i: c for i, c in zip(calls["id"], calls["cost"], strict=True) if c is not None} == priced
+    assert calls["cost"].null_count() == 3
+
+    # a price that starts later leaves the earlier calls of the same model unpriced: one group, partly priced
+    late = [Price("mystery-2", provider="acme", input=1, output=1, effective_from=date(2026, 10, 15))]
+    _usage(store, unknown.id, "acme", "mystery-2", d1, input_tokens=400)
+    frame, named = _warnings_of(lambda: costs(store, by="model", prices=late, exact=True))
+    assert len(named) == 1
+    assert "acme/mystery-2" in named[0]
+    row = frame.filter(frame["model"] == "mystery-2").row(0, named=True)
+    assert (row["cost"], row["unpriced_requests"], row["requests"]) == (Decimal(300) / M, 1, 3)
+
+
+def test_float_costs_equal_the_exact_decimals(store: Store) -> None:
     s = session(store)
-    _usage(store, s.id, "openai", "gpt-4o", input_tokens=100)
-    _usage(store, s.id, "acme", "mystery-1", input_tokens=100)
-    _usage(store, s.id, "acme", "mystery-2", input_tokens=100)
-    with pytest.warns(UnknownModelWarning) as caught:
-        frame = costs(store, by="model")
-    assert len(caught) == 1
-    assert issubclass(UnknownModelWarning, UserWarning)
-    assert "acme/mystery-1" in str(caught[0].message)
-    assert "acme/mystery-2" in str(caught[0].message)
-    by_model = {r["model"]: r for r in frame.iter_rows(named=True)}
-    assert by_model["mystery-1"]["cost"] is None
-    assert by_model["mystery-1"]["unpriced_requests"] == 1
-    assert by_model["gpt-4o"]["cost"] is not None
-    with pytest.warns(UnknownModelWarning):
-        total = costs(store, by="provider")
-    assert {r["provider"]: r["cost"] is None for r in total.iter_rows(named=True)} == {"acme": True, "openai": False}
-    with pytest.warns(UnknownModelWarning):
-        assert sessions(store)["cost"].to_list() == [None]  # some usage unpriced: null, not a partial sum
+    for i, model in enumerate(("gpt-4o", "gpt-4o-mini", "o3")):
+        _usage(store, s.id, "openai", model, input_tokens=12_345 * (i + 1), output_tokens=678, cached_input_tokens=99)
+    _usage(store, s.id, "anthropic", "claude-sonnet-4-5", input_tokens=1_001, output_tokens=7,
+           cache_read_input_tokens=333, cache_creation_input_tokens=44)  # fmt: skip
+    money = ("input_cost", "output_cost", "cache_read_cost", "cache_write_cost", "cost")
+    for name, compute in (
+        ("usage", lambda exact: usage(store, exact=exact)),
+        ("costs", lambda exact: costs(store, by=("day", "model"), exact=exact)),
+        ("sessions", lambda exact: sessions(store, exact=exact)),
+        ("top_sessions", lambda exact: top_sessions(store, exact=exact)),
+    ):
+        floats, exact = compute(False), compute(True)
+        for column in money:
+            assert floats.schema[column] == pl.Float64, (name, column)
+            assert exact.schema[column] == pl.Decimal(38, 24), (name, column)
+            for f, d in zip(floats[column], exact[column], strict=True):
+                assert isinstance(d, Decimal)
+                assert d > 0 or column == "cache_write_cost"
+                assert f == float(d), (name, column)  # the nearest double
+        assert floats.drop(*money, "priced_at").equals(exact.drop(*money, "priced_at"))
+    table, exact_table = price_table(store), price_table(store, exact=True)
+    assert table.schema["input"] == pl.Float64
+    assert exact_table.schema["input"] == pl.Decimal(38, 18)
+    assert table["output"].to_list() == [float(v) for v in exact_table["output"]]
+
+
+def test_pandas_and_matplotlib_plot_the_cost_columns(store: Store) -> None:
+    s = session(store)
+    _usage(store, s.id, "openai", "gpt-4o", input_tokens=1_000_000, output_tokens=10_000)
+    _usage(store, s.id, "anthropic", "claude-sonnet-4-5", input_tokens=2_000, output_tokens=300)
+    frame = costs(store, by="model").to_pandas()
+    assert frame["cost"].dtype == "float64"
+    ax = frame.plot.bar(x="model", y="cost")
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == frame["cost"].tolist()
+    assert heights[frame["model"].tolist().index("gpt-4o")] == pytest.approx(2.5 + 0.1)
+    matplotlib.pyplot.close(ax.figure)
 
 
 def test_user_prices_override_with_effective_dates(store: Store) -> None:
@@ -123,7 +220,7 @@ def test_user_prices_override_with_effective_dates(store: Store) -> None:
     ]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        rows = {r["id"]: r for r in usage(store, prices=prices).iter_rows(named=True)}
+        rows = {r["id"]: r for r in usage(store, prices=prices, exact=True).iter_rows(named=True)}
     assert rows[str(before.id)]["cost"] == genai_cost(before)  # genai-prices still prices history before the override
     assert rows[str(before.id)]["price_source"] == "genai-prices"
     assert rows[str(after.id)]["cost"] == Decimal("0.6") + Decimal("0.2") + Decimal(4)
@@ -137,7 +234,7 @@ def test_user_prices_override_with_effective_dates(store: Store) -> None:
     # recomputing history under other prices: every gpt-4o row at the user's price
     always = [Price("gpt-4o", provider="openai", input=1, output=1)]
     with pytest.warns(UnknownModelWarning):
-        by_model = costs(store, by="model", prices=always)
+        by_model = costs(store, by="model", prices=always, exact=True)
     # 1M input, then 600k uncached + 400k cached (no cache price: input rate) + 1M output, all at $1 per million
     assert by_model.filter(by_model["model"] == "gpt-4o")["cost"].to_list() == [Decimal(3)]
 
@@ -167,7 +264,7 @@ def test_pricing_never_touches_the_network(store: Store, monkeypatch: pytest.Mon
     _usage(store, s.id, "google", "gemini-2.5-pro", input_tokens=300_000)
     table = price_table(store)
     assert table["matched_model"].to_list()[0] == "gemini-2.5-pro"
-    assert costs(store, by="model")["cost"].to_list()[0] == genai_cost(store.executions.list_usage(s.id)[0])
+    assert costs(store, by="model", exact=True)["cost"].to_list()[0] == genai_cost(store.executions.list_usage(s.id)[0])
 
 
 @pytest.mark.parametrize("prompt", [1_000, 32_000, 32_001, 128_000, 128_001, 400_000])
@@ -186,10 +283,10 @@ def test_several_tiers_and_tier_boundaries_match_genai_prices(store: Store, prom
             cached_input_tokens=prompt // 2,
         ),
     ]
-    rows = {r["id"]: r for r in usage(store).iter_rows(named=True)}
+    rows = {r["id"]: r for r in usage(store, exact=True).iter_rows(named=True)}
     for record in both:
         assert rows[str(record.id)]["cost"] == genai_cost(record)
-    total = costs(store, by="model")["cost"].to_list()
+    total = costs(store, by="model", exact=True)["cost"].to_list()
     assert total == [sum((genai_cost(r) or Decimal(0) for r in both), Decimal(0))]
 
 

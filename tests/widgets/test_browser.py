@@ -64,7 +64,7 @@ def test_paging_counts(sample_store: Store) -> None:
 def test_sort_puts_the_largest_first(sample_store: Store, sort: str, by: str) -> None:
     b = SessionBrowser(sample_store, page_size=10)
     b.sort.value = sort
-    top = analytics.top_sessions(sample_store, by=by, n=SAMPLE_SESSIONS)
+    top = analytics.top_sessions(sample_store, by=by, n=SAMPLE_SESSIONS, exact=True)
     column = {"cost": "cost", "tokens": "total_tokens", "failures": "tool_failures"}[by]
     ranked = top.get_column(column).to_list()
     first = b.session_list.options[0][1]
@@ -133,14 +133,14 @@ def test_timeline_costs_match_analytics(sample_store: Store) -> None:
     sid = b.session_list.options[0][1]
     b.session_list.value = sid
     assert b.selected == sid
-    usage = analytics.usage(sample_store, session_id=sid)
+    usage = analytics.usage(sample_store, session_id=sid, exact=True)
     shown = dict(
         re.findall(r'data-message-id="([^"]+)"[^>]*>(?:(?!behest-msg ).)*?data-cost="([^"]*)"', b.timeline.value)
     )
     assert shown, "no priced message on the first timeline page"
     for message_id, cost in shown.items():
         assert Decimal(cost) == usage.filter(pl.col("message_id") == message_id).get_column("cost").sum()
-    total = analytics.costs(sample_store, by="session", session_id=sid).get_column("cost").item()
+    total = analytics.costs(sample_store, by="session", session_id=sid, exact=True).get_column("cost").item()
     assert f"${total:,.4f}" in b.stats.value
     stats = sample_store.executions.session_stats(UUID(sid))
     assert f"<th>messages</th><td>{stats.message_count:,}</td>" in b.stats.value

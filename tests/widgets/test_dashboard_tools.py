@@ -31,7 +31,7 @@ def test_dashboard_totals_range_and_grouping(sample_store: Store) -> None:
     d = UsageDashboard(sample_store)
     assert _usage_tables(sample_store) == tables_before + 1
     assert bytes(d.chart.value).startswith(PNG)
-    by_model = analytics.costs(sample_store, by="model")
+    by_model = analytics.costs(sample_store, by="model", exact=True)
     assert set(d.frame.get_column("series")) == set(by_model.get_column("model"))
     total = by_model.get_column("cost").sum()
     assert f"${total:,.4f}" in d.summary.value
@@ -43,14 +43,14 @@ def test_dashboard_totals_range_and_grouping(sample_store: Store) -> None:
     lo, hi = days[1], days[-2]
     before = d.chart.value
     d.set_range(lo, hi)
-    ranged = analytics.costs(sample_store, by="model", since=lo, until=hi + timedelta(days=1))
+    ranged = analytics.costs(sample_store, by="model", since=lo, until=hi + timedelta(days=1), exact=True)
     assert f"${ranged.get_column('cost').sum():,.4f}" in d.summary.value
     assert min(d.frame.get_column("period")) >= lo
     assert max(d.frame.get_column("period")) <= hi
     assert d.chart.value != before
 
     d.group.value = "provider"
-    by_provider = analytics.costs(sample_store, by="provider", since=lo, until=hi + timedelta(days=1))
+    by_provider = analytics.costs(sample_store, by="provider", since=lo, until=hi + timedelta(days=1), exact=True)
     assert set(d.frame.get_column("series")) == set(by_provider.get_column("provider"))
     d.metric.value = "tokens"
     expected_tokens = by_provider.get_column("prompt_tokens").sum() + by_provider.get_column("output_tokens").sum()
@@ -62,7 +62,9 @@ def test_dashboard_totals_range_and_grouping(sample_store: Store) -> None:
     series = set(d.frame.get_column("series"))
     assert len(series) == TOP_SERIES + 1
     assert OTHER in series
-    per_session = analytics.costs(sample_store, by="session").sort(["cost", "session_id"], descending=[True, False])
+    per_session = analytics.costs(sample_store, by="session", exact=True).sort(
+        ["cost", "session_id"], descending=[True, False]
+    )
     assert set(per_session.get_column("session_id").head(TOP_SERIES)) == series - {OTHER}
     assert f"${per_session.get_column('cost').sum():,.4f}" in d.summary.value
     d.period.value = "week"
@@ -142,7 +144,7 @@ def test_tool_explorer_escapes(hostile_store: Store) -> None:
     assert len(seen) == 1
     d = UsageDashboard(hostile_store, group="session")
     assert d.frame.get_column("cost").to_list() == [
-        analytics.costs(hostile_store, by="session").get_column("cost").item()
+        analytics.costs(hostile_store, by="session", exact=True).get_column("cost").item()
     ]
     assert isinstance(d.frame.get_column("cost")[0], Decimal)
     assert XSS not in d.table.value

@@ -27,7 +27,7 @@ def _widget_tables(store: Store) -> int:
 
 
 def _expected(store: Store) -> dict[str, tuple[Decimal | None, int, int]]:
-    frame = analytics.sessions(store)
+    frame = analytics.sessions(store, exact=True)
     return {
         r["id"]: (r["cost"], r["prompt_tokens"] + r["output_tokens"], r["tool_failures"])
         for r in frame.iter_rows(named=True)
@@ -60,7 +60,7 @@ def test_session_rows_give_the_library_views(sample_store: Store) -> None:
         rows = SessionRows(sample_store, [(sid, session.title, session.model)])
         assert _widget_tables(sample_store) == before + 3
         usage = rows.usage()
-        lib = analytics.usage(sample_store, session_id=sid)
+        lib = analytics.usage(sample_store, session_id=sid, exact=True)
         assert usage.get_column("message_id").to_list() == lib.get_column("message_id").to_list()
         assert usage.get_column("cost").to_list() == lib.get_column("cost").to_list()
         assert usage.get_column("prompt_tokens").to_list() == lib.get_column("prompt_tokens").to_list()
@@ -139,7 +139,7 @@ def test_dashboard_chart_cache(sample_store: Store) -> None:
     assert d.frame.get_column("period").min() == days[1]
     d.set_range(None, None)
     assert bytes(d.chart.value) == first  # the cached chart of that state
-    expected = analytics.costs(sample_store, by=("day", "model"))
+    expected = analytics.costs(sample_store, by=("day", "model"), exact=True)
     total = expected.get_column("cost").sum()
     assert d.frame.get_column("cost").sum() == total
     d.refresh()
