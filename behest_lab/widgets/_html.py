@@ -1,43 +1,21 @@
 """HTML building blocks for the widgets: escaping, safe links, money and token formatting, tables.
 
-Every piece of store data that reaches an HTML value goes through ``esc`` (``html.escape(..., quote=True)``), so
-message text, titles, tool names, metadata and errors can never inject markup. Links are emitted only for
-``http``/``https`` URLs and ``data:image/...`` URIs; anything else is shown as escaped text.
+Every piece of store data that reaches an HTML value goes through ``esc``, so message text, titles, tool names,
+metadata and errors can never inject markup. ``esc``, ``safe_url`` and ``link`` live in ``behest_lab.html`` (the one
+escaping place of every HTML surface) and are re-exported here.
 """
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-_SAFE_SCHEMES = ("http://", "https://")
-_DATA_IMAGE = "data:image/"
-_LINK_TEXT_LIMIT = 80
-
-
-def esc(value: Any) -> str:
-    """``value`` as text, HTML-escaped with quotes (safe inside element bodies and quoted attributes)."""
-    return html.escape("" if value is None else str(value), quote=True)
-
-
-def safe_url(url: str) -> bool:
-    """Whether ``url`` may become an ``href``: ``http``/``https`` or a ``data:image/`` URI (case-insensitive)."""
-    lowered = url.strip().lower()
-    return lowered.startswith(_SAFE_SCHEMES) or lowered.startswith(_DATA_IMAGE)
-
-
-def link(url: str, text: str | None = None) -> str:
-    """An ``<a href>`` for a safe URL (escaped, opening in a new tab), else the URL as escaped text."""
-    label = text if text is not None else url
-    if len(label) > _LINK_TEXT_LIMIT:
-        label = label[: _LINK_TEXT_LIMIT - 1] + "…"
-    if not safe_url(url):
-        return f'<span class="behest-unsafe-url">{esc(label)}</span>'
-    return f'<a href="{esc(url.strip())}" target="_blank" rel="noopener noreferrer">{esc(label)}</a>'
+from behest_lab.html import esc as esc  # re-exported for the widgets
+from behest_lab.html import link as link  # re-exported for the widgets
+from behest_lab.html import safe_url as safe_url  # re-exported for the widgets
 
 
 def money(value: Decimal | float | None) -> str:
