@@ -154,7 +154,7 @@ def test_report_numbers_match_analytics(built: Built) -> None:
     top_id = per_session["session_id"][-1]
     assert top_id in text
     title = frame.filter(pl.col("id") == top_id)["title"][0]
-    assert f"{title} ( {top_id}" in text
+    assert f"{title} ({top_id}" in text
     saved = int((pairs["estimated_tokens_before"] - pairs["estimated_tokens_after"]).sum())
     assert f"{saved:,} tokens" in text
     assert "the store folder lake" in text  # the folder's name only

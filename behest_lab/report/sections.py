@@ -322,7 +322,7 @@ def tokens(frames: Frames) -> Markup:
             numeric=[1, 2, 3, 4, 5],
             footer=footer,
         ),
-        _figure(frames, plot, f"Tokens of the {TOKEN_PLOT_SESSIONS} largest sessions"),
+        _figure(frames, plot, f"Tokens of the {min(TOKEN_PLOT_SESSIONS, s.height)} largest sessions"),
     )
 
 
