@@ -7,8 +7,7 @@ store is a clear error, and a store whose every text field holds markup gives a 
 The tour report: ``behest-lab demo --report`` executes notebooks/00_tour.ipynb against a small lake store and writes
 one self-contained HTML page whose plots and numbers match analytics computed here, loading nothing.
 
-``hostile_store`` (used by tests/browser/test_report_browser.py too) fills a store whose every text field holds
-hostile markup.
+``tests.hostile`` writes the store whose every text field holds hostile markup (the browser test uses it too).
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ import re
 import subprocess
 import sys
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -31,18 +30,7 @@ import nbformat
 import polars as pl
 import pytest
 
-from behest_lab import (
-    CompactionMeta,
-    MessageRecord,
-    MessageRole,
-    Session,
-    Store,
-    TokenUsage,
-    ToolCall,
-    ToolExecution,
-    UsageRecord,
-    open_store,
-)
+from behest_lab import open_store
 from behest_lab.analytics import compactions, costs, sessions, tool_stats, top_sessions, usage
 from behest_lab.cli import main
 from behest_lab.html import Markup, esc, esc_markdown, link, money, safe_url, table
@@ -52,6 +40,7 @@ from behest_lab.report import sections as report_sections
 from behest_lab.report.page import sanitize
 from behest_lab.report.sections import SECTIONS as REPORT_SECTIONS
 from behest_lab.sample import generate
+from tests.hostile import PAYLOADS, Page, assert_inert, hostile, hostile_store, read_page
 
 SESSIONS = 14
 SEED = 4  # a seed whose first sessions include compactions, failures and several models
@@ -218,148 +207,6 @@ def test_a_failing_cell_names_the_error(tmp_path: Path) -> None:
         execute_notebook(path)
 
 
-# --- hostile stored text -----------------------------------------------------------------------------------------
-
-#: Markup that would run, hide the page or frame something if a report wrote it raw; each sets ``window.__pwned``.
-PAYLOADS = (
-    "<script>window.__pwned='script'</script>",
-    "<img src=x onerror=\"window.__pwned='img'\">",
-    "<a href=\"javascript:window.__pwned='link'\">click</a>",
-    "</style><style>body{display:none}</style>",
-    "<iframe srcdoc=\"<script>parent.__pwned='iframe'</script>\"></iframe>",
-    "$\\frac{1}{0}$ **bold** _under_ `tick` [x](javascript:alert(1))",
-)
-
-
-def hostile(field: str) -> str:
-    """The text stored in ``field``: its name, then every payload."""
-    return f"{field}: " + " ".join(PAYLOADS)
-
-
-def hostile_store(store: Store) -> list[str]:
-    """Write two sessions whose every text field holds ``hostile`` markup: session title, model, metadata keys and
-    values, message text, tool names, arguments, results and errors, usage provider and model, compaction summary.
-    The second session's usage names a priced model (so the cost plot has bars); everything else is hostile.
-
-    Returns:
-        The hostile texts the direct report shows (title, session model, usage provider and model, tool name, tool
-        error, metadata key).
-    """
-    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    for n, (provider, model) in enumerate(((hostile("provider"), hostile("usage model")), ("openai", "gpt-4o"))):
-        at = start + timedelta(days=n)
-        session = Session(
-            title=hostile("title"),
-            model=hostile("model"),
-            metadata={hostile("metadata key"): hostile("metadata value"), "team": hostile("team")},
-            created_at=at,
-            updated_at=at + timedelta(minutes=30),
-        )
-        store.sessions.create_session(session)
-        tool = hostile("tool")
-        call = ToolCall(id=f"call-{n}", name=tool, arguments={hostile("argument key"): hostile("argument")})
-        first = MessageRecord.text(session.id, MessageRole.USER, hostile("user text"), created_at=at)
-        asks = MessageRecord.text(
-            session.id, MessageRole.ASSISTANT, hostile("assistant text"), created_at=at + timedelta(seconds=5)
-        ).with_tool_calls([call])
-        asks = asks.with_usage(TokenUsage.new(1200 + n, 80))
-        result = MessageRecord.text(
-            session.id, MessageRole.TOOL, hostile("tool result"), created_at=at + timedelta(seconds=9)
-        ).with_tool_result(call.id, tool)
-        fold = MessageRecord.text(
-            session.id, MessageRole.USER, hostile("compaction"), created_at=at + timedelta(seconds=20)
-        ).with_compaction(CompactionMeta.new(result.id))
-        summary = MessageRecord.text(
-            session.id, MessageRole.ASSISTANT, hostile("summary"), created_at=at + timedelta(seconds=21)
-        ).with_summary(CompactionMeta(tail_start_id=result.id, summary_text=hostile("summary text")))
-        store.sessions.append_messages([first, asks, result, fold, summary])
-        run = ToolExecution(
-            session_id=session.id,
-            message_id=asks.id,
-            call_id=call.id,
-            tool_name=tool,
-            arguments=call.arguments,
-            created_at=at + timedelta(seconds=6),
-        )
-        failed = run.with_failure(hostile("tool error"), timedelta(milliseconds=250 + n))
-        store.executions.record_execution(failed)
-        ok = ToolExecution(
-            session_id=session.id,
-            message_id=asks.id,
-            call_id=f"{call.id}-again",
-            tool_name=tool,
-            arguments=call.arguments,
-            created_at=at + timedelta(seconds=7),
-        ).with_success({hostile("result key"): hostile("result")}, timedelta(milliseconds=40))
-        store.executions.record_execution(ok)
-        usage = UsageRecord.new(session.id, asks.id, provider, model, asks.usage or TokenUsage.new(1, 1))
-        store.executions.record_usage(usage.model_copy(update={"created_at": at + timedelta(seconds=5)}))
-    return [hostile(f) for f in ("title", "model", "provider", "usage model", "tool", "tool error", "metadata key")]
-
-
-class Page(HTMLParser):
-    """Tags with attributes, the text outside <style>/<script>/<title>, and every table as rows of cell texts."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str]]] = []
-        self.text: list[str] = []
-        self.tables: list[list[list[str]]] = []
-        self._skip = 0
-        self._cell: list[str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, {k: v or "" for k, v in attrs}))
-        if tag in ("style", "script", "title"):
-            self._skip += 1
-        elif tag == "table":
-            self.tables.append([])
-        elif tag == "tr":
-            self.tables[-1].append([])
-        elif tag in ("td", "th"):
-            self._cell = []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("style", "script", "title"):
-            self._skip -= 1
-        elif tag in ("td", "th") and self._cell is not None:
-            self.tables[-1][-1].append(" ".join("".join(self._cell).split()))
-            self._cell = None
-
-    def handle_data(self, data: str) -> None:
-        if self._skip:
-            return
-        self.text.append(data)
-        if self._cell is not None:
-            self._cell.append(data)
-
-    @property
-    def visible(self) -> str:
-        return " ".join(" ".join(self.text).split())
-
-
-def read_page(page: str) -> Page:
-    parsed = Page()
-    parsed.feed(page)
-    parsed.close()
-    return parsed
-
-
-def assert_inert(page: str) -> Page:
-    """No element or attribute of ``page`` can run or frame anything; returns the parsed page."""
-    parsed = read_page(page)
-    names = {tag for tag, _ in parsed.tags}
-    assert not names & {"script", "iframe", "object", "embed", "base", "form", "link"}, names
-    for tag, attrs in parsed.tags:
-        for name, value in attrs.items():
-            assert not name.startswith("on"), (tag, name, value[:80])
-            assert not value.strip().lower().startswith("javascript:"), (tag, name, value[:80])
-        if tag == "img":
-            assert attrs.get("src", "data:image/").startswith("data:image/"), attrs["src"][:40]
-    assert [t for t, _ in parsed.tags].count("style") <= 1  # the report's own CSS only
-    return parsed
-
-
 # --- behest_lab.html -------------------------------------------------------------------------------------------
 
 
@@ -474,6 +321,11 @@ def _table_after(parsed: Page, page: str, heading: str) -> list[list[str]]:
     return parsed.tables[before.count("<table")]
 
 
+def _pairs(rows: list[list[str]]) -> dict[str, str]:
+    """A two-column table (header row first) as {first cell: second cell}."""
+    return {row[0]: row[1] for row in rows[1:]}
+
+
 def test_direct_report_is_one_inert_self_contained_page(direct: Direct) -> None:
     page = direct.page
     assert page.startswith("<!DOCTYPE html>")
@@ -517,7 +369,7 @@ def test_direct_report_numbers_match_analytics(direct: Direct) -> None:
     text = parsed.visible
     assert frame.height == DIRECT_SESSIONS
     assert pairs.height > 0
-    contents = dict(map(tuple, _table_after(parsed, direct.page, "Store contents")[1:]))
+    contents = _pairs(_table_after(parsed, direct.page, "Store contents"))
     assert contents["sessions"] == f"{DIRECT_SESSIONS:,}"
     assert contents["messages"] == f"{int(frame['messages'].sum()):,}"
     assert contents["model calls"] == f"{int(by_model['requests'].sum()):,}"
@@ -562,7 +414,7 @@ def test_direct_report_honours_title_and_date_range(direct: Direct, tmp_path: Pa
     assert "Store folder" not in parsed.visible  # an open Store has no folder name to show
     assert f"Time range: {since:%Y-%m-%d %H:%M} UTC to {until:%Y-%m-%d} (exclusive)" in parsed.visible
     assert 0 < frame.height < DIRECT_SESSIONS
-    contents = dict(map(tuple, _table_after(parsed, page, "Store contents")[1:]))
+    contents = _pairs(_table_after(parsed, page, "Store contents"))
     assert contents["sessions"] == f"{frame.height:,}"
     assert contents["model calls"] == f"{int(calls['requests'].sum()):,}"
     with pytest.raises(ValueError, match="must be before"):
@@ -672,3 +524,21 @@ def test_cli_report_exit_code_and_usage(tmp_path: Path) -> None:
     usage = subprocess.run([*cmd[:4], "--out", "r.html"], capture_output=True, text=True, env=env, check=False)
     assert usage.returncode == 2
     assert "--store" in usage.stderr
+
+
+def test_demo_without_the_tour_notebook_writes_the_direct_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Installed from a wheel there is no tour notebook: ``behest-lab demo`` then writes the direct report."""
+    import behest_lab.report
+
+    monkeypatch.setattr(behest_lab.report, "TOUR_NOTEBOOK", tmp_path / "no-checkout" / "00_tour.ipynb")
+    out = tmp_path / "demo.html"
+    assert main(["demo", "--store", str(tmp_path / "lake"), "--sessions", "6", "--report", str(out)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-2] == f"Writing the report of {tmp_path / 'lake'} (no tour notebook here: it needs a checkout) ..."
+    page = out.read_text(encoding="utf-8")
+    assert lines[-1].startswith(f"Report ({page.count('<img ')} plots, ")
+    assert lines[-1].endswith(str(out))
+    assert f'content="{CSP}"' in page
+    assert "Store folder: lake" in read_page(page).visible

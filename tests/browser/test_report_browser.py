@@ -1,6 +1,6 @@
 """The reports in a real browser: a store whose every text field holds hostile markup, rendered by Chromium.
 
-``tests.test_report.hostile_store`` writes sessions whose title, model, metadata keys and values, message texts,
+``tests.hostile.hostile_store`` writes sessions whose title, model, metadata keys and values, message texts,
 tool names, arguments, results and errors, usage provider and model hold ``<script>``, ``<img onerror>``,
 ``javascript:`` links, ``</style><style>body{display:none}</style>`` and ``<iframe srcdoc>``; each would set
 ``window.__pwned``. The direct report (``behest_lab.report.write``) and the tour (``build_report``, the notebook
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,7 +31,7 @@ from behest_lab import open_store
 from behest_lab.report import CSP, build_report, write
 from behest_lab.report.page import CSP_META
 from behest_lab.report.sections import SECTIONS
-from tests.test_report import PAYLOADS, hostile, hostile_store
+from tests.hostile import PAYLOADS, hostile, hostile_store
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -117,7 +117,7 @@ class Opened:
 
 
 @pytest.fixture
-def open_page(browser: Browser) -> Iterator[object]:
+def open_page(browser: Browser) -> Iterator[Callable[[Path], Opened]]:
     """``open_page(path)``: a new tab showing ``path``; every request other than the file itself is aborted."""
     from playwright.sync_api import Route
 
@@ -156,9 +156,11 @@ def _pwned(page: Page) -> str:
 
 
 @pytest.mark.parametrize("kind", ["direct", "tour"])
-def test_hostile_text_runs_nothing_and_shows_as_text(pages: Pages, open_page: object, kind: str) -> None:
+def test_hostile_text_runs_nothing_and_shows_as_text(
+    pages: Pages, open_page: Callable[[Path], Opened], kind: str
+) -> None:
     path = getattr(pages, kind)
-    opened = open_page(path)  # type: ignore[operator]
+    opened = open_page(path)
     page: Page = opened.page
     assert _pwned(page) == ""
     assert page.locator("script, iframe, frame, object, embed").count() == 0
@@ -188,22 +190,26 @@ def _with_raw_markup(page_html: str, *, csp: bool) -> str:
     return raw if csp else raw.replace(CSP_META, "", 1)
 
 
-def test_canary_raw_markup_would_run_and_hide_the_page(pages: Pages, open_page: object, tmp_path: Path) -> None:
+def test_canary_raw_markup_would_run_and_hide_the_page(
+    pages: Pages, open_page: Callable[[Path], Opened], tmp_path: Path
+) -> None:
     """The checks above can fail: without escaping and without the CSP, the same payloads run and hide the page."""
     raw = tmp_path / "raw.html"
     raw.write_text(_with_raw_markup(pages.direct.read_text(encoding="utf-8"), csp=False), encoding="utf-8")
-    page: Page = open_page(raw).page  # type: ignore[operator]
+    page: Page = open_page(raw).page
     page.wait_for_function("() => window.__pwned !== undefined")
     assert _pwned(page) in {"script", "img", "iframe"}
     assert not page.locator("body").is_visible()
 
 
-def test_the_csp_alone_stops_raw_markup_from_running(pages: Pages, open_page: object, tmp_path: Path) -> None:
+def test_the_csp_alone_stops_raw_markup_from_running(
+    pages: Pages, open_page: Callable[[Path], Opened], tmp_path: Path
+) -> None:
     """The second wall: the same raw payloads in a page that keeps the report's Content-Security-Policy run
     nothing (the script, the handler and the frame's script are all refused)."""
     raw = tmp_path / "raw-csp.html"
     raw.write_text(_with_raw_markup(pages.direct.read_text(encoding="utf-8"), csp=True), encoding="utf-8")
     assert CSP in raw.read_text(encoding="utf-8")
-    page: Page = open_page(raw).page  # type: ignore[operator]
+    page: Page = open_page(raw).page
     assert page.locator("script").count() >= 1  # the markup is there ...
     assert _pwned(page) == ""  # ... and did not run
