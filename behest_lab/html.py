@@ -8,7 +8,8 @@ escape every other value, so composing pieces never escapes twice and never forg
 
 Links are emitted only for ``http``/``https`` URLs and ``data:image/...`` URIs (``safe_url``); anything else, such
 as ``javascript:``, is shown as escaped text. ``esc_markdown`` also neutralises the characters Markdown and math
-renderers act on, for text that goes through a Markdown renderer (the tour notebook's ``say``).
+renderers act on, for text that goes through a Markdown renderer (the tour notebook's ``say``), and ``esc_mathtext``
+keeps matplotlib from reading ``$...$`` in stored text drawn into a plot as mathtext.
 
 Example:
     >>> from behest_lab.html import esc, tag
@@ -32,6 +33,7 @@ __all__ = [
     "Markup",
     "esc",
     "esc_markdown",
+    "esc_mathtext",
     "join",
     "link",
     "money",
@@ -75,6 +77,13 @@ def esc_markdown(value: Any) -> str:
     so the rendered page shows exactly the stored characters. Newlines become spaces (one paragraph)."""
     flat = " ".join(("" if value is None else str(value)).split())
     return _MARKDOWN_SPECIAL.sub(lambda m: f"&#{ord(m.group(0))};", flat)
+
+
+def esc_mathtext(value: Any) -> str:
+    """``value`` as text that matplotlib draws literally: every ``$`` escaped as ``\\$``, so no part of stored text
+    is read as mathtext (``$\\foo$`` would otherwise be typeset, or fail to draw); ``None`` is the empty string.
+    Use it for stored text that becomes a plot title, label, tick or legend entry."""
+    return ("" if value is None else str(value)).replace("$", "\\$")
 
 
 def render(value: Any) -> Markup:

@@ -23,14 +23,15 @@ from behest_lab import (
     UsageRecord,
 )
 
-#: Markup that would run, hide the page or frame something if a report wrote it raw; each sets ``window.__pwned``.
+#: Markup that would run, hide the page or frame something if a report wrote it raw (each sets ``window.__pwned``),
+#: and Markdown and mathtext that a renderer would act on (``$\nosuchmacro$`` stops matplotlib if read as math).
 PAYLOADS = (
     "<script>window.__pwned='script'</script>",
     "<img src=x onerror=\"window.__pwned='img'\">",
     "<a href=\"javascript:window.__pwned='link'\">click</a>",
     "</style><style>body{display:none}</style>",
     "<iframe srcdoc=\"<script>parent.__pwned='iframe'</script>\"></iframe>",
-    "$\\frac{1}{0}$ **bold** _under_ `tick` [x](javascript:alert(1))",
+    "$\\frac{1}{0}$ $\\nosuchmacro$ **bold** _under_ `tick` [x](javascript:alert(1))",
 )
 
 

@@ -33,7 +33,7 @@ import pytest
 from behest_lab import open_store
 from behest_lab.analytics import compactions, costs, sessions, tool_stats, top_sessions, usage
 from behest_lab.cli import main
-from behest_lab.html import Markup, esc, esc_markdown, link, money, safe_url, table
+from behest_lab.html import Markup, esc, esc_markdown, esc_mathtext, link, money, safe_url, table
 from behest_lab.html import tag as element
 from behest_lab.report import CSP, Report, ReportError, execute_notebook, external_references, to_html, write
 from behest_lab.report import sections as report_sections
@@ -225,6 +225,21 @@ def test_esc_markdown_renders_as_the_literal_text() -> None:
         parsed = read_page(rendered)
         assert [t for t, _ in parsed.tags] == ["p", "strong"], (payload, rendered)
         assert parsed.visible == f"{payload} end", rendered
+
+
+def test_esc_mathtext_lets_matplotlib_draw_stored_dollars() -> None:
+    from matplotlib.figure import Figure
+
+    stored = "tool $\\nosuchmacro$ costs $5 and $6"
+    raw = Figure()
+    raw.text(0.1, 0.5, stored)
+    with pytest.raises(ValueError, match="nosuchmacro"):
+        raw.savefig(io.BytesIO(), format="png")
+    escaped = Figure()
+    label = escaped.text(0.1, 0.5, esc_mathtext(stored))
+    escaped.savefig(io.BytesIO(), format="png")
+    assert label.get_text() == "tool \\$\\nosuchmacro\\$ costs \\$5 and \\$6"
+    assert esc_mathtext(None) == ""
 
 
 def test_tag_escapes_children_and_attributes_and_drops_unsafe_urls() -> None:

@@ -6,7 +6,7 @@ formatted with ``behest_lab.html.money``, which takes the exact ``Decimal`` and 
 ``unpriced_requests`` is shown beside a cost wherever the frame carries it.
 
 Stored text that ends up in a plot (models, tool names, session titles) is cut to ``PLOT_LABEL_WIDTH`` characters
-and has its ``$`` escaped first (``\\$``), so matplotlib draws it literally instead of reading it as mathtext.
+and has its ``$`` escaped (``behest_lab.html.esc_mathtext``), so matplotlib draws it literally, not as mathtext.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 
 from behest_lab import analytics, plots
-from behest_lab.html import Markup, money, number, table, tag
+from behest_lab.html import Markup, esc_mathtext, money, number, table, tag
 from behest_lab.report.page import svg_image
 from behest_lab.stores.protocols import Store
 
@@ -149,7 +149,7 @@ def _plot_text(frame: pl.DataFrame, columns: Sequence[str], width: int = PLOT_LA
         pl.when(pl.col(c).str.len_chars() > width)
         .then(pl.col(c).str.slice(0, width - 1) + "…")
         .otherwise(pl.col(c))
-        .str.replace_all("$", r"\$", literal=True)
+        .map_elements(esc_mathtext, return_dtype=pl.Utf8)
         for c in columns
         if c in frame.columns
     )
