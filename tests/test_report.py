@@ -412,7 +412,9 @@ def test_direct_report_numbers_match_analytics(direct: Direct) -> None:
     # the most expensive sessions, in order, with their cost
     rows = _table_after(parsed, direct.page, "The most expensive sessions")[1:]
     assert [r[0] for r in rows] == [f"{t or '(untitled)'}{i}" for t, i in zip(top["title"], top["id"], strict=True)]
-    assert [r[9] for r in rows] == [money(c) for c in top["cost"]]
+    assert [r[8] for r in rows] == [money(c) for c in top["cost"]]
+    runs = zip(top["tool_executions"], top["tool_failures"], strict=True)
+    assert [r[4] for r in rows] == [f"{e:,} ({f:,})" for e, f in runs]
 
 
 def test_direct_report_honours_title_and_date_range(direct: Direct, tmp_path: Path) -> None:

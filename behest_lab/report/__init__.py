@@ -70,9 +70,11 @@ section { border-top: 1px solid #d8dde3; margin-top: 24px; }
 h2 { font-size: 20px; margin: 16px 0 8px; }
 h3 { font-size: 15px; margin: 16px 0 6px; }
 .behest-table { border-collapse: collapse; font-size: 13px; margin: 6px 0 12px; max-width: 100%; }
-.behest-table th, .behest-table td { border: 1px solid #d8dde3; padding: 3px 8px; text-align: left;
+.behest-table th, .behest-table td { border: 1px solid #d8dde3; padding: 3px 7px; text-align: left;
   vertical-align: top; overflow-wrap: anywhere; max-width: 420px; }
 .behest-table th { background: #f3f5f7; }
+.behest-table td:not(.num) { min-width: 8em; }
+div.wide { overflow-x: auto; }
 .behest-table tfoot td { font-weight: 600; background: #f8f9fa; }
 .behest-table .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .behest-table code.id { font-size: 11px; color: #4a5360; white-space: nowrap; }

@@ -414,20 +414,21 @@ def expensive(frames: Frames) -> Markup:
     if top.is_empty():
         return _section("sessions", "The most expensive sessions", _para("No sessions in this range."))
     has_unpriced = "unpriced_requests" in top.columns
-    columns = ["session (id)", "model", "created (UTC)", "messages", "tool executions", "failed", "compactions"]
-    columns += ["model calls", "tokens", "cost (USD)"] + (["unpriced calls"] if has_unpriced else [])
+    columns = ["session (id)", "model", "created (UTC)", "messages", "tools (failed)", "compactions"]
+    columns += ["calls", "tokens", "cost (USD)"] + (["unpriced"] if has_unpriced else [])
     rows = []
     for r in top.iter_rows(named=True):
         session = Markup(tag("div", r["title"] or "(untitled)") + tag("code", r["id"], class_="id"))
         created = tag("span", f"{r['created_at']:%Y-%m-%d %H:%M}", class_="nowrap")
-        row = [session, r["model"], created, r["messages"], r["tool_executions"], r["tool_failures"]]
-        row += [r["compactions"], r["requests"], r["total_tokens"], money(r["cost"])]
+        tools = f"{_int(r['tool_executions']):,} ({_int(r['tool_failures']):,})"
+        row = [session, r["model"], created, r["messages"], tools, r["compactions"], r["requests"]]
+        row += [r["total_tokens"], money(r["cost"])]
         rows.append(row + ([r["unpriced_requests"]] if has_unpriced else []))
     return _section(
         "sessions",
         "The most expensive sessions",
         _para(f"The {top.height} sessions created in the range with the highest cost (all of their model calls)."),
-        table(columns, rows, numeric=list(range(3, len(columns)))),
+        tag("div", table(columns, rows, numeric=list(range(3, len(columns)))), class_="wide"),
     )
 
 
