@@ -559,3 +559,34 @@ def test_demo_without_the_tour_notebook_writes_the_direct_report(
     assert lines[-1].endswith(str(out))
     assert f'content="{CSP}"' in page
     assert "Store folder: lake" in read_page(page).visible
+
+
+def test_direct_report_needs_only_the_core_dependencies(direct: Direct, tmp_path: Path) -> None:
+    """In a process where the notebook extra (and jinja2, IPython) cannot be imported, ``behest-lab report`` works."""
+    blocked = ("jinja2", "nbformat", "nbclient", "nbconvert", "ipykernel", "IPython", "jupyterlab", "mistune")
+    program = f"""
+import sys
+
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {blocked!r}:
+            raise ImportError(f"{{name}} is not installed")
+        return None
+
+sys.meta_path.insert(0, Block())
+from behest_lab.cli import main
+code = main(["report", "--store", sys.argv[1], "--out", sys.argv[2]])
+assert not [m for m in sys.modules if m.split(".")[0] in {blocked!r}], "a blocked module was imported"
+sys.exit(code)
+"""
+    out = tmp_path / "core.html"
+    env = {k: v for k, v in os.environ.items() if k != "BEHEST_LAB_STORE"}
+    done = subprocess.run(
+        [sys.executable, "-c", program, str(direct.folder), str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.read_text(encoding="utf-8").count("<img ") == 4
