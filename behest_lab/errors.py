@@ -15,6 +15,7 @@
     │   ├── DataCorruptionError         stored data does not parse (.field)
     │   └── ReadOnlyStoreError          a write on a time-travel (read-only) view
     ├── VectorDimensionError            also ValueError; query dimension matches no stored vector
+    ├── ReportError                     a report could not be built or written; the message says why
     └── InterchangeError                also ValueError; bad input while importing (.path, .table, .line, .row_id)
 
 Exceptions carry their context as attributes so callers never parse messages.
@@ -37,6 +38,7 @@ __all__ = [
     "MissingExtensionError",
     "NotFoundError",
     "ReadOnlyStoreError",
+    "ReportError",
     "SerializationError",
     "StoreError",
     "VectorDimensionError",
@@ -140,6 +142,11 @@ class VectorDimensionError(BehestLabError, ValueError):
         self.present = sorted(set(present))
         dims = ", ".join(str(d) for d in self.present)
         super().__init__(f"query has dimension {dimension}, but the stored vectors have dimension(s) {dims}")
+
+
+class ReportError(BehestLabError):
+    """A report could not be built or written: the folder holds no store, a tour notebook cell failed, or the page
+    would load an external resource; the message says which."""
 
 
 class InterchangeError(BehestLabError, ValueError):

@@ -51,6 +51,7 @@ EXAMPLES: dict[str, Any] = {
     "DataCorruptionError": errors.DataCorruptionError("messages.content", "bad JSON"),
     "ReadOnlyStoreError": errors.ReadOnlyStoreError("snapshot 3 is read-only"),
     "VectorDimensionError": errors.VectorDimensionError(3, [4, 2, 4]),
+    "ReportError": errors.ReportError("no store in 'x'"),
     "InterchangeError": errors.InterchangeError("bad row", path="a.db", table="messages", line=7, row_id="r1"),
 }
 

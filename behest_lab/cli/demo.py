@@ -100,11 +100,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _report(store: str, output: Path) -> int:
-    from behest_lab.report import build_report
+    """The tour notebook executed against ``store`` (from a checkout with the ``notebook`` extra), else the direct
+    report (``behest_lab.report.write``); paths are printed as given, never made absolute."""
+    import importlib.util
 
-    print(f"\nExecuting the tour notebook against {store} ...", flush=True)
-    report = build_report(store, output)
-    print(f"Report ({report.images} plots, {report.seconds:.1f} s): {report.path.resolve()}")
+    from behest_lab.report import TOUR_NOTEBOOK, build_report, write
+
+    if TOUR_NOTEBOOK.is_file() and importlib.util.find_spec("nbclient") is not None:
+        print(f"\nExecuting the tour notebook against {store} ...", flush=True)
+        report = build_report(store, output)
+    else:
+        print(f"\nWriting the report of {store} (no tour notebook here: it needs a checkout) ...", flush=True)
+        report = write(store, output)
+    print(f"Report ({report.images} plots, {report.seconds:.1f} s): {output}")
     return 0
 
 

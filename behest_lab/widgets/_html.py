@@ -1,15 +1,14 @@
 """HTML building blocks for the widgets: escaping, safe links, money and token formatting, tables.
 
-Every piece of store data that reaches an HTML value goes through ``esc`` (``html.escape(..., quote=True)``), so
-message text, titles, tool names, metadata and errors can never inject markup. Links are emitted only for
-``http``/``https`` URLs and ``data:image/...`` URIs; anything else is shown as escaped text. Long texts and table
-cells show a preview and open the rest from a ``<details>`` (``long_text``, ``table``), up to ``TEXT_LIMIT``
-characters of any one text. The CSS is in ``behest_lab.widgets._style``.
+Every piece of store data that reaches an HTML value goes through ``esc``, so message text, titles, tool names,
+metadata and errors can never inject markup. ``esc``, ``safe_url`` and ``link`` live in ``behest_lab.html`` (the one
+escaping place of every HTML surface) and are re-exported here. Long texts and table cells show a preview and open
+the rest from a ``<details>`` (``long_text``, ``table``), up to ``TEXT_LIMIT`` characters of any one text. The CSS
+is in ``behest_lab.widgets._style``.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -17,9 +16,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-_SAFE_SCHEMES = ("http://", "https://")
-_DATA_IMAGE = "data:image/"
-_LINK_TEXT_LIMIT = 80
+from behest_lab.html import esc as esc  # re-exported for the widgets
+from behest_lab.html import link as link  # re-exported for the widgets
+from behest_lab.html import safe_url as safe_url  # re-exported for the widgets
 
 TEXT_PREVIEW = 1_500
 """Characters of a message text, JSON value or tool result shown before it is opened whole."""
@@ -29,27 +28,6 @@ TEXT_LIMIT = 50_000
 
 CELL_PREVIEW = 160
 """Characters of a table cell shown before its ``<details>`` opens the whole."""
-
-
-def esc(value: Any) -> str:
-    """``value`` as text, HTML-escaped with quotes (safe inside element bodies and quoted attributes)."""
-    return html.escape("" if value is None else str(value), quote=True)
-
-
-def safe_url(url: str) -> bool:
-    """Whether ``url`` may become an ``href``: ``http``/``https`` or a ``data:image/`` URI (case-insensitive)."""
-    lowered = url.strip().lower()
-    return lowered.startswith(_SAFE_SCHEMES) or lowered.startswith(_DATA_IMAGE)
-
-
-def link(url: str, text: str | None = None) -> str:
-    """An ``<a href>`` for a safe URL (escaped, opening in a new tab), else the URL as escaped text."""
-    label = text if text is not None else url
-    if len(label) > _LINK_TEXT_LIMIT:
-        label = label[: _LINK_TEXT_LIMIT - 1] + "…"
-    if not safe_url(url):
-        return f'<span class="behest-unsafe-url">{esc(label)}</span>'
-    return f'<a href="{esc(url.strip())}" target="_blank" rel="noopener noreferrer">{esc(label)}</a>'
 
 
 def money(value: Decimal | float | None) -> str:
