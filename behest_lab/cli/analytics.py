@@ -141,7 +141,7 @@ def _plain(frame: pl.DataFrame, *, for_json: bool = False) -> pl.DataFrame:
     """Frame with types CSV/JSON can carry, durations as seconds.
 
     CSV keeps decimals exact (as their text) and writes lists as JSON text. JSON writes numbers as numbers:
-    decimals become floats (USD costs to about 15 significant digits, far below a cent's millionth), non-finite
+    decimals become floats (15 significant digits: for any real cost, far finer than a millionth of a cent), non-finite
     floats become null, lists stay arrays.
     """
     exprs = []
