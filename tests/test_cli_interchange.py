@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from behest_lab.cli import main
+from behest_lab.cli import STORE_ENV, main
 from tests.interchange._behest_db import behest_db, insert
 
 SID = "0190a5d0-0000-7000-8000-00000000000a"
@@ -84,5 +84,31 @@ def test_errors_are_one_line_on_stderr(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["import", "jsonl", str(tmp_path / "missing.jsonl"), "--store", str(store)]) == 1
     assert capsys.readouterr().err == f"behest-lab: error: {tmp_path / 'missing.jsonl'}: no such file\n"
     assert main(["export", "jsonl", "--store", str(tmp_path / "nowhere"), str(tmp_path / "x.jsonl")]) == 1
-    assert "no store here" in capsys.readouterr().err
+    assert capsys.readouterr().err == f"behest-lab: error: store folder {str(tmp_path / 'nowhere')!r} does not exist\n"
     assert not (tmp_path / "nowhere").exists()
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_import_creates_the_store_of_the_environment_variable_and_export_reads_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _behest_file(tmp_path / "behest.db")
+    store = tmp_path / "from-env"
+    monkeypatch.setenv(STORE_ENV, str(store))
+    assert main(["import", "behest-sqlite", str(source), "--no-progress"]) == 0
+    assert capsys.readouterr().out.startswith(f"imported {source} (behest-sqlite)")
+    assert (store / "catalog.sqlite").is_file()
+    out = tmp_path / "out.jsonl"
+    assert main(["export", "jsonl", str(out), "--no-progress"]) == 0
+    assert [json.loads(line)["kind"] for line in out.read_text(encoding="utf-8").splitlines()] == [
+        "session",
+        "message",
+        "message",
+    ]
+    # --store wins over the environment; an existing empty folder is not turned into a store by an export
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["export", "parquet", "--store", str(empty), str(tmp_path / "pq"), "--no-progress"]) == 1
+    assert capsys.readouterr().err == f"behest-lab: error: no behest_lab store in {empty} (no catalog.sqlite)\n"
+    assert list(empty.iterdir()) == []
+    assert not (tmp_path / "pq").exists()

@@ -1,12 +1,16 @@
 """``behest-lab``: the command line, thin over the library.
 
-Each module in this package that defines ``register(subparsers)`` adds its commands; ``main`` finds them.
+Each module in this package that defines ``register(subparsers)`` adds its commands; ``main`` finds them. Every
+command that works on a store folder takes ``--store DIR`` (``add_store_option``), defaulting to
+``$BEHEST_LAB_STORE``; commands that read a store open it with ``open_existing_store`` and never create one, commands
+that write into one (``import``) open it with ``open_store_folder(path, create=True)``.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import os
 import pkgutil
 import sys
@@ -27,17 +31,46 @@ class CliError(BehestLabError):
     """A command-line problem (bad option value, missing store folder); printed as one line, exit code 1."""
 
 
-def add_store_option(parser: argparse.ArgumentParser, *, help: str = "store folder") -> None:
-    """Add ``--store DIR``, defaulting to ``$BEHEST_LAB_STORE``; a command run with neither is a usage error."""
+def add_store_option(parser: argparse.ArgumentParser, *, help: str = "store folder", create: bool = False) -> None:
+    """Add ``--store DIR``, defaulting to ``$BEHEST_LAB_STORE``; a command run with neither is a usage error.
+
+    Args:
+        parser: the command's parser.
+        help: what the folder is, for ``--help``.
+        create: the command creates the store when the folder holds none (said in ``--help``).
+    """
     default = os.environ.get(STORE_ENV) or None
+    created = ", created if missing" if create else ""
     parser.add_argument(
         "--store",
         metavar="DIR",
         type=Path,
         default=Path(default) if default else None,
         required=default is None,
-        help=f"{help} (default: ${STORE_ENV}{f', now {default}' if default else ''})",
+        help=f"{help}{created} (default: ${STORE_ENV}{f', now {default}' if default else ''})",
     )
+
+
+def open_store_folder(path: Path, *, create: bool = False) -> Store:
+    """The store in folder ``path``, created there when ``create`` is true and it holds none.
+
+    Raises:
+        CliError: ``create`` is false and ``path`` is not a folder or holds no behest_lab store (one line naming
+            the folder); or the store could not be opened.
+    """
+    from behest_lab import open_store
+    from behest_lab.errors import ConnectionFailedError
+    from behest_lab.stores.lake.engine import NoStoreError
+
+    if not create and not path.is_dir():
+        raise CliError(f"store folder {str(path)!r} does not exist")
+    try:
+        return open_store(path, create=create)
+    except ConnectionFailedError as exc:
+        detail = str(exc).removeprefix(f"storage connection failed ({exc.backend}): ")
+        if isinstance(exc, NoStoreError) or not create:
+            raise CliError(detail) from None
+        raise CliError(f"cannot open the store in {str(path)!r}: {detail}") from None
 
 
 def open_existing_store(path: Path) -> Store:
@@ -46,15 +79,17 @@ def open_existing_store(path: Path) -> Store:
     Raises:
         CliError: ``path`` is not a folder or holds no behest_lab store (the message names the folder).
     """
-    from behest_lab import open_store
-    from behest_lab.errors import ConnectionFailedError
+    return open_store_folder(path, create=False)
 
-    if not path.is_dir():
-        raise CliError(f"store folder {str(path)!r} does not exist")
+
+def package_version() -> str:
+    """The installed version of behest_lab (its distribution metadata, as ``pip show behest_lab`` prints it)."""
     try:
-        return open_store(path, create=False)
-    except ConnectionFailedError as exc:
-        raise CliError(f"{str(path)!r} holds no behest_lab store ({exc})") from None
+        return importlib.metadata.version("behest_lab")
+    except importlib.metadata.PackageNotFoundError:  # imported from a source tree that was never installed
+        from behest_lab import __version__
+
+        return f"{__version__} (not installed)"
 
 
 def non_negative(text: str) -> int:
@@ -74,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="behest-lab",
         description="Explore what behest agents did: sessions, messages, tool calls, usage and cost.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
         module = importlib.import_module(f"{__name__}.{info.name}")

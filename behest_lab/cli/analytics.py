@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -36,6 +36,7 @@ _SESSION_COLUMNS = (
     "output_tokens",
     "cost",
 )
+_COST_COLUMNS = ("requests", "prompt_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "cost")
 _MAX_CELL = 40
 
 
@@ -48,14 +49,29 @@ def _csv_list(value: str) -> list[str]:
     return [p.strip() for p in value.split(",") if p.strip()]
 
 
-def _cell(value: Any) -> str:
-    """Readable text of one value for the aligned table."""
+def _is_money(name: str, dtype: pl.DataType) -> bool:
+    """A USD column: exact ``Decimal``, or a float column named ``cost`` / ``*_cost``."""
+    return isinstance(dtype, pl.Decimal) or (dtype.is_float() and (name == "cost" or name.endswith("_cost")))
+
+
+def _cell(value: Any, *, money: bool = False) -> str:
+    """Readable text of one value for the aligned table: integers with thousands separators, USD to 4 decimals."""
     if value is None:
         return ""
+    if money:
+        return f"{value:,.4f}"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
     if isinstance(value, Decimal):
-        return f"{value:.4f}"
+        return f"{value:,.4f}"
     if isinstance(value, float):
-        return f"{value:.4g}" if abs(value) < 1e-3 or abs(value) >= 1e6 else f"{value:.3f}".rstrip("0").rstrip(".")
+        if value != value or value in (float("inf"), float("-inf")):
+            return str(value)
+        if value != 0 and abs(value) < 1e-3:
+            return f"{value:.4g}"
+        return f"{value:,.3f}".rstrip("0").rstrip(".")
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, timedelta):
@@ -65,32 +81,78 @@ def _cell(value: Any) -> str:
     return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
 
 
-def format_table(frame: pl.DataFrame) -> str:
-    """An aligned plain-text table: numbers right-aligned, long text cut at 40 characters."""
-    headers = frame.columns
-    rows = [[_cell(v) for v in row] for row in frame.iter_rows()]
-    numeric = [dtype.is_numeric() or isinstance(dtype, pl.Decimal) for dtype in frame.dtypes]
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+def totals_row(frame: pl.DataFrame, columns: Sequence[str]) -> dict[str, Any] | None:
+    """The sums of ``columns`` (those the frame has) over every row, for the table's totals line.
 
-    def line(cells: list[str]) -> str:
-        out = [c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric, strict=True)]
+    A USD column sums the groups that have a cost; groups whose cost is null (no price) add nothing, and their
+    requests are counted in ``unpriced_requests``; a column with no cost at all totals to null. With ``calls``
+    and ``failures`` the total ``failure_rate`` is failures / calls over all rows.
+
+    Returns:
+        Column name -> total, or None when the frame has fewer than two rows (a total would repeat the row).
+    """
+    if frame.height < 2:
+        return None
+    sums: dict[str, Any] = {}
+    for name in columns:
+        if name not in frame.columns:
+            continue
+        series = frame[name]
+        sums[name] = None if series.null_count() == series.len() else series.sum()
+    if "failure_rate" in frame.columns and sums.get("calls"):
+        sums["failure_rate"] = (sums.get("failures") or 0) / sums["calls"]
+    return sums
+
+
+def format_table(frame: pl.DataFrame, totals: dict[str, Any] | None = None, *, label: str = "total") -> str:
+    """An aligned plain-text table: numbers right-aligned with thousands separators, USD to 4 decimals, long text
+    cut at 40 characters; ``totals`` (column -> value) become a last line under a rule, ``label`` in the first
+    column."""
+    headers = frame.columns
+    money = [_is_money(name, dtype) for name, dtype in frame.schema.items()]
+    rows = [[_cell(v, money=m) for v, m in zip(row, money, strict=True)] for row in frame.iter_rows()]
+    if totals is not None and headers and headers[0] not in totals:
+        total_line: list[str] | None = [label] + [
+            _cell(totals[h], money=m) if h in totals else "" for h, m in zip(headers[1:], money[1:], strict=True)
+        ]
+    else:
+        total_line = None
+    numeric = [dtype.is_numeric() or isinstance(dtype, pl.Decimal) for dtype in frame.dtypes]
+    every = rows if total_line is None else [*rows, total_line]
+    widths = [max([len(h), *(len(r[i]) for r in every)]) for i, h in enumerate(headers)]
+
+    def line(cells: list[str], *, first_left: bool = False) -> str:
+        out = [
+            c.ljust(w) if (first_left and i == 0) or not num else c.rjust(w)
+            for i, (c, w, num) in enumerate(zip(cells, widths, numeric, strict=True))
+        ]
         return "  ".join(out).rstrip()
 
-    parts = [line(list(headers)), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
+    rule = "  ".join("-" * w for w in widths)
+    parts = [line(list(headers)), rule, *(line(r) for r in rows)]
     if not rows:
         parts.append("(no rows)")
+    if total_line is not None:
+        parts += [rule, line(total_line, first_left=True)]
     return "\n".join(parts)
 
 
-def _plain(frame: pl.DataFrame) -> pl.DataFrame:
-    """Frame with types CSV/JSON can carry: decimals as text (exact), durations as seconds, lists as JSON text."""
+def _plain(frame: pl.DataFrame, *, for_json: bool = False) -> pl.DataFrame:
+    """Frame with types CSV/JSON can carry, durations as seconds.
+
+    CSV keeps decimals exact (as their text) and writes lists as JSON text. JSON writes numbers as numbers:
+    decimals become floats (15 significant digits: for any real cost, far finer than a millionth of a cent), non-finite
+    floats become null, lists stay arrays.
+    """
     exprs = []
     for name, dtype in frame.schema.items():
         if isinstance(dtype, pl.Decimal):
-            exprs.append(pl.col(name).cast(pl.Utf8))
+            exprs.append(pl.col(name).cast(pl.Float64) if for_json else pl.col(name).cast(pl.Utf8))
         elif isinstance(dtype, pl.Duration):
             exprs.append(pl.col(name).dt.total_microseconds().truediv(1e6).alias(name))
-        elif isinstance(dtype, pl.List):
+        elif for_json and dtype.is_float():
+            exprs.append(pl.when(pl.col(name).is_finite()).then(pl.col(name)).otherwise(None).alias(name))
+        elif isinstance(dtype, pl.List) and not for_json:
             values = [None if v is None else json.dumps(v, ensure_ascii=False) for v in frame[name].to_list()]
             exprs.append(pl.lit(pl.Series(name, values, dtype=pl.Utf8)))
     return frame.with_columns(exprs) if exprs else frame
@@ -99,18 +161,25 @@ def _plain(frame: pl.DataFrame) -> pl.DataFrame:
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Decimal):
+        return float(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-def emit(frame: pl.DataFrame, fmt: str) -> None:
-    """Print ``frame`` to stdout as ``table``, ``csv`` or ``json`` (an array of row objects)."""
+def emit(frame: pl.DataFrame, fmt: str, *, totals: dict[str, Any] | None = None, label: str = "total") -> None:
+    """Print ``frame`` to stdout as ``table``, ``csv`` or ``json`` (an array of row objects).
+
+    ``totals`` (see ``totals_row``) adds a totals line to a table; CSV and JSON carry the rows only.
+    """
     if fmt == "table":
-        print(format_table(frame))
+        print(format_table(frame, totals, label=label))
     elif fmt == "csv":
         sys.stdout.write(_plain(frame).write_csv())
     else:
-        rows = _plain(frame).to_dicts()
-        print(json.dumps(rows, ensure_ascii=False, default=_json_default, indent=1))
+        rows = _plain(frame, for_json=True).to_dicts()
+        print(json.dumps(rows, ensure_ascii=False, default=_json_default, indent=1, allow_nan=False))
 
 
 def _common(p: argparse.ArgumentParser, *, limit: int | None) -> None:
@@ -133,7 +202,7 @@ def _limited(frame: pl.DataFrame, limit: int | None) -> pl.DataFrame:
     return frame.head(limit)
 
 
-def _run(args: argparse.Namespace, build: Callable[[Store], pl.DataFrame]) -> int:
+def _run(args: argparse.Namespace, build: Callable[[Store], pl.DataFrame], totals: Sequence[str] = ()) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught, _open(args.store) as store:
             warnings.simplefilter("always", UnknownModelWarning)
@@ -145,7 +214,10 @@ def _run(args: argparse.Namespace, build: Callable[[Store], pl.DataFrame]) -> in
             print(f"behest-lab: warning: {w.message}", file=sys.stderr)
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    emit(_limited(frame, args.limit), args.format)
+    shown = _limited(frame, args.limit)
+    total = totals_row(frame, totals) if totals and args.format == "table" else None
+    label = "total" if shown.height == frame.height else f"total ({frame.height:,} rows)"
+    emit(shown, args.format, totals=total, label=label)
     return 0
 
 
@@ -161,7 +233,9 @@ def _sessions(args: argparse.Namespace) -> int:
 
 def _costs(args: argparse.Namespace) -> int:
     """Tokens and cost (USD, genai-prices' bundled prices) of every model call (usage records and the message usage
-    no record covers) grouped by day, week, month, model, provider, session."""
+    no record covers) grouped by day, week, month, model, provider, session. The table ends with a totals line
+    (requests, tokens, cost; a group without a price adds nothing to the cost and its calls are counted in
+    unpriced_requests). --format json writes costs as JSON numbers (floats), --format csv as exact decimals."""
     by = _csv_list(args.by)
 
     def build(store: Store) -> pl.DataFrame:
@@ -170,16 +244,17 @@ def _costs(args: argparse.Namespace) -> int:
         )
         if args.format == "table":
             keys = [{"session": "session_id"}.get(k, k) for k in by]
-            frame = frame.select(
-                *keys, "requests", "prompt_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "cost"
-            )
+            unpriced = ["unpriced_requests"] if frame["unpriced_requests"].sum() else []
+            frame = frame.select(*keys, *_COST_COLUMNS[:-1], *unpriced, _COST_COLUMNS[-1])
         return frame
 
-    return _run(args, build)
+    return _run(args, build, totals=(*_COST_COLUMNS, "unpriced_requests"))
 
 
 def _tools(args: argparse.Namespace) -> int:
-    """Tool calls, failures, failure rate and latency percentiles (ms) per tool (or per tool and model)."""
+    """Tool calls, failures, failure rate and latency percentiles (ms) per tool (or per tool and model). The table
+    ends with a totals line: calls, successes, failures, pending and the overall failure rate (percentiles have no
+    total)."""
     by = _csv_list(args.by)
 
     def build(store: Store) -> pl.DataFrame:
@@ -193,7 +268,7 @@ def _tools(args: argparse.Namespace) -> int:
             model_source=args.model_source,
         )
 
-    return _run(args, build)
+    return _run(args, build, totals=("calls", "successes", "failures", "pending"))
 
 
 def _sql(args: argparse.Namespace) -> int:
@@ -256,4 +331,4 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_sql)
 
 
-__all__ = ["FORMATS", "CliError", "emit", "format_table", "register"]
+__all__ = ["FORMATS", "CliError", "emit", "format_table", "register", "totals_row"]

@@ -6,7 +6,9 @@
     behest-lab import jsonl PATH --store DIR [--skip-bad]
     behest-lab export jsonl|sqlite|parquet --store DIR OUT
 
-The report goes to stdout; an error is one line on stderr and exit status 1.
+``--store`` defaults to ``$BEHEST_LAB_STORE``. An import creates the store when the folder holds none; an export
+only reads, so a folder without a store is an error and nothing is created. The report goes to stdout; an error is
+one line on stderr and exit status 1.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from behest_lab.cli import add_store_option, open_existing_store, open_store_folder
 from behest_lab.errors import InterchangeError
 
 _IMPORTERS = ("behest-sqlite", "jsonl")
@@ -42,7 +45,7 @@ def register(subparsers: Any) -> None:
     for fmt, text in (("behest-sqlite", "a behest SQLite database"), ("jsonl", "a behest JSON Lines file")):
         p = imp_sub.add_parser(fmt, help=f"import {text}")
         p.add_argument("path", metavar="PATH", type=Path, help=f"{text} to read")
-        p.add_argument("--store", metavar="DIR", type=Path, required=True, help="store folder (created if missing)")
+        add_store_option(p, create=True)
         p.add_argument("--skip-bad", action="store_true", help="skip bad rows and report them instead of stopping")
         _progress_flags(p)
         p.set_defaults(func=_import)
@@ -55,7 +58,7 @@ def register(subparsers: Any) -> None:
         ("parquet", "a folder of Parquet files, one per table"),
     ):
         p = exp_sub.add_parser(fmt, help=f"export to {text}")
-        p.add_argument("--store", metavar="DIR", type=Path, required=True, help="store folder to read")
+        add_store_option(p, help="store folder to read")
         p.add_argument("out", metavar="OUT", type=Path, help=text)
         _progress_flags(p)
         p.set_defaults(func=_export)
@@ -63,14 +66,13 @@ def register(subparsers: Any) -> None:
 
 def _import(args: argparse.Namespace) -> int:
     """Import behest data into a store; ids already present are skipped."""
-    from behest_lab import open_store
     from behest_lab.interchange import import_behest_sqlite, import_jsonl
 
     path: Path = args.path
     if not path.is_file():
         raise InterchangeError("no such file", path=str(path))
     importer: Callable[..., Any] = import_behest_sqlite if args.format == "behest-sqlite" else import_jsonl
-    with open_store(args.store) as store:
+    with open_store_folder(args.store, create=True) as store:
         report = importer(store, path, skip_bad=args.skip_bad, progress=args.progress)
     print(report)
     return 0
@@ -78,19 +80,15 @@ def _import(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     """Export a store to a behest format."""
-    from behest_lab import open_store
     from behest_lab.interchange import export_behest_sqlite, export_jsonl, export_parquet
 
-    store_dir: Path = args.store
-    if not store_dir.is_dir():
-        raise InterchangeError("no store here (not a folder)", path=str(store_dir))
     exporters: dict[str, Callable[..., Any]] = {
         "jsonl": export_jsonl,
         "sqlite": export_behest_sqlite,
         "parquet": export_parquet,
     }
     exporter = exporters[args.format]
-    with open_store(store_dir) as store:
+    with open_existing_store(args.store) as store:
         report = exporter(store, args.out, progress=args.progress)
     print(report)
     return 0

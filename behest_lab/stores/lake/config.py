@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib.util
 import os
 import re
 import secrets as _random
@@ -24,6 +25,8 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
+
+from behest_lab.errors import MissingExtensionError
 
 CATALOG_FILE = "catalog.sqlite"
 DATA_DIR = "data"
@@ -425,6 +428,7 @@ def remote_location(config: StoreConfig, environ: Mapping[str, str] | None = Non
             fields.append(("USE_SSL", "true" if s3.use_ssl in (None, True) else "false"))
         s3_fields = ", ".join(f"{k} {v}" for k, v in fields)
 
+    _require_shared_extra(extensions)
     description = config.redacted()
     key = hashlib.sha256(f"{config.catalog}\x00{data_path or ''}".encode()).hexdigest()[:24]
     return Location(
@@ -438,3 +442,24 @@ def remote_location(config: StoreConfig, environ: Mapping[str, str] | None = Non
         secrets=tuple(v for v in secret_values if v),
         cache_dir=_user_cache() / key,
     )
+
+
+#: The pip extra that installs the extension wheels of a shared store (``pip install 'behest_lab[shared]'``).
+SHARED_EXTRA = "behest_lab[shared]"
+
+
+def _require_shared_extra(extensions: list[str]) -> None:
+    """Fail early, naming the ``shared`` extra, when an extension wheel a shared store loads is not installed.
+
+    The core install leaves out the PostgreSQL-scanner and httpfs wheels; only a shared store needs them.
+
+    Raises:
+        MissingExtensionError: the wheel of one of ``extensions`` is not installed.
+    """
+    for ext in extensions:
+        if importlib.util.find_spec(f"duckdb_extension_{ext}") is None:
+            raise MissingExtensionError(
+                ext,
+                f"duckdb-extension-{ext.replace('_', '-')}",
+                f"a shared store needs the optional extra: pip install '{SHARED_EXTRA}'",
+            )
