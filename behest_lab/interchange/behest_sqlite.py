@@ -47,7 +47,7 @@ from behest_lab.records import (
     ToolExecutionStatus,
     UsageRecord,
 )
-from behest_lab.records._wire import fix_exponents, format_timestamp_sql, parse_timestamp
+from behest_lab.records._wire import format_timestamp_sql, parse_timestamp
 from behest_lab.stores.protocols import Store
 
 _U64 = 1 << 64
@@ -376,8 +376,8 @@ def _add_messages(writer: ImportWriter, rows: list[sqlite3.Row]) -> None:
 
 
 def _json_text(value: Any) -> str:
-    """serde_json's text for a JSON value (pydantic-core's layout, serde's exponents)."""
-    return fix_exponents(pydantic_core.to_json(value)).decode()
+    """serde_json's text for a JSON value (pydantic-core writes numbers as serde_json 1.0.150 does)."""
+    return pydantic_core.to_json(value).decode()
 
 
 def _wrap(v: int) -> int:

@@ -10,22 +10,23 @@ from typing import Annotated, Any, ClassVar, Self
 
 import numpy as np
 from pydantic import (
-    AfterValidator,
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     JsonValue,
     PlainSerializer,
+    PlainValidator,
     SerializationInfo,
     SerializerFunctionWrapHandler,
     ValidationInfo,
     model_serializer,
     model_validator,
 )
+from pydantic.json_schema import WithJsonSchema
 
-from behest_lab.records._wire import fix_exponents, format_f32, format_f32_many, format_timestamp
+from behest_lab.records._wire import format_f32, format_f32_many, format_timestamp, parse_timestamp
+from behest_lab.records.instant import Instant
 
 U64_MAX = 2**64 - 1
 
@@ -35,19 +36,24 @@ U64_MAX = 2**64 - 1
 U64 = Annotated[int, Field(strict=True, ge=0, le=U64_MAX)]
 
 
-def _timestamp_input(value: Any) -> Any:
-    # chrono's serde reads only RFC 3339 strings; pydantic would also take Unix seconds from a number
-    if isinstance(value, str | datetime):
-        return value
+def _timestamp(value: Any) -> Instant:
+    # chrono's serde reads only RFC 3339 strings; a number (Unix seconds to pydantic) is refused
+    if isinstance(value, str):
+        return parse_timestamp(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("timestamp must be timezone-aware (a naive datetime has no offset)")
+        return Instant.from_datetime(value).astimezone(UTC)
     raise ValueError(f"expected an RFC 3339 timestamp string with an offset or an aware datetime, got {value!r}")
 
 
-#: Aware UTC timestamp; naive datetimes are refused; JSON is serde's RFC 3339 with ``Z``.
+#: Aware UTC timestamp with nanoseconds (an ``Instant``, a ``datetime`` subclass); naive datetimes are refused;
+#: JSON is serde's RFC 3339 with ``Z`` and 0, 3, 6 or 9 fraction digits.
 Timestamp = Annotated[
-    AwareDatetime,
-    BeforeValidator(_timestamp_input),
-    AfterValidator(lambda v: v.astimezone(UTC)),
+    datetime,
+    PlainValidator(_timestamp),
     PlainSerializer(format_timestamp, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 
 
@@ -206,9 +212,7 @@ class BehestRecord(BaseModel):
         fragments: list[str] = []
         context = dict(kwargs.pop("context", None) or {})
         context["f32"] = fragments
-        text = super().model_dump_json(context=context, **kwargs).encode()
-        text = fix_exponents(text)
-        out = text.decode()
+        out = super().model_dump_json(context=context, **kwargs)
         for i, frag in enumerate(fragments):
             out = out.replace(f'"{_F32_TOKEN.format(i)}"', frag, 1)
         return out

@@ -38,10 +38,12 @@ from behest_lab.records import (
     ToolExecution,
     UsageRecord,
 )
+from behest_lab.records.instant import Instant, nanosecond_of
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _TS = pa.timestamp("us", tz="UTC")
+_NS_DOC = "nanoseconds past {}'s microsecond, 0-999 (NULL in rows stored before schema 3: not known)"
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ TABLES: dict[str, list[Column]] = {
         _c("created_at", "TIMESTAMPTZ", _TS, "creation time"),
         _c("updated_at", "TIMESTAMPTZ", _TS, "last change"),
         _c("metadata", "JSON", pa.string(), "free-form metadata"),
+        _c("created_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("created_at")),
+        _c("updated_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("updated_at")),
     ],
     "messages": [
         _c("id", "UUID", pa.string(), "message id"),
@@ -112,6 +116,7 @@ TABLES: dict[str, list[Column]] = {
         _c("tail_start_id", "UUID", pa.string(), "compaction_meta.tail_start_id"),
         _c("previous_compaction_id", "UUID", pa.string(), "compaction_meta.previous_compaction_id"),
         _c("summary_text", "VARCHAR", pa.string(), "compaction_meta.summary_text"),
+        _c("created_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("created_at")),
     ],
     "tool_executions": [
         _c("id", "UUID", pa.string(), "execution id"),
@@ -126,6 +131,7 @@ TABLES: dict[str, list[Column]] = {
         _c("duration_us", "BIGINT", pa.int64(), "duration in microseconds"),
         _c("duration_ms", "BIGINT", pa.int64(), "duration in whole milliseconds (truncated)"),
         _c("created_at", "TIMESTAMPTZ", _TS, "start time"),
+        _c("created_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("created_at")),
     ],
     "usage_records": [
         _c("id", "UUID", pa.string(), "usage record id"),
@@ -135,6 +141,7 @@ TABLES: dict[str, list[Column]] = {
         _c("model", "VARCHAR", pa.string(), "model"),
         *_TOKENS,
         _c("created_at", "TIMESTAMPTZ", _TS, "time of the call"),
+        _c("created_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("created_at")),
     ],
     "embeddings": [
         _c("id", "UUID", pa.string(), "embedding id"),
@@ -147,6 +154,7 @@ TABLES: dict[str, list[Column]] = {
         _c("vector_f32", "BLOB", pa.binary(), "the components as little-endian float32 bytes"),
         _c("metadata", "JSON", pa.string(), "free-form metadata"),
         _c("created_at", "TIMESTAMPTZ", _TS, "creation time"),
+        _c("created_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("created_at")),
     ],
     "artifacts": [
         _c("id", "UUID", pa.string(), "artifact id"),
@@ -156,6 +164,7 @@ TABLES: dict[str, list[Column]] = {
         _c("size", "BIGINT", pa.int64(), "number of bytes"),
         _c("metadata", "JSON", pa.string(), "free-form metadata"),
         _c("created_at", "TIMESTAMPTZ", _TS, "creation time"),
+        _c("created_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("created_at")),
     ],
     "artifact_data": [
         _c("id", "UUID", pa.string(), "artifact id"),
@@ -277,7 +286,20 @@ def _uuid_column(values: Sequence[Any]) -> pa.Array:
 
 def _timestamp_column(values: Sequence[datetime]) -> pa.Array:
     """Aware datetimes as UTC microseconds (integer arithmetic is cheaper than Arrow's per-value tz handling)."""
-    return pa.array([(v - _EPOCH) // _US for v in values], _TS)
+    return pa.array([(datetime.__sub__(v, _EPOCH)) // _US for v in values], _TS)
+
+
+def _ns_column(values: Sequence[datetime]) -> pa.Array:
+    """The nanoseconds past the microsecond of each timestamp (``Instant.nanosecond``; 0 for a plain datetime)."""
+    return pa.array([nanosecond_of(v) for v in values], pa.int16())
+
+
+def _instant(row: dict[str, Any], name: str) -> Any:
+    """Column ``name`` with its ``<name>_ns`` column (absent or NULL: 0) as an ``Instant``; None stays None."""
+    value = row[name]
+    if not isinstance(value, datetime):
+        return value
+    return Instant.from_datetime(value, row.get(f"{name}_ns") or 0)
 
 
 def _list_offsets(lists: Sequence[list[Any]]) -> pa.Array:
@@ -398,6 +420,7 @@ def _message_columns(records: list[MessageRecord], seqs: Sequence[int]) -> list[
         _flags(_column(fields, "is_compaction")),
         _flags(_column(fields, "is_summary")),
         *meta_cols,
+        _ns_column(_column(fields, "created_at")),
     ]
 
 
@@ -409,6 +432,8 @@ def _session_columns(records: list[Session]) -> list[pa.Array]:
         _timestamp_column([r.created_at for r in records]),
         _timestamp_column([r.updated_at for r in records]),
         _json_column([r.metadata for r in records]),
+        _ns_column([r.created_at for r in records]),
+        _ns_column([r.updated_at for r in records]),
     ]
 
 
@@ -427,6 +452,7 @@ def _execution_columns(records: list[ToolExecution]) -> list[pa.Array]:
         pa.array(us, pa.int64()),
         pa.array(us // 1000, pa.int64()),  # floor division, as the int // 1000 it replaces
         _timestamp_column([r.created_at for r in records]),
+        _ns_column([r.created_at for r in records]),
     ]
 
 
@@ -439,6 +465,7 @@ def _usage_columns(records: list[UsageRecord]) -> list[pa.Array]:
         _strings([r.model for r in records]),
         *[pa.array([getattr(r, name) for r in records], _U64) for name in _TOKEN_NAMES],
         _timestamp_column([r.created_at for r in records]),
+        _ns_column([r.created_at for r in records]),
     ]
 
 
@@ -460,6 +487,7 @@ def _embedding_columns(records: list[EmbeddingRecord]) -> list[pa.Array]:
         ),
         _json_column([r.metadata for r in records]),
         _timestamp_column([r.created_at for r in records]),
+        _ns_column([r.created_at for r in records]),
     ]
 
 
@@ -472,6 +500,7 @@ def _artifact_columns(records: list[Artifact]) -> list[pa.Array]:
         pa.array([len(r.data) for r in records], pa.int64()),
         _json_column([r.metadata for r in records]),
         _timestamp_column([r.created_at for r in records]),
+        _ns_column([r.created_at for r in records]),
     ]
 
 
@@ -541,8 +570,8 @@ def session_from_row(row: dict[str, Any]) -> Session:
             id=row["id"],
             title=row["title"],
             model=row["model"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
+            created_at=_instant(row, "created_at"),
+            updated_at=_instant(row, "updated_at"),
             metadata=_load(row["metadata"], "sessions.metadata"),
         )
     except ValidationError as exc:
@@ -595,7 +624,7 @@ def message_from_row(row: dict[str, Any]) -> MessageRecord:
             tool_call_id=row["tool_call_id"],
             tool_name=row["tool_name"],
             usage=usage,
-            created_at=row["created_at"],
+            created_at=_instant(row, "created_at"),
             is_compaction=bool(row["is_compaction"]),
             is_summary=bool(row["is_summary"]),
             compaction_meta=meta,
@@ -618,7 +647,7 @@ def execution_from_row(row: dict[str, Any]) -> ToolExecution:
             status=row["status"],
             error=row["error"],
             duration=timedelta(microseconds=row["duration_us"]),
-            created_at=row["created_at"],
+            created_at=_instant(row, "created_at"),
         )
     except ValidationError as exc:
         raise _corrupt("tool_executions", exc) from None
@@ -639,7 +668,7 @@ def usage_from_row(row: dict[str, Any]) -> UsageRecord:
             cache_creation_input_tokens=row["cache_creation_input_tokens"],
             cache_read_input_tokens=row["cache_read_input_tokens"],
             cached_input_tokens=row["cached_input_tokens"],
-            created_at=row["created_at"],
+            created_at=_instant(row, "created_at"),
         )
     except ValidationError as exc:
         raise _corrupt("usage_records", exc) from None
@@ -654,7 +683,7 @@ def embedding_from_row(row: dict[str, Any]) -> EmbeddingRecord:
             model=row["model"],
             vector=row["vector"],
             metadata=_load(row["metadata"], "embeddings.metadata"),
-            created_at=row["created_at"],
+            created_at=_instant(row, "created_at"),
         )
     except ValidationError as exc:
         raise _corrupt("embeddings", exc) from None
@@ -670,7 +699,7 @@ def artifact_from_row(row: dict[str, Any], data: bytes) -> Artifact:
             content_type=row["content_type"],
             data=data,
             metadata=_load(row["metadata"], "artifacts.metadata"),
-            created_at=row["created_at"],
+            created_at=_instant(row, "created_at"),
         )
     except ValidationError as exc:
         raise _corrupt("artifacts", exc) from None

@@ -70,7 +70,7 @@ def test_json_and_integer_columns_have_behest_shapes(tmp_path: Path) -> None:
     path = tmp_path / "out.db"
     report = export_behest_sqlite(store, path)
     sessions = dict(rows(path, "SELECT title, metadata FROM sessions"))
-    assert sessions == {"Ünïcode ✓": '{"a":1e16,"b":[1]}', "": "null"}  # serde prints 1e16, raw UTF-8
+    assert sessions == {"Ünïcode ✓": '{"a":1e+16,"b":[1]}', "": "null"}  # serde_json 1.0.150 prints 1e+16, raw UTF-8
     msg = {r[0]: r[1:] for r in rows(path, "SELECT role, content, tool_calls, usage, compaction_meta FROM messages")}
     content, tool_calls, usage, meta = msg["system"]
     assert (content, tool_calls, usage, meta) == ('[{"type":"text","text":"s"}]', "[]", None, None)

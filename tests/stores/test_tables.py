@@ -35,7 +35,10 @@ from behest_lab.records import (
     uuid7,
 )
 from behest_lab.records.execution import ToolExecutionStatus
+from behest_lab.records.instant import Instant, nanosecond_of
 from behest_lab.stores import tables
+
+EPOCH = datetime.fromtimestamp(0, UTC)
 
 T0 = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 SID = uuid7()
@@ -181,7 +184,22 @@ def _ref_artifact(r: Artifact) -> dict[str, Any]:
     }
 
 
+def _split_timestamps(table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The reference rows with each timestamp split as the table stores it: microseconds + ``<name>_ns``."""
+    out = []
+    for row in rows:
+        row = dict(row)
+        for c in tables.TABLES[table]:
+            if c.name.endswith("_ns"):
+                value = row[c.name.removesuffix("_ns")]
+                row[c.name] = nanosecond_of(value)
+                row[c.name.removesuffix("_ns")] = datetime.fromtimestamp(0, UTC) + (value - EPOCH)
+        out.append(row)
+    return out
+
+
 def _check(table: str, got: pa.Table, rows: list[dict[str, Any]]) -> None:
+    rows = _split_timestamps(table, rows)
     assert got.schema.equals(tables.arrow_schema(table))
     assert got.column_names == [c.name for c in tables.TABLES[table]]
     assert got.num_rows == len(rows)
@@ -243,8 +261,13 @@ def _messages_mixed() -> list[MessageRecord]:
 def _messages_text_only() -> list[MessageRecord]:
     """Only text parts, no cache markers, usage or compaction meta: the batch-wide fast paths."""
     return [
-        MessageRecord(session_id=SID, role=MessageRole.USER, content=[TextPart(text=t) for t in texts], created_at=T0)
-        for texts in ([], ["one"], ["a", "b", "c"], ["ünï"], [""])
+        MessageRecord(
+            session_id=SID,
+            role=MessageRole.USER,
+            content=[TextPart(text=t) for t in texts],
+            created_at=Instant.from_datetime(T0, ns),  # nanoseconds go to created_at_ns
+        )
+        for ns, texts in enumerate(([], ["one"], ["a", "b", "c"], ["ünï"], [""]))
     ]
 
 
@@ -259,7 +282,9 @@ def _messages_one_text_part_each() -> list[MessageRecord]:
 
 def _sessions() -> list[Session]:
     return [
-        Session(title="t", model="m", created_at=T0, updated_at=T0 + timedelta(microseconds=1)),
+        Session(
+            title="t", model="m", created_at=T0, updated_at=Instant.from_datetime(T0 + timedelta(microseconds=1), 999)
+        ),
         Session(title="日本", model="", created_at=T0, updated_at=T0, metadata={"a": [1, None], "b": "ü"}),
         Session(title="x", model="m", created_at=T0, updated_at=T0, metadata={}),
     ]
@@ -273,6 +298,7 @@ def _executions() -> list[ToolExecution]:
         ToolExecution(**base, status=ToolExecutionStatus.FAILED, error="boom", duration=timedelta(microseconds=999)),
         ToolExecution(**base, result="r", duration=timedelta(seconds=3, microseconds=1_500)),
         ToolExecution(**base, result=0, duration=timedelta(days=2, milliseconds=7)),
+        ToolExecution(**{**base, "created_at": Instant.from_datetime(T0, 1)}),
     ]
 
 
@@ -280,6 +306,9 @@ def _usages() -> list[UsageRecord]:
     base = {"session_id": SID, "message_id": MID, "provider": "p", "model": "m", "created_at": T0}
     return [
         UsageRecord(**base, input_tokens=1, output_tokens=2, total_tokens=3),
+        UsageRecord(
+            **{**base, "created_at": Instant.from_datetime(T0, 123)}, input_tokens=1, output_tokens=2, total_tokens=3
+        ),
         UsageRecord(
             **base,
             input_tokens=2**64 - 1,
@@ -294,7 +323,7 @@ def _usages() -> list[UsageRecord]:
 
 def _embeddings() -> list[EmbeddingRecord]:
     return [
-        EmbeddingRecord(model="m", vector=[0.1], created_at=T0),
+        EmbeddingRecord(model="m", vector=[0.1], created_at=Instant.from_datetime(T0, 7)),
         EmbeddingRecord(session_id=SID, model="m", vector=[1.0, -2.5, 1e-7, 3.4e38], metadata={"t": "ü"}),
         EmbeddingRecord(model="other", vector=[float(i) / 7 for i in range(300)], created_at=T0, metadata={}),
     ]
@@ -302,7 +331,9 @@ def _embeddings() -> list[EmbeddingRecord]:
 
 def _artifacts() -> list[Artifact]:
     return [
-        Artifact(name="empty", content_type="application/octet-stream", data=b"", created_at=T0),
+        Artifact(
+            name="empty", content_type="application/octet-stream", data=b"", created_at=Instant.from_datetime(T0, 8)
+        ),
         Artifact(session_id=SID, name="ß.txt", content_type="text/plain", data="ü".encode(), metadata={"k": 1}),
         Artifact(name="bin", content_type="x/y", data=bytes(range(256)) * 3, created_at=T0),
     ]

@@ -83,10 +83,32 @@ def _messages_small_files(con: duckdb.DuckDBPyConnection, alias: str) -> None:
         con.execute(f"CALL {alias}.set_option(?, ?, table_name => 'messages')", [option, value])
 
 
+def _timestamp_nanoseconds(con: duckdb.DuckDBPyConnection, alias: str) -> None:
+    """Add the ``<timestamp>_ns`` columns (``SMALLINT``, nanoseconds past the microsecond) of ``tables.TABLES``.
+
+    DuckDB's ``TIMESTAMPTZ`` holds microseconds; behest's timestamps have nanoseconds, kept from schema 3 on in these
+    columns. Rows stored before this step get NULL there: their sub-microsecond part was never stored, so it is
+    not known (readers take it as 0). A table created by ``create_tables`` at schema 3 has the columns already.
+    """
+    for table, cols in tables.TABLES.items():
+        present = {
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'main' "
+                "AND table_name = ?",
+                [alias, table],
+            ).fetchall()
+        }
+        for c in cols:
+            if c.name.endswith("_ns") and c.name not in present:
+                con.execute(f"ALTER TABLE {table} ADD COLUMN {c.name} {c.sql}")
+
+
 #: Every step, in order. Append new steps; never edit a released one.
 MIGRATIONS: list[Migration] = [
     Migration(1, "create_tables", _create_tables),
     Migration(2, "messages_small_files", _messages_small_files),
+    Migration(3, "timestamp_nanoseconds", _timestamp_nanoseconds),
 ]
 
 
