@@ -173,7 +173,10 @@ class BehestRecord(BaseModel):
     _omit_if_empty: ClassVar[tuple[str, ...]] = ()
     #: Keys serde requires on input (no ``#[serde(default)]``, not an ``Option``).
     _wire_required: ClassVar[tuple[str, ...]] = ()
-    #: Fields holding f32 values (serde prints them with f32's ryu layout).
+    #: Keys written only when the record has them: omitted together when none of them was given on input and
+    #: all are None (behest 0.3.1's three-key ``TokenUsage`` read back keeps its shape).
+    _omit_group_if_unset: ClassVar[tuple[str, ...]] = ()
+    #: Fields holding f32 values (serde prints them with f32's layout).
     _f32_fields: ClassVar[tuple[str, ...]] = ()
 
     @model_validator(mode="before")
@@ -198,6 +201,10 @@ class BehestRecord(BaseModel):
         for key in self._omit_if_empty:
             if key in data and not data[key]:
                 del data[key]
+        group = self._omit_group_if_unset
+        if group and not self.model_fields_set.intersection(group) and all(data.get(k) is None for k in group):
+            for key in group:
+                data.pop(key, None)
         ctx = info.context
         if self._f32_fields and isinstance(ctx, dict) and "f32" in ctx:
             fragments: list[str] = ctx["f32"]

@@ -40,7 +40,7 @@ from behest_lab.records import (
 )
 from behest_lab.records.instant import Instant, nanosecond_of
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _TS = pa.timestamp("us", tz="UTC")
 _NS_DOC = "nanoseconds past {}'s microsecond, 0-999 (NULL in rows stored before schema 3: not known)"
@@ -117,6 +117,13 @@ TABLES: dict[str, list[Column]] = {
         _c("previous_compaction_id", "UUID", pa.string(), "compaction_meta.previous_compaction_id"),
         _c("summary_text", "VARCHAR", pa.string(), "compaction_meta.summary_text"),
         _c("created_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("created_at")),
+        _c(
+            "usage_cache_keys",
+            "BOOLEAN",
+            pa.bool_(),
+            "FALSE: the usage had behest 0.3.1's three keys only (written back so); NULL: no usage or stored before "
+            "schema 4",
+        ),
     ],
     "tool_executions": [
         _c("id", "UUID", pa.string(), "execution id"),
@@ -125,7 +132,7 @@ TABLES: dict[str, list[Column]] = {
         _c("call_id", "VARCHAR", pa.string(), "tool call id"),
         _c("tool_name", "VARCHAR", pa.string(), "tool name"),
         _c("arguments", "JSON", pa.string(), "arguments"),
-        _c("result", "JSON", pa.string(), "result (NULL when none)"),
+        _c("result", "JSON", pa.string(), "result (NULL when none; JSON null when behest held Some(null))"),
         _c("status", "VARCHAR", pa.string(), "pending, success or failed"),
         _c("error", "VARCHAR", pa.string(), "error message"),
         _c("duration_us", "BIGINT", pa.int64(), "duration in microseconds"),
@@ -421,6 +428,7 @@ def _message_columns(records: list[MessageRecord], seqs: Sequence[int]) -> list[
         _flags(_column(fields, "is_summary")),
         *meta_cols,
         _ns_column(_column(fields, "created_at")),
+        pa.array([None if u is None or u.has_cache_keys else False for u in _column(fields, "usage")], pa.bool_()),
     ]
 
 
@@ -446,7 +454,9 @@ def _execution_columns(records: list[ToolExecution]) -> list[pa.Array]:
         _strings([r.call_id for r in records]),
         _strings([r.tool_name for r in records]),
         _strings([_encode_json(r.arguments) for r in records]),
-        _json_column([r.result for r in records]),
+        pa.array(
+            ["null" if r.result_null else None if r.result is None else _encode_free(r.result) for r in records], _STR
+        ),
         _strings([r.status for r in records]),  # StrEnum
         _strings([r.error for r in records]),
         pa.array(us, pa.int64()),
@@ -596,7 +606,9 @@ def message_from_row(row: dict[str, Any]) -> MessageRecord:
     """A ``MessageRecord`` from a ``messages`` row."""
     try:
         usage = None
-        if row["total_tokens"] is not None:
+        if row["total_tokens"] is not None and row.get("usage_cache_keys") is False:
+            usage = TokenUsage.without_cache_keys(row["input_tokens"], row["output_tokens"], row["total_tokens"])
+        elif row["total_tokens"] is not None:
             usage = TokenUsage(
                 input_tokens=row["input_tokens"],
                 output_tokens=row["output_tokens"],
@@ -644,6 +656,7 @@ def execution_from_row(row: dict[str, Any]) -> ToolExecution:
             tool_name=row["tool_name"],
             arguments=_load(row["arguments"], "tool_executions.arguments"),
             result=_load(row["result"], "tool_executions.result"),
+            result_null=row["result"] is not None and _load(row["result"], "tool_executions.result") is None,
             status=row["status"],
             error=row["error"],
             duration=timedelta(microseconds=row["duration_us"]),

@@ -116,6 +116,7 @@ def _ref_message(r: MessageRecord, seq: int) -> dict[str, Any]:
         tail_start_id=None if cm is None else _opt_uuid(cm.tail_start_id),
         previous_compaction_id=None if cm is None else _opt_uuid(cm.previous_compaction_id),
         summary_text=None if cm is None else cm.summary_text,
+        usage_cache_keys=None if u is None or u.has_cache_keys else False,
     )
     return row
 
@@ -140,7 +141,7 @@ def _ref_execution(r: ToolExecution) -> dict[str, Any]:
         "call_id": r.call_id,
         "tool_name": r.tool_name,
         "arguments": _js(r.arguments),
-        "result": _free(r.result),
+        "result": "null" if r.result_null else _free(r.result),
         "status": str(r.status.value),
         "error": r.error,
         "duration_us": us,
@@ -242,7 +243,7 @@ def _messages_mixed() -> list[MessageRecord]:
                 ToolCall(id="c2", name="none", arguments=None),
                 ToolCall(id="c3", name="s", arguments="text"),
             ],
-            usage=TokenUsage.new(10, 5),
+            usage=TokenUsage.without_cache_keys(10, 5, 15),  # behest 0.3.1's three keys
         ),
         msg(
             [TextPart(text="u")],
@@ -299,6 +300,7 @@ def _executions() -> list[ToolExecution]:
         ToolExecution(**base, result="r", duration=timedelta(seconds=3, microseconds=1_500)),
         ToolExecution(**base, result=0, duration=timedelta(days=2, milliseconds=7)),
         ToolExecution(**{**base, "created_at": Instant.from_datetime(T0, 1)}),
+        ToolExecution(**base).with_success(None, timedelta(0)),  # Some(null): the JSON text null
     ]
 
 
@@ -348,7 +350,10 @@ def test_messages_match_row_construction_and_round_trip(make: Callable[[], list[
     seqs = [3 * i + 1 for i in range(len(records))]
     got = tables.to_arrow("messages", records, seqs)
     _check("messages", got, [_ref_message(r, s) for r, s in zip(records, seqs, strict=True)])
-    assert [tables.message_from_row(row) for row in got.to_pylist()] == records
+    back = [tables.message_from_row(row) for row in got.to_pylist()]
+    assert back == records
+    # the JSON too: a three-key usage keeps its shape, nanoseconds their digits
+    assert [m.model_dump_json() for m in back] == [r.model_dump_json() for r in records]
 
 
 def test_sample_messages_match_row_construction() -> None:

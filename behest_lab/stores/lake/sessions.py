@@ -194,8 +194,11 @@ class LakeSessionStore:
             "cache_read_input_tokens",
             "cached_input_tokens",
         ]
+        values = [getattr(usage, n) for n in names]
+        names.append("usage_cache_keys")  # FALSE keeps a three-key (behest 0.3.1) usage three keys
+        values.append(None if usage.has_cache_keys else False)
         assignments = ", ".join(f"{n} = ?" for n in names)
-        return self._update_message(message_id, assignments, [getattr(usage, n) for n in names], "update_usage")
+        return self._update_message(message_id, assignments, values, "update_usage")
 
     def list_sessions_paginated(
         self, pagination: Pagination | None = None, filter: SessionFilter | None = None
