@@ -40,6 +40,7 @@ from behest_lab.interchange._report import ExportReport, ImportReport
 from behest_lab.interchange._source import count, iter_bundles
 from behest_lab.interchange.behest_schema import COLUMNS, COMPACTION_COLUMNS, create_behest_schema, table_columns
 from behest_lab.records import (
+    LongDuration,
     MessageRecord,
     MessageRole,
     Session,
@@ -154,7 +155,7 @@ def _execution(row: sqlite3.Row) -> tuple[ToolExecution, str | None]:
         "result_null": row["result"] is not None and result is None,
         "status": "pending" if mapped is not None else status,
         "error": None if row["error"] is None else _text(row["error"], "error"),
-        "duration": timedelta(milliseconds=ms),
+        "duration": ms,  # whole milliseconds; a LongDuration beyond what a timedelta holds
         "created_at": _time(row["created_at"], "created_at"),
     }
     return parse(lambda: ToolExecution(**fields)), mapped
@@ -533,7 +534,8 @@ def export_behest_sqlite(
                     for u in b.usage
                 )
                 lossy["tool_executions.sub-ms"] += sum(
-                    e.duration % timedelta(milliseconds=1) > timedelta(0) for e in b.executions
+                    not isinstance(e.duration, LongDuration) and e.duration % timedelta(milliseconds=1) > timedelta(0)
+                    for e in b.executions
                 )
                 if b.session is not None:
                     bar.update(1)

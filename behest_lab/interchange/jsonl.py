@@ -42,7 +42,15 @@ from behest_lab.interchange._batch import BadRowError, ImportWriter, parse
 from behest_lab.interchange._progress import progress_bar
 from behest_lab.interchange._report import ExportReport, ImportReport
 from behest_lab.interchange._source import count, iter_bundles
-from behest_lab.records import Artifact, EmbeddingRecord, MessageRecord, Session, ToolExecution, UsageRecord
+from behest_lab.records import (
+    Artifact,
+    EmbeddingRecord,
+    LongDuration,
+    MessageRecord,
+    Session,
+    ToolExecution,
+    UsageRecord,
+)
 from behest_lab.records._base import BehestRecord
 from behest_lab.stores.protocols import Store
 
@@ -65,7 +73,7 @@ def line_of(kind: str, record: BehestRecord) -> str:
     extra = ""
     if isinstance(record, ToolExecution):
         us = record.duration // _US
-        if us % 1000:
+        if us % 1000 and not isinstance(record.duration, LongDuration):
             extra = f',"duration_us":{us}'
         if record.result_null:
             extra += ',"result_null":true'

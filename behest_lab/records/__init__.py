@@ -5,6 +5,7 @@ behest's serde JSON byte for byte; ``model_validate_json()`` reads it. No I/O li
 """
 
 from behest_lab.records._wire import format_timestamp, parse_timestamp, uuid7
+from behest_lab.records.duration import LongDuration
 from behest_lab.records.embedding import Artifact, EmbeddingRecord, ScoredEmbedding
 from behest_lab.records.execution import SessionStats, ToolExecution, ToolExecutionStatus, UsageRecord
 from behest_lab.records.instant import Instant
@@ -39,6 +40,7 @@ __all__ = [
     "ImageUrlPart",
     "Instant",
     "JsonPart",
+    "LongDuration",
     "MessageRecord",
     "MessageRole",
     "Pagination",

@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic.json_schema import WithJsonSchema
 
 from behest_lab.records._wire import format_f32, format_f32_many, format_timestamp, parse_timestamp
+from behest_lab.records.duration import from_milliseconds, milliseconds_of
 from behest_lab.records.instant import Instant
 
 U64_MAX = 2**64 - 1
@@ -63,7 +64,9 @@ def _duration(value: Any) -> timedelta:
     if isinstance(value, int):
         if value < 0:
             raise ValueError("duration must not be negative")
-        return timedelta(milliseconds=value)
+        if value > U64_MAX:
+            raise ValueError(f"duration of {value} ms is beyond u64 milliseconds")
+        return from_milliseconds(value)  # a LongDuration above what a timedelta holds
     if isinstance(value, timedelta):
         if value < timedelta(0):
             raise ValueError("duration must not be negative")
@@ -72,15 +75,17 @@ def _duration(value: Any) -> timedelta:
 
 
 def duration_ms(value: timedelta) -> int:
-    """Whole milliseconds, truncated (Rust's ``Duration::as_millis``)."""
-    return value // timedelta(milliseconds=1)
+    """Whole milliseconds, truncated (Rust's ``Duration::as_millis``); exact for a ``LongDuration``."""
+    return milliseconds_of(value)
 
 
-#: ``std::time::Duration``: a ``timedelta`` in Python, whole milliseconds (an unsigned integer) in JSON.
+#: ``std::time::Duration``: a ``timedelta`` in Python (a ``LongDuration`` beyond ``timedelta``'s range), whole
+#: milliseconds (an unsigned integer) in JSON.
 DurationMs = Annotated[
     timedelta,
-    BeforeValidator(_duration),
+    PlainValidator(_duration),
     PlainSerializer(duration_ms, return_type=int, when_used="json"),
+    WithJsonSchema({"type": "integer", "minimum": 0}),
 ]
 
 

@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 
 from behest_lab.records._base import U64, BehestRecord, DurationMs, Json, Timestamp
 from behest_lab.records._wire import utcnow, uuid7
+from behest_lab.records.duration import milliseconds_of
 from behest_lab.records.parts import TokenUsage
 
 
@@ -87,7 +88,7 @@ class ToolExecution(BehestRecord):
     @property
     def duration_ms(self) -> int:
         """Whole milliseconds, truncated (what behest stores)."""
-        return self.duration // timedelta(milliseconds=1)
+        return milliseconds_of(self.duration)
 
 
 class UsageRecord(BehestRecord):

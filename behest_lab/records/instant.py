@@ -29,7 +29,8 @@ def _restore(state: tuple[Any, ...], nanosecond: int) -> Instant:
 
 def nanosecond_of(value: datetime) -> int:
     """The nanoseconds past the microsecond of ``value``: its ``nanosecond`` for an ``Instant``, else 0."""
-    return value._nanosecond if isinstance(value, Instant) else 0
+    # an Instant made by datetime's own C code (arithmetic results before this class re-wraps them) has no slot value
+    return getattr(value, "_nanosecond", 0) if isinstance(value, Instant) else 0
 
 
 class Instant(datetime):
@@ -55,7 +56,7 @@ class Instant(datetime):
     def from_datetime(cls, value: datetime, nanosecond: int | None = None) -> Self:
         """``value`` as an ``Instant``; ``nanosecond`` defaults to ``value``'s own (0 for a plain ``datetime``)."""
         ns = nanosecond_of(value) if nanosecond is None else nanosecond
-        if isinstance(value, cls) and type(value) is cls and ns == value._nanosecond:
+        if isinstance(value, cls) and type(value) is cls and ns == nanosecond_of(value):
             return value
         return cls(
             value.year,
@@ -79,12 +80,12 @@ class Instant(datetime):
     @property
     def nanosecond(self) -> int:
         """Nanoseconds past ``microsecond`` (0-999)."""
-        return self._nanosecond
+        return nanosecond_of(self)
 
     @property
     def epoch_ns(self) -> int:
         """Nanoseconds since 1970-01-01T00:00:00Z (the value must be aware)."""
-        return (datetime.__sub__(self, _EPOCH) // _US) * 1000 + self._nanosecond
+        return (datetime.__sub__(self, _EPOCH) // _US) * 1000 + self.nanosecond
 
     # --- arithmetic keeps the nanoseconds ------------------------------------------------------------------
 
@@ -92,7 +93,7 @@ class Instant(datetime):
         result = datetime.__add__(self, other)
         if result is NotImplemented:
             return result
-        return type(self).from_datetime(result, self._nanosecond)
+        return type(self).from_datetime(result, self.nanosecond)
 
     __radd__ = __add__
 
@@ -103,16 +104,16 @@ class Instant(datetime):
     def __sub__(self, other: timedelta | datetime) -> Self | timedelta:
         result = datetime.__sub__(self, other)
         if isinstance(result, datetime):
-            return type(self).from_datetime(result, self._nanosecond)
+            return type(self).from_datetime(result, self.nanosecond)
         return result
 
     def astimezone(self, tz: Any = None) -> Self:
         """``datetime.astimezone``, keeping the nanoseconds."""
-        return type(self).from_datetime(datetime.astimezone(self, tz), self._nanosecond)
+        return type(self).from_datetime(datetime.astimezone(self, tz), self.nanosecond)
 
     def replace(self, *args: Any, nanosecond: int | None = None, **kwargs: Any) -> Self:
         """``datetime.replace``, keeping the nanoseconds unless ``nanosecond`` is given."""
-        ns = self._nanosecond if nanosecond is None else nanosecond
+        ns = self.nanosecond if nanosecond is None else nanosecond
         return type(self).from_datetime(datetime.replace(self, *args, **kwargs), ns)
 
     # --- comparisons use the full precision ----------------------------------------------------------------
@@ -123,7 +124,7 @@ class Instant(datetime):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, datetime):
             return NotImplemented
-        return self._same_microsecond(other) and self._nanosecond == nanosecond_of(other)
+        return self._same_microsecond(other) and self.nanosecond == nanosecond_of(other)
 
     def __ne__(self, other: object) -> bool:
         if not isinstance(other, datetime):
@@ -134,56 +135,56 @@ class Instant(datetime):
         if not isinstance(other, datetime):
             return NotImplemented
         if self._same_microsecond(other):
-            return self._nanosecond < nanosecond_of(other)
+            return self.nanosecond < nanosecond_of(other)
         return datetime.__lt__(self, other)
 
     def __le__(self, other: date) -> bool:
         if not isinstance(other, datetime):
             return NotImplemented
         if self._same_microsecond(other):
-            return self._nanosecond <= nanosecond_of(other)
+            return self.nanosecond <= nanosecond_of(other)
         return datetime.__le__(self, other)
 
     def __gt__(self, other: date) -> bool:
         if not isinstance(other, datetime):
             return NotImplemented
         if self._same_microsecond(other):
-            return self._nanosecond > nanosecond_of(other)
+            return self.nanosecond > nanosecond_of(other)
         return datetime.__gt__(self, other)
 
     def __ge__(self, other: date) -> bool:
         if not isinstance(other, datetime):
             return NotImplemented
         if self._same_microsecond(other):
-            return self._nanosecond >= nanosecond_of(other)
+            return self.nanosecond >= nanosecond_of(other)
         return datetime.__ge__(self, other)
 
     def __hash__(self) -> int:
         base = datetime.__hash__(self)
-        return base if self._nanosecond == 0 else hash((base, self._nanosecond))
+        return base if self.nanosecond == 0 else hash((base, self.nanosecond))
 
     # --- text and pickling -----------------------------------------------------------------------------------
 
     def isoformat(self, sep: str = "T", timespec: str = "auto") -> str:
         """``datetime.isoformat``; with ``timespec="auto"`` and nanoseconds present, nine fraction digits."""
-        if timespec != "auto" or self._nanosecond == 0:
+        if timespec != "auto" or self.nanosecond == 0:
             return datetime.isoformat(self, sep, timespec)
         text = datetime.isoformat(self, sep, "microseconds")
         head, offset = text[: 26 + len(sep) - 1], text[26 + len(sep) - 1 :]
-        return f"{head}{self._nanosecond:03d}{offset}"
+        return f"{head}{self.nanosecond:03d}{offset}"
 
     def __str__(self) -> str:
         return self.isoformat(" ")
 
     def __repr__(self) -> str:
         base = datetime.__repr__(self)
-        if self._nanosecond == 0:
+        if self.nanosecond == 0:
             return base.replace("datetime.datetime(", "Instant(", 1)
-        return base.replace("datetime.datetime(", "Instant(", 1)[:-1] + f", nanosecond={self._nanosecond})"
+        return base.replace("datetime.datetime(", "Instant(", 1)[:-1] + f", nanosecond={self.nanosecond})"
 
     def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
         state = datetime.__reduce_ex__(self, protocol)[1]
-        return (_restore, (state, self._nanosecond))
+        return (_restore, (state, self.nanosecond))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return self.__reduce_ex__(2)

@@ -135,8 +135,14 @@ TABLES: dict[str, list[Column]] = {
         _c("result", "JSON", pa.string(), "result (NULL when none; JSON null when behest held Some(null))"),
         _c("status", "VARCHAR", pa.string(), "pending, success or failed"),
         _c("error", "VARCHAR", pa.string(), "error message"),
-        _c("duration_us", "BIGINT", pa.int64(), "duration in microseconds"),
-        _c("duration_ms", "BIGINT", pa.int64(), "duration in whole milliseconds (truncated)"),
+        _c("duration_us", "BIGINT", pa.int64(), "duration in microseconds (NULL when beyond BIGINT)"),
+        _c(
+            "duration_ms",
+            "BIGINT",
+            pa.int64(),
+            "duration in whole milliseconds (truncated; beyond BIGINT, behest's u64 wrapped negative as behest's "
+            "SQL writes u64 counters)",
+        ),
         _c("created_at", "TIMESTAMPTZ", _TS, "start time"),
         _c("created_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("created_at")),
     ],
@@ -229,6 +235,8 @@ _STR = pa.string()
 _U64 = pa.uint64()
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
+_I64_MAX = 2**63 - 1
+_U64_RANGE = 2**64
 _TOKEN_NAMES = [c.name for c in _TOKENS]
 # a UUID's 32 hex digits go to these slices of its 36-character text; the four gaps are dashes
 _UUID_GROUPS = ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))
@@ -445,8 +453,21 @@ def _session_columns(records: list[Session]) -> list[pa.Array]:
     ]
 
 
+def _duration_columns(records: list[ToolExecution]) -> tuple[pa.Array, pa.Array]:
+    """``duration_us`` and ``duration_ms``: exact where BIGINT holds them (see ``TABLES``)."""
+    us = [r.duration // _US for r in records]
+    if max(us, default=0) <= _I64_MAX:  # the usual case: every duration fits
+        arr = np.array(us, dtype=np.int64)
+        return pa.array(arr, pa.int64()), pa.array(arr // 1000, pa.int64())  # floor division, as int // 1000
+    ms = [r.duration_ms for r in records]
+    return (
+        pa.array([u if u <= _I64_MAX else None for u in us], pa.int64()),
+        pa.array([m if m <= _I64_MAX else m - _U64_RANGE for m in ms], pa.int64()),
+    )
+
+
 def _execution_columns(records: list[ToolExecution]) -> list[pa.Array]:
-    us = np.array([r.duration // _US for r in records], dtype=np.int64)
+    duration_us, duration_ms = _duration_columns(records)
     return [
         _uuid_column([r.id for r in records]),
         _uuid_column([r.session_id for r in records]),
@@ -459,8 +480,8 @@ def _execution_columns(records: list[ToolExecution]) -> list[pa.Array]:
         ),
         _strings([r.status for r in records]),  # StrEnum
         _strings([r.error for r in records]),
-        pa.array(us, pa.int64()),
-        pa.array(us // 1000, pa.int64()),  # floor division, as the int // 1000 it replaces
+        duration_us,
+        duration_ms,
         _timestamp_column([r.created_at for r in records]),
         _ns_column([r.created_at for r in records]),
     ]
@@ -645,6 +666,13 @@ def message_from_row(row: dict[str, Any]) -> MessageRecord:
         raise _corrupt("messages", exc) from None
 
 
+def _duration(row: dict[str, Any]) -> Any:
+    if row["duration_us"] is not None:
+        return timedelta(microseconds=row["duration_us"])
+    ms = row["duration_ms"]
+    return ms + _U64_RANGE if ms is not None and ms < 0 else ms  # whole ms, a LongDuration when long
+
+
 def execution_from_row(row: dict[str, Any]) -> ToolExecution:
     """A ``ToolExecution`` from a ``tool_executions`` row."""
     try:
@@ -659,7 +687,7 @@ def execution_from_row(row: dict[str, Any]) -> ToolExecution:
             result_null=row["result"] is not None and _load(row["result"], "tool_executions.result") is None,
             status=row["status"],
             error=row["error"],
-            duration=timedelta(microseconds=row["duration_us"]),
+            duration=_duration(row),
             created_at=_instant(row, "created_at"),
         )
     except ValidationError as exc:

@@ -46,3 +46,22 @@ def test_null_result_and_no_result_stay_apart(store: Store) -> None:
     assert not got["d"].result_null
     assert got["c"].result is None
     assert got["d"].result is None
+
+
+def test_durations_beyond_timedelta_are_kept(store: Store) -> None:
+    s = session(store)
+    mid = uuid7()
+    longest = timedelta.max // timedelta(milliseconds=1)
+    durations = [2**64 - 1, 2**63 - 1, longest + 1, longest]  # u64::MAX, behest's SQL clamp, just past timedelta
+    for i, ms in enumerate(durations):
+        e = ToolExecution.from_dict(
+            {
+                **ToolExecution(session_id=s.id, message_id=mid, call_id=str(i), tool_name="t").model_dump(mode="json"),
+                "duration": ms,
+            }
+        )
+        store.executions.record_execution(e)
+    got = sorted(store.executions.list_executions(s.id), key=lambda e: e.call_id)
+    assert [e.duration_ms for e in got] == durations
+    stats = store.executions.session_stats(s.id)
+    assert stats.avg_tool_duration_ms == sum(durations) // len(durations)
