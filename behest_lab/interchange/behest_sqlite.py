@@ -11,13 +11,14 @@ behest's schema has no ``tool_call_id``/``tool_name`` columns; the importer reco
 message, in order, with the unanswered calls of the preceding assistant message. Sessions keep their stored
 ``updated_at``. The source is opened read-only.
 
-Export writes behest's shapes (``+00:00`` timestamps with 0/3/6 fraction digits, so ``ORDER BY created_at`` is
-chronological; ``tool_calls`` ``[]`` when empty; ``usage`` NULL or the TokenUsage JSON; ``metadata`` the JSON text
-of the value) with ``PRAGMA foreign_keys=ON``, in one transaction. The schema cannot hold embeddings, artifacts,
-tool-result ids, usage records' cache counters or sub-millisecond durations; the returned report counts what was
-left out. Export into a database that behest created and migrated: a new file gets behest's tables from
-``behest_schema`` but no ``_sqlx_migrations`` rows, so behest's own ``migrate()`` would re-run migration 005 on it
-and fail with "duplicate column name: is_compaction".
+Export writes behest's shapes (``+00:00`` timestamps with 0/3/6/9 fraction digits and 4-digit years, so ``ORDER
+BY created_at`` is chronological; ``tool_calls`` ``[]`` when empty; ``usage`` NULL or the TokenUsage JSON with the
+keys it was read with; ``metadata`` the JSON text of the value; a ``Some(null)`` result as the text ``null``) with
+``PRAGMA foreign_keys=ON``, in one transaction. The schema cannot hold embeddings, artifacts, tool-result ids,
+usage records' cache counters or sub-millisecond durations, and behest's SQL clamps durations to ``i64::MAX`` ms;
+the returned report counts what was left out. Export into a database that behest created and migrated, or into a
+new file: it gets behest's tables and sqlx's ``_sqlx_migrations`` rows from ``behest_schema``, so behest's own
+``migrate()`` finds every migration applied.
 """
 
 from __future__ import annotations
@@ -479,8 +480,9 @@ def export_behest_sqlite(
     """Write sessions, messages, tool executions and usage records of ``store`` into a behest SQLite database.
 
     ``path`` is either a database behest created (rows are inserted into its tables; ids it already holds are
-    left alone and counted as ``existing``) or a new/empty file, which gets behest's schema (see the module
-    docstring on ``_sqlx_migrations``). Everything is written in one transaction: on error nothing is kept.
+    left alone and counted as ``existing``) or a new/empty file, which gets behest's schema and sqlx's record of
+    behest's migrations (``behest_schema.create_behest_schema``). Everything is written in one transaction: on
+    error nothing is kept.
 
     Args:
         store: The source ``Store``.

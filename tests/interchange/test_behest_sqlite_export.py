@@ -152,21 +152,6 @@ def test_refuses_a_database_with_other_tables(tmp_path: Path) -> None:
     assert err.value.table == "sessions"
 
 
-def test_exported_file_has_behest_schema_but_no_sqlx_bookkeeping(tmp_path: Path) -> None:
-    path = tmp_path / "new.db"
-    export_behest_sqlite(open_store(None), path)
-    reference = tmp_path / "reference.db"
-    behest_db(reference).close()
-    schema = "SELECT type, name, sql FROM sqlite_master ORDER BY name"
-    assert rows(path, schema) == rows(reference, schema)
-    assert rows(path, "SELECT count(*) FROM sqlite_master WHERE name = '_sqlx_migrations'") == [(0,)]
-    # what behest's migrate() would do next: re-run migration 005, which fails
-    con = sqlite3.connect(path)
-    with pytest.raises(sqlite3.OperationalError, match="duplicate column name: is_compaction"):
-        con.execute("ALTER TABLE messages ADD COLUMN is_compaction INTEGER NOT NULL DEFAULT 0")
-    con.close()
-
-
 def test_sub_millisecond_durations_are_truncated_like_behest(tmp_path: Path) -> None:
     store = open_store(None)
     populate(store, sample_sessions=0)
