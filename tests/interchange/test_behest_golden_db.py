@@ -28,6 +28,10 @@ def _id(prefix: str, n: int) -> str:
     return f"01890a5d-ac96-7{prefix}-8a1e-5f0b3c9d{n:04d}"
 
 
+def _meta(tail: str, summary: str) -> str:
+    return f'{{"tail_start_id":"{tail}","previous_compaction_id":null,"summary_text":{summary}}}'
+
+
 def _messages(con: Any) -> None:
     m = [_id("c4b", i) for i in range(8)]
     base = "2025-03-01T12:00:00"
@@ -61,7 +65,7 @@ def _messages(con: Any) -> None:
                 "2025-03-01T12:00:01.500+00:00",
                 {
                     "is_compaction": 1,
-                    "compaction_meta": f'{{"tail_start_id":"{m[2]}","previous_compaction_id":null,"summary_text":null}}',
+                    "compaction_meta": _meta(m[2], "null"),
                 },
             ),
             (
@@ -72,7 +76,7 @@ def _messages(con: Any) -> None:
                 "2025-03-01T12:00:01.500000001+00:00",
                 {
                     "is_summary": 1,
-                    "compaction_meta": f'{{"tail_start_id":"{m[2]}","previous_compaction_id":null,"summary_text":"s"}}',
+                    "compaction_meta": _meta(m[2], '"s"'),
                 },
             ),
         ]
