@@ -19,6 +19,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 _NOW = "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
 
@@ -192,13 +193,20 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 COMPACTION_COLUMNS = ("is_compaction", "is_summary", "compaction_meta")
 
 
-def create_behest_schema(con: sqlite3.Connection, *, record_migrations: bool = True) -> None:
+def create_behest_schema(
+    con: sqlite3.Connection, *, record_migrations: bool = True, installed_on: datetime | None = None
+) -> None:
     """Build behest's schema on ``con`` (an empty database) and, by default, sqlx's record of the migrations.
 
-    Each step runs in its own transaction and is recorded with its time in nanoseconds, as sqlx does. Without
-    ``record_migrations`` no ``_sqlx_migrations`` table is made (behest's ``migrate()`` would then re-run migration 5
-    and fail with "duplicate column name: is_compaction").
+    Each step runs in its own transaction and is recorded with its time in nanoseconds and the current time, as sqlx
+    does. With ``installed_on`` the rows record that instant (UTC) and an execution time of 0 instead, so the same
+    data gives the same file. Without ``record_migrations`` no ``_sqlx_migrations`` table is made (behest's
+    ``migrate()`` would then re-run migration 5 and fail with "duplicate column name: is_compaction").
     """
+    stamp = None
+    if installed_on is not None:
+        t = installed_on.astimezone(UTC)
+        stamp = f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
     if record_migrations:
         con.executescript(SQLX_TABLE_SQL)
     for m in MIGRATIONS:
@@ -207,9 +215,9 @@ def create_behest_schema(con: sqlite3.Connection, *, record_migrations: bool = T
         elapsed = time.perf_counter_ns() - start
         if record_migrations:
             con.execute(
-                "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) "
-                "VALUES (?, ?, TRUE, ?, ?)",
-                [m.version, m.description, bytes.fromhex(m.checksum), elapsed],
+                "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) "
+                "VALUES (?, ?, coalesce(?, CURRENT_TIMESTAMP), TRUE, ?, ?)",
+                [m.version, m.description, stamp, bytes.fromhex(m.checksum), elapsed if stamp is None else 0],
             )
     if con.in_transaction:
         con.commit()

@@ -449,7 +449,7 @@ def _insert_sql(table: str) -> str:
     return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) ON CONFLICT(id) DO NOTHING"
 
 
-def _open_target(path: Path) -> tuple[sqlite3.Connection, bool]:
+def _open_target(path: Path, migrated_at: datetime | None = None) -> tuple[sqlite3.Connection, bool]:
     """Connection to the target and whether behest's schema was created in it."""
     try:
         con = sqlite3.connect(path, isolation_level=None)
@@ -458,7 +458,7 @@ def _open_target(path: Path) -> tuple[sqlite3.Connection, bool]:
     except sqlite3.DatabaseError as exc:
         raise InterchangeError(f"cannot open as SQLite: {exc}", path=str(path)) from exc
     if not found:
-        create_behest_schema(con)
+        create_behest_schema(con, installed_on=migrated_at)
         return con, True
     for table, cols in COLUMNS.items():
         missing = [c for c in cols if c not in found.get(table, set())]
@@ -476,6 +476,7 @@ def export_behest_sqlite(
     *,
     batch_sessions: int = 50,
     progress: bool | None = None,
+    migrated_at: datetime | None = None,
 ) -> ExportReport:
     """Write sessions, messages, tool executions and usage records of ``store`` into a behest SQLite database.
 
@@ -489,6 +490,8 @@ def export_behest_sqlite(
         path: The SQLite file.
         batch_sessions: Sessions read from the store per query.
         progress: Show a progress bar (None: only on a terminal or in a notebook).
+        migrated_at: For a new file: the ``installed_on`` time its ``_sqlx_migrations`` rows record (with execution
+            times of 0), so the same data gives the same bytes; None records the current time, as sqlx does.
 
     Returns:
         Rows written and already present per table, records with no table in behest's schema (``not_exported``:
@@ -496,7 +499,7 @@ def export_behest_sqlite(
     """
     target = Path(path)
     existed = target.exists()
-    con, _ = _open_target(target)
+    con, _ = _open_target(target, migrated_at)
     report = ExportReport(path=str(target), format="behest-sqlite")
     tables = ("sessions", "messages", "tool_executions", "usage_records")
     written = dict.fromkeys(tables, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +127,15 @@ def test_export_into_a_database_behest_migrated_keeps_its_bookkeeping(tmp_path: 
     report = export_behest_sqlite(store, path)
     assert report.written["sessions"] > 0
     assert rows(path, "SELECT count(*) FROM sqlite_master WHERE name = '_sqlx_migrations'") == [(0,)]
+
+
+def test_migrated_at_makes_the_export_reproducible(tmp_path: Path) -> None:
+    store = open_store(None)
+    populate(store, sample_sessions=0)
+    at = datetime(987, 6, 5, 4, 3, 2, tzinfo=UTC)
+    for name in ("a.db", "b.db"):
+        export_behest_sqlite(store, tmp_path / name, migrated_at=at)
+    assert (tmp_path / "a.db").read_bytes() == (tmp_path / "b.db").read_bytes()
+    assert rows(tmp_path / "a.db", "SELECT DISTINCT installed_on, execution_time FROM _sqlx_migrations") == [
+        ("0987-06-05 04:03:02", 0)
+    ]
