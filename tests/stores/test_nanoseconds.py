@@ -107,3 +107,11 @@ def test_executions_usage_embeddings_artifacts_keep_nanoseconds(store: Store) ->
     assert got == art
     assert got is not None
     assert _json_time(got) == T_NS_TEXT
+
+
+def test_search_results_keep_nanoseconds(store: Store) -> None:
+    emb = EmbeddingRecord(model="m", vector=[1.0, 0.0], created_at=T_NS)
+    store.embeddings.upsert(emb)
+    (hit,) = store.embeddings.search([1.0, 0.0], 1)
+    assert hit.record == emb
+    assert _json_time(hit.record) == T_NS_TEXT
