@@ -70,8 +70,8 @@ def compactions_sql(session_id: UUID | str | None = None) -> str:
     usage_prompt = "CASE WHEN role = 'assistant' AND total_tokens IS NOT NULL THEN prompt END"
     return f"""
 WITH base AS (
-  SELECT m.session_id, m.id, m.seq, m.created_at, m.role, m.is_compaction, m.is_summary, m.has_compaction_meta,
-    m.tail_start_id, m.summary_text, m.text, m.total_tokens,
+  SELECT m.session_id, m.id, m.seq, m.created_at, m.created_at_ns, m.role, m.is_compaction, m.is_summary,
+    m.has_compaction_meta, m.tail_start_id, m.summary_text, m.text, m.total_tokens,
     {_estimate(_CHARS)} AS est,
     CAST(CASE WHEN lower(s.model) LIKE '%claude%'
       THEN m.input_tokens + coalesce(m.cache_read_input_tokens, 0) + coalesce(m.cache_creation_input_tokens, 0)
@@ -87,7 +87,7 @@ w AS (
     lead(summary_text) OVER w AS s_summary_text, lead(text) OVER w AS s_text,
     last_value({usage_prompt} IGNORE NULLS) OVER (w {upto}) AS prompt_before,
     first_value({usage_prompt} IGNORE NULLS) OVER (w ROWS BETWEEN 2 FOLLOWING AND UNBOUNDED FOLLOWING) AS prompt_after
-  FROM base WINDOW w AS (PARTITION BY session_id ORDER BY created_at, seq)),
+  FROM base WINDOW w AS (PARTITION BY session_id ORDER BY created_at, created_at_ns NULLS FIRST, seq)),
 pairs AS (
   SELECT *,
     CASE WHEN s_has_meta THEN s_tail ELSE tail_start_id END AS pair_tail,

@@ -27,11 +27,11 @@ def messages(store: Store, session_id: UUID | str | None = None) -> pl.DataFrame
     usage = ", ".join(f"CAST({c} AS BIGINT) AS {c}" for c in USAGE_COUNTERS)
     query = f"""
 SELECT CAST(id AS VARCHAR) AS id, CAST(session_id AS VARCHAR) AS session_id,
-  row_number() OVER (PARTITION BY session_id ORDER BY created_at, seq) - 1 AS position,
+  row_number() OVER (PARTITION BY session_id ORDER BY created_at, created_at_ns NULLS FIRST, seq) - 1 AS position,
   created_at, role, text, CAST(len(tool_calls) AS BIGINT) AS tool_call_count,
   list_transform(tool_calls, c -> c.name) AS tool_names, tool_call_id, tool_name, {usage},
   is_compaction, is_summary
 FROM messages WHERE {where}
-ORDER BY session_id, created_at, seq"""
+ORDER BY session_id, created_at, created_at_ns NULLS FIRST, seq"""
     frame = run(store, query)
     return frame.with_columns(pl.col("tool_names").cast(pl.List(pl.Utf8)))

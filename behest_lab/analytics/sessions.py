@@ -138,7 +138,8 @@ m AS (
 c AS (
   SELECT session_id, count(*) FILTER (WHERE is_compaction AND next_is_summary) AS compactions FROM (
     SELECT session_id, is_compaction,
-      lead(is_summary) OVER (PARTITION BY session_id ORDER BY created_at, seq) AS next_is_summary
+      lead(is_summary) OVER (PARTITION BY session_id ORDER BY created_at, created_at_ns NULLS FIRST, seq)
+        AS next_is_summary
     FROM messages WHERE {in_sessions}) GROUP BY session_id),
 t AS (
   SELECT session_id, count(*) AS tool_executions, count(*) FILTER (WHERE status = 'failed') AS tool_failures

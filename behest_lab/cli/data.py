@@ -76,14 +76,16 @@ def write_sample(
     """
     from behest_lab import open_store
     from behest_lab.interchange import export_behest_sqlite, export_jsonl
-    from behest_lab.sample import generate
+    from behest_lab.sample import DEFAULT_START, generate
 
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     with open_store(None) as store:
         counts = generate(store, sessions=sessions, seed=seed).as_dict()
         _replace(folder / JSONL_NAME, lambda p: export_jsonl(store, p, progress=False))
-        _replace(folder / SQLITE_NAME, lambda p: export_behest_sqlite(store, p, progress=False))
+        _replace(
+            folder / SQLITE_NAME, lambda p: export_behest_sqlite(store, p, progress=False, migrated_at=DEFAULT_START)
+        )
     return SampleFiles(jsonl=folder / JSONL_NAME, sqlite=folder / SQLITE_NAME, counts=counts)
 
 

@@ -80,11 +80,21 @@ def iter_bundles(store: Store, *, batch_sessions: int = 50) -> Iterator[Bundle]:
             break
         last = (page[-1]["created_at"], page[-1]["id"])
         ids = [str(r["id"]) for r in page]
-        messages = _by_session(store, "messages", "created_at, seq", ids, tables.message_from_row)
-        executions = _by_session(store, "tool_executions", "created_at, id", ids, tables.execution_from_row)
-        usage = _by_session(store, "usage_records", "created_at, id", ids, tables.usage_from_row)
-        embeddings = _by_session(store, "embeddings", "created_at, id", ids, tables.embedding_from_row)
-        artifact_ids = _by_session(store, "artifacts", "created_at, id", ids, lambda r: r["id"])
+        messages = _by_session(
+            store, "messages", "created_at, created_at_ns NULLS FIRST, seq", ids, tables.message_from_row
+        )
+        executions = _by_session(
+            store, "tool_executions", "created_at, created_at_ns NULLS FIRST, id", ids, tables.execution_from_row
+        )
+        usage = _by_session(
+            store, "usage_records", "created_at, created_at_ns NULLS FIRST, id", ids, tables.usage_from_row
+        )
+        embeddings = _by_session(
+            store, "embeddings", "created_at, created_at_ns NULLS FIRST, id", ids, tables.embedding_from_row
+        )
+        artifact_ids = _by_session(
+            store, "artifacts", "created_at, created_at_ns NULLS FIRST, id", ids, lambda r: r["id"]
+        )
         for row, sid in zip(page, ids, strict=True):
             yield Bundle(
                 session=tables.session_from_row(row),

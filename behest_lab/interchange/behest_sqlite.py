@@ -11,13 +11,14 @@ behest's schema has no ``tool_call_id``/``tool_name`` columns; the importer reco
 message, in order, with the unanswered calls of the preceding assistant message. Sessions keep their stored
 ``updated_at``. The source is opened read-only.
 
-Export writes behest's shapes (``+00:00`` timestamps with 0/3/6 fraction digits, so ``ORDER BY created_at`` is
-chronological; ``tool_calls`` ``[]`` when empty; ``usage`` NULL or the TokenUsage JSON; ``metadata`` the JSON text
-of the value) with ``PRAGMA foreign_keys=ON``, in one transaction. The schema cannot hold embeddings, artifacts,
-tool-result ids, usage records' cache counters or sub-millisecond durations; the returned report counts what was
-left out. Export into a database that behest created and migrated: a new file gets behest's tables from
-``behest_schema`` but no ``_sqlx_migrations`` rows, so behest's own ``migrate()`` would re-run migration 005 on it
-and fail with "duplicate column name: is_compaction".
+Export writes behest's shapes (``+00:00`` timestamps with 0/3/6/9 fraction digits and 4-digit years, so ``ORDER
+BY created_at`` is chronological; ``tool_calls`` ``[]`` when empty; ``usage`` NULL or the TokenUsage JSON with the
+keys it was read with; ``metadata`` the JSON text of the value; a ``Some(null)`` result as the text ``null``) with
+``PRAGMA foreign_keys=ON``, in one transaction. The schema cannot hold embeddings, artifacts, tool-result ids,
+usage records' cache counters or sub-millisecond durations, and behest's SQL clamps durations to ``i64::MAX`` ms;
+the returned report counts what was left out. Export into a database that behest created and migrated, or into a
+new file: it gets behest's tables and sqlx's ``_sqlx_migrations`` rows from ``behest_schema``, so behest's own
+``migrate()`` finds every migration applied.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from behest_lab.interchange._report import ExportReport, ImportReport
 from behest_lab.interchange._source import count, iter_bundles
 from behest_lab.interchange.behest_schema import COLUMNS, COMPACTION_COLUMNS, create_behest_schema, table_columns
 from behest_lab.records import (
+    LongDuration,
     MessageRecord,
     MessageRole,
     Session,
@@ -47,7 +49,7 @@ from behest_lab.records import (
     ToolExecutionStatus,
     UsageRecord,
 )
-from behest_lab.records._wire import fix_exponents, format_timestamp_sql, parse_timestamp
+from behest_lab.records._wire import format_timestamp_sql, parse_timestamp
 from behest_lab.stores.protocols import Store
 
 _U64 = 1 << 64
@@ -149,10 +151,12 @@ def _execution(row: sqlite3.Row) -> tuple[ToolExecution, str | None]:
         "call_id": _text(row["call_id"], "call_id"),
         "tool_name": _text(row["tool_name"], "tool_name"),
         "arguments": _json(row["arguments"], "arguments"),
-        "result": _json(row["result"], "result", nullable=True),
+        "result": (result := _json(row["result"], "result", nullable=True)),
+        # the text 'null' is behest's Some(Value::Null), SQL NULL its None
+        "result_null": row["result"] is not None and result is None,
         "status": "pending" if mapped is not None else status,
         "error": None if row["error"] is None else _text(row["error"], "error"),
-        "duration": timedelta(milliseconds=ms),
+        "duration": ms,  # whole milliseconds; a LongDuration beyond what a timedelta holds
         "created_at": _time(row["created_at"], "created_at"),
     }
     return parse(lambda: ToolExecution(**fields)), mapped
@@ -376,8 +380,8 @@ def _add_messages(writer: ImportWriter, rows: list[sqlite3.Row]) -> None:
 
 
 def _json_text(value: Any) -> str:
-    """serde_json's text for a JSON value (pydantic-core's layout, serde's exponents)."""
-    return fix_exponents(pydantic_core.to_json(value)).decode()
+    """serde_json's text for a JSON value (pydantic-core writes numbers as serde_json 1.0.150 does)."""
+    return pydantic_core.to_json(value).decode()
 
 
 def _wrap(v: int) -> int:
@@ -418,7 +422,7 @@ def _execution_row(e: ToolExecution) -> tuple[Any, ...]:
         e.call_id,
         e.tool_name,
         _json_text(e.arguments),
-        None if e.result is None else _json_text(e.result),
+        "null" if e.result_null else None if e.result is None else _json_text(e.result),
         e.status.value,
         e.error,
         min(e.duration_ms, _I64_MAX),
@@ -445,7 +449,7 @@ def _insert_sql(table: str) -> str:
     return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) ON CONFLICT(id) DO NOTHING"
 
 
-def _open_target(path: Path) -> tuple[sqlite3.Connection, bool]:
+def _open_target(path: Path, migrated_at: datetime | None = None) -> tuple[sqlite3.Connection, bool]:
     """Connection to the target and whether behest's schema was created in it."""
     try:
         con = sqlite3.connect(path, isolation_level=None)
@@ -454,7 +458,7 @@ def _open_target(path: Path) -> tuple[sqlite3.Connection, bool]:
     except sqlite3.DatabaseError as exc:
         raise InterchangeError(f"cannot open as SQLite: {exc}", path=str(path)) from exc
     if not found:
-        create_behest_schema(con)
+        create_behest_schema(con, installed_on=migrated_at)
         return con, True
     for table, cols in COLUMNS.items():
         missing = [c for c in cols if c not in found.get(table, set())]
@@ -472,18 +476,22 @@ def export_behest_sqlite(
     *,
     batch_sessions: int = 50,
     progress: bool | None = None,
+    migrated_at: datetime | None = None,
 ) -> ExportReport:
     """Write sessions, messages, tool executions and usage records of ``store`` into a behest SQLite database.
 
     ``path`` is either a database behest created (rows are inserted into its tables; ids it already holds are
-    left alone and counted as ``existing``) or a new/empty file, which gets behest's schema (see the module
-    docstring on ``_sqlx_migrations``). Everything is written in one transaction: on error nothing is kept.
+    left alone and counted as ``existing``) or a new/empty file, which gets behest's schema and sqlx's record of
+    behest's migrations (``behest_schema.create_behest_schema``). Everything is written in one transaction: on
+    error nothing is kept.
 
     Args:
         store: The source ``Store``.
         path: The SQLite file.
         batch_sessions: Sessions read from the store per query.
         progress: Show a progress bar (None: only on a terminal or in a notebook).
+        migrated_at: For a new file: the ``installed_on`` time its ``_sqlx_migrations`` rows record (with execution
+            times of 0), so the same data gives the same bytes; None records the current time, as sqlx does.
 
     Returns:
         Rows written and already present per table, records with no table in behest's schema (``not_exported``:
@@ -491,7 +499,7 @@ def export_behest_sqlite(
     """
     target = Path(path)
     existed = target.exists()
-    con, _ = _open_target(target)
+    con, _ = _open_target(target, migrated_at)
     report = ExportReport(path=str(target), format="behest-sqlite")
     tables = ("sessions", "messages", "tool_executions", "usage_records")
     written = dict.fromkeys(tables, 0)
@@ -531,7 +539,8 @@ def export_behest_sqlite(
                     for u in b.usage
                 )
                 lossy["tool_executions.sub-ms"] += sum(
-                    e.duration % timedelta(milliseconds=1) > timedelta(0) for e in b.executions
+                    not isinstance(e.duration, LongDuration) and e.duration % timedelta(milliseconds=1) > timedelta(0)
+                    for e in b.executions
                 )
                 if b.session is not None:
                     bar.update(1)

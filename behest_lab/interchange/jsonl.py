@@ -14,7 +14,9 @@ any line's ``record`` can be handed to behest's ``serde_json::from_str`` unchang
 behest's JSON holds a tool execution's duration in whole milliseconds; behest_lab keeps microseconds. When a
 duration has a sub-millisecond part, its line carries it after the record, outside behest's JSON:
 ``{"kind":"tool_execution","record":{...,"duration":1047,...},"duration_us":1047271}`` (behest readers of the
-``record`` see the same whole milliseconds they would have written). Nothing else needs more than behest's JSON.
+``record`` see the same whole milliseconds they would have written). Likewise a result that is JSON ``null``
+itself (behest's ``Some(Value::Null)``, which behest's SQL stores keep apart from no result) is marked
+``"result_null":true`` after the record. Nothing else needs more than behest's JSON.
 
 Export order: each session (by ``created_at``, then id) followed by its messages (conversation order), tool
 executions, usage records, embeddings and artifacts; then the embeddings and artifacts that belong to no session.
@@ -40,7 +42,15 @@ from behest_lab.interchange._batch import BadRowError, ImportWriter, parse
 from behest_lab.interchange._progress import progress_bar
 from behest_lab.interchange._report import ExportReport, ImportReport
 from behest_lab.interchange._source import count, iter_bundles
-from behest_lab.records import Artifact, EmbeddingRecord, MessageRecord, Session, ToolExecution, UsageRecord
+from behest_lab.records import (
+    Artifact,
+    EmbeddingRecord,
+    LongDuration,
+    MessageRecord,
+    Session,
+    ToolExecution,
+    UsageRecord,
+)
 from behest_lab.records._base import BehestRecord
 from behest_lab.stores.protocols import Store
 
@@ -63,8 +73,10 @@ def line_of(kind: str, record: BehestRecord) -> str:
     extra = ""
     if isinstance(record, ToolExecution):
         us = record.duration // _US
-        if us % 1000:
+        if us % 1000 and not isinstance(record.duration, LongDuration):
             extra = f',"duration_us":{us}'
+        if record.result_null:
+            extra += ',"result_null":true'
     return f'{{"kind":"{kind}","record":{record.model_dump_json()}{extra}}}\n'
 
 
@@ -142,7 +154,10 @@ def _decode(raw: bytes) -> tuple[str, dict[str, Any], Any]:
     kind = obj["kind"]
     if kind not in KINDS:
         raise BadRowError(f"unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
-    return kind, obj["record"], obj.get("duration_us")
+    record = obj["record"]
+    if kind == "tool_execution" and obj.get("result_null") is True:
+        record = {**record, "result_null": True}
+    return kind, record, obj.get("duration_us")
 
 
 def _exact_duration(record: ToolExecution, duration_us: Any) -> ToolExecution:

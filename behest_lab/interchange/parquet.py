@@ -23,7 +23,7 @@ from behest_lab.stores.protocols import Store
 #: Row order of each exported table (deterministic output).
 ORDER = {
     "sessions": "created_at, id",
-    "messages": "session_id, created_at, seq",
+    "messages": "session_id, created_at, created_at_ns NULLS FIRST, seq",
     "tool_executions": "session_id, created_at, id",
     "usage_records": "session_id, created_at, id",
     "embeddings": "created_at, id",

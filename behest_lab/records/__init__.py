@@ -5,8 +5,10 @@ behest's serde JSON byte for byte; ``model_validate_json()`` reads it. No I/O li
 """
 
 from behest_lab.records._wire import format_timestamp, parse_timestamp, uuid7
+from behest_lab.records.duration import LongDuration
 from behest_lab.records.embedding import Artifact, EmbeddingRecord, ScoredEmbedding
 from behest_lab.records.execution import SessionStats, ToolExecution, ToolExecutionStatus, UsageRecord
+from behest_lab.records.instant import Instant
 from behest_lab.records.parts import (
     CacheControl,
     CacheKind,
@@ -36,7 +38,9 @@ __all__ = [
     "ContentPart",
     "EmbeddingRecord",
     "ImageUrlPart",
+    "Instant",
     "JsonPart",
+    "LongDuration",
     "MessageRecord",
     "MessageRole",
     "Pagination",

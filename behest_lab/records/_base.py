@@ -10,22 +10,24 @@ from typing import Annotated, Any, ClassVar, Self
 
 import numpy as np
 from pydantic import (
-    AfterValidator,
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     JsonValue,
     PlainSerializer,
+    PlainValidator,
     SerializationInfo,
     SerializerFunctionWrapHandler,
     ValidationInfo,
     model_serializer,
     model_validator,
 )
+from pydantic.json_schema import WithJsonSchema
 
-from behest_lab.records._wire import fix_exponents, format_f32, format_f32_many, format_timestamp
+from behest_lab.records._wire import format_f32, format_f32_many, format_timestamp, parse_timestamp
+from behest_lab.records.duration import from_milliseconds, milliseconds_of
+from behest_lab.records.instant import Instant
 
 U64_MAX = 2**64 - 1
 
@@ -35,19 +37,24 @@ U64_MAX = 2**64 - 1
 U64 = Annotated[int, Field(strict=True, ge=0, le=U64_MAX)]
 
 
-def _timestamp_input(value: Any) -> Any:
-    # chrono's serde reads only RFC 3339 strings; pydantic would also take Unix seconds from a number
-    if isinstance(value, str | datetime):
-        return value
+def _timestamp(value: Any) -> Instant:
+    # chrono's serde reads only RFC 3339 strings; a number (Unix seconds to pydantic) is refused
+    if isinstance(value, str):
+        return parse_timestamp(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("timestamp must be timezone-aware (a naive datetime has no offset)")
+        return Instant.from_datetime(value).astimezone(UTC)
     raise ValueError(f"expected an RFC 3339 timestamp string with an offset or an aware datetime, got {value!r}")
 
 
-#: Aware UTC timestamp; naive datetimes are refused; JSON is serde's RFC 3339 with ``Z``.
+#: Aware UTC timestamp with nanoseconds (an ``Instant``, a ``datetime`` subclass); naive datetimes are refused;
+#: JSON is serde's RFC 3339 with ``Z`` and 0, 3, 6 or 9 fraction digits.
 Timestamp = Annotated[
-    AwareDatetime,
-    BeforeValidator(_timestamp_input),
-    AfterValidator(lambda v: v.astimezone(UTC)),
+    datetime,
+    PlainValidator(_timestamp),
     PlainSerializer(format_timestamp, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 
 
@@ -57,7 +64,9 @@ def _duration(value: Any) -> timedelta:
     if isinstance(value, int):
         if value < 0:
             raise ValueError("duration must not be negative")
-        return timedelta(milliseconds=value)
+        if value > U64_MAX:
+            raise ValueError(f"duration of {value} ms is beyond u64 milliseconds")
+        return from_milliseconds(value)  # a LongDuration above what a timedelta holds
     if isinstance(value, timedelta):
         if value < timedelta(0):
             raise ValueError("duration must not be negative")
@@ -66,15 +75,17 @@ def _duration(value: Any) -> timedelta:
 
 
 def duration_ms(value: timedelta) -> int:
-    """Whole milliseconds, truncated (Rust's ``Duration::as_millis``)."""
-    return value // timedelta(milliseconds=1)
+    """Whole milliseconds, truncated (Rust's ``Duration::as_millis``); exact for a ``LongDuration``."""
+    return milliseconds_of(value)
 
 
-#: ``std::time::Duration``: a ``timedelta`` in Python, whole milliseconds (an unsigned integer) in JSON.
+#: ``std::time::Duration``: a ``timedelta`` in Python (a ``LongDuration`` beyond ``timedelta``'s range), whole
+#: milliseconds (an unsigned integer) in JSON.
 DurationMs = Annotated[
     timedelta,
-    BeforeValidator(_duration),
+    PlainValidator(_duration),
     PlainSerializer(duration_ms, return_type=int, when_used="json"),
+    WithJsonSchema({"type": "integer", "minimum": 0}),
 ]
 
 
@@ -167,7 +178,10 @@ class BehestRecord(BaseModel):
     _omit_if_empty: ClassVar[tuple[str, ...]] = ()
     #: Keys serde requires on input (no ``#[serde(default)]``, not an ``Option``).
     _wire_required: ClassVar[tuple[str, ...]] = ()
-    #: Fields holding f32 values (serde prints them with f32's ryu layout).
+    #: Keys written only when the record has them: omitted together when none of them was given on input and
+    #: all are None (behest 0.3.1's three-key ``TokenUsage`` read back keeps its shape).
+    _omit_group_if_unset: ClassVar[tuple[str, ...]] = ()
+    #: Fields holding f32 values (serde prints them with f32's layout).
     _f32_fields: ClassVar[tuple[str, ...]] = ()
 
     @model_validator(mode="before")
@@ -192,6 +206,10 @@ class BehestRecord(BaseModel):
         for key in self._omit_if_empty:
             if key in data and not data[key]:
                 del data[key]
+        group = self._omit_group_if_unset
+        if group and not self.model_fields_set.intersection(group) and all(data.get(k) is None for k in group):
+            for key in group:
+                data.pop(key, None)
         ctx = info.context
         if self._f32_fields and isinstance(ctx, dict) and "f32" in ctx:
             fragments: list[str] = ctx["f32"]
@@ -206,9 +224,7 @@ class BehestRecord(BaseModel):
         fragments: list[str] = []
         context = dict(kwargs.pop("context", None) or {})
         context["f32"] = fragments
-        text = super().model_dump_json(context=context, **kwargs).encode()
-        text = fix_exponents(text)
-        out = text.decode()
+        out = super().model_dump_json(context=context, **kwargs)
         for i, frag in enumerate(fragments):
             out = out.replace(f'"{_F32_TOKEN.format(i)}"', frag, 1)
         return out

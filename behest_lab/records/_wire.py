@@ -1,4 +1,4 @@
-"""behest's wire conventions: UUIDv7 ids, serde timestamps, serde/ryu number formatting.
+"""behest's wire conventions: UUIDv7 ids, serde timestamps, serde_json number formatting.
 
 Pure functions, no pydantic: the models in this package and the stores both use them.
 """
@@ -11,10 +11,12 @@ import re
 import threading
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from uuid import UUID
 
 import numpy as np
+
+from behest_lab.records.instant import Instant, nanosecond_of
 
 _uuid_lock = threading.Lock()
 _last_ms = -1
@@ -58,86 +60,96 @@ def uuid7(ms: int | None = None, rand: bytes | None = None) -> UUID:
     return UUID(int=value)
 
 
-def utcnow() -> datetime:
+def utcnow() -> Instant:
     """Timezone-aware now in UTC (what behest's ``Utc::now()`` gives, at microsecond precision)."""
-    return datetime.now(UTC)
+    return Instant.from_datetime(datetime.now(UTC))
+
+
+def _fraction(value: datetime) -> str:
+    """chrono's fraction: nothing, or 3, 6 or 9 digits (only as many groups of three as needed)."""
+    ns = value.microsecond * 1000 + nanosecond_of(value)
+    if ns == 0:
+        return ""
+    if ns % 1_000_000 == 0:
+        return f".{ns // 1_000_000:03d}"
+    if ns % 1000 == 0:
+        return f".{ns // 1000:06d}"
+    return f".{ns:09d}"
+
+
+def _seconds(value: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` of an aware value in UTC, the year always four digits (zero-padded)."""
+    v = value.astimezone(UTC)
+    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
 
 
 def format_timestamp(value: datetime) -> str:
     """RFC 3339 with ``Z``, fraction digits only as needed in groups of three (chrono's serde output)."""
-    value = value.astimezone(UTC)
-    base = value.strftime("%Y-%m-%dT%H:%M:%S")
-    us = value.microsecond
-    if us == 0:
-        return base + "Z"
-    if us % 1000 == 0:
-        return f"{base}.{us // 1000:03d}Z"
-    return f"{base}.{us:06d}Z"
+    return _seconds(value) + _fraction(value) + "Z"
 
 
 def format_timestamp_sql(value: datetime) -> str:
-    """The shape behest's SQLite backend writes (``to_rfc3339()``): ``+00:00`` offset, 0/3/6 fraction digits."""
-    return format_timestamp(value)[:-1] + "+00:00"
+    """The shape behest's SQLite backend writes (``to_rfc3339()``): ``+00:00`` offset, 0/3/6/9 fraction digits."""
+    return _seconds(value) + _fraction(value) + "+00:00"
 
 
 _RFC3339 = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))$"
+    r"^([+-]?\d{4,})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))$"
 )
 
 
-def parse_timestamp(text: str) -> datetime:
-    """Parse an RFC 3339 timestamp with a required offset; nanoseconds are truncated to microseconds."""
-    from datetime import timedelta, timezone
+def parse_timestamp(text: str) -> Instant:
+    """Parse an RFC 3339 timestamp with a required offset, keeping nanoseconds; the result is in UTC.
 
+    Raises:
+        ValueError: ``text`` is not such a timestamp, or it names an instant outside what a Python ``datetime``
+            holds (years 1-9999, no leap second ``:60``); the message says which.
+    """
     m = _RFC3339.match(text.strip())
     if m is None:
         raise ValueError(f"not an RFC 3339 timestamp with an offset: {text!r}")
     year, month, day, hour, minute, second, frac, z, sign, oh, om = m.groups()
-    us = int((frac or "0").ljust(6, "0")[:6])
+    if not 1 <= int(year) <= 9999 or year[0] in "+-":
+        raise ValueError(f"timestamp {text!r}: year {int(year)} is outside the years 1-9999 a Python datetime holds")
+    if second == "60":
+        raise ValueError(f"timestamp {text!r} is a leap second, which a Python datetime cannot hold")
+    digits = (frac or "").ljust(9, "0")[:9]
     if z:
         tz = UTC
     else:
         offset = timedelta(hours=int(oh), minutes=int(om))
         tz = timezone(offset if sign == "+" else -offset)
-    dt = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), us, tzinfo=tz)
-    return dt.astimezone(UTC)
+    try:
+        dt = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), int(digits[:6]), tz)
+        return Instant.from_datetime(dt.astimezone(UTC), int(digits[6:]))
+    except OverflowError as exc:  # a year-1 or year-9999 value shifted out of range by its offset
+        raise ValueError(f"timestamp {text!r} is outside the range a Python datetime holds: {exc}") from None
 
 
 # --- numbers -------------------------------------------------------------------------------------------------
-# serde_json prints floats with ryu: shortest round-trip digits, then a fixed layout. pydantic-core already
-# uses the same layout for f64 except that it writes a '+' in positive exponents ("1e+16" where serde writes
-# "1e16"). behest's vectors and scores are f32, whose layout thresholds differ from f64's.
+# behest's serde_json (1.0.150, every behest tag's Cargo.lock) prints floats with the zmij crate: shortest
+# round-trip digits, then a fixed layout. With d the decimal exponent of the first digit, an f64 is written in
+# positional notation for -5 <= d <= 15 and an f32 for -6 <= d <= 12; otherwise in scientific notation with a
+# '+' in non-negative exponents ("1e+16", "3.4028235e+38", "1e-7"; no ".0" after a single digit). pydantic-core
+# writes f64 with exactly this layout, so f64 text is left as it writes it. f32 values (vectors, scores) are laid
+# out here. serde_json up to 1.0.146 (ryu) wrote the same without the '+'; JSON readers take both forms.
 
-_NUMBER_OR_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?[eE]\+\d+')
-
-
-def fix_exponents(text: bytes) -> bytes:
-    """Drop the '+' of positive exponents in JSON numbers (outside strings), as serde_json prints them."""
-    if b"e+" not in text:
-        return text
-
-    def repl(m: re.Match[bytes]) -> bytes:
-        token = m.group(0)
-        return token if token[:1] == b'"' else token.replace(b"e+", b"e")
-
-    return _NUMBER_OR_STRING.sub(repl, text)
+_F32_FIXED = (-6, 12)
 
 
-def _ryu_layout(digits: str, exp10: int, negative: bool, *, fixed_max: int, small_min: int) -> str:
-    """Lay out shortest ``digits`` (no leading zeros) times 10**exp10 the way ryu's ``pretty`` module does."""
+def _zmij_layout(digits: str, exp10: int, negative: bool, *, fixed: tuple[int, int]) -> str:
+    """Lay out shortest ``digits`` (no leading zeros) times 10**exp10 as serde_json 1.0.150 (zmij) does."""
     length = len(digits)
-    k = exp10
-    kk = length + k
+    d = length + exp10 - 1  # exponent of the first digit
     sign = "-" if negative else ""
-    if k >= 0 and kk <= fixed_max:
-        return f"{sign}{digits}{'0' * k}.0"
-    if 0 < kk <= fixed_max:
-        return f"{sign}{digits[:kk]}.{digits[kk:]}"
-    if small_min < kk <= 0:
-        return f"{sign}0.{'0' * -kk}{digits}"
-    if length == 1:
-        return f"{sign}{digits}e{kk - 1}"
-    return f"{sign}{digits[0]}.{digits[1:]}e{kk - 1}"
+    if fixed[0] <= d <= fixed[1]:
+        if length - 1 <= d:
+            return f"{sign}{digits}{'0' * (d + 1 - length)}.0"
+        if d >= 0:
+            return f"{sign}{digits[: d + 1]}.{digits[d + 1 :]}"
+        return f"{sign}0.{'0' * (-d - 1)}{digits}"
+    mantissa = digits if length == 1 else f"{digits[0]}.{digits[1:]}"
+    return f"{sign}{mantissa}e{'+' if d >= 0 else '-'}{abs(d)}"
 
 
 def _shortest(sci: str) -> tuple[str, int, bool]:
@@ -152,12 +164,12 @@ def _shortest(sci: str) -> tuple[str, int, bool]:
 
 
 def format_f32(value: float) -> str:
-    """JSON text serde_json writes for an ``f32`` (ryu ``format32``)."""
+    """JSON text serde_json 1.0.150 writes for an ``f32``."""
     f = np.float32(value)
     if f == 0:
         return "-0.0" if math.copysign(1.0, float(f)) < 0 else "0.0"
     digits, exp10, negative = _shortest(np.format_float_scientific(f, unique=True, trim="-"))
-    return _ryu_layout(digits, exp10, negative, fixed_max=13, small_min=-6)
+    return _zmij_layout(digits, exp10, negative, fixed=_F32_FIXED)
 
 
 def format_f32_many(values: Sequence[float] | np.ndarray) -> list[str]:
@@ -165,8 +177,8 @@ def format_f32_many(values: Sequence[float] | np.ndarray) -> list[str]:
 
     numpy's ``str`` of a float32 already has the shortest round-trip digits (the same Dragon4 ``unique`` digits
     ``format_f32`` takes from ``np.format_float_scientific``), and one ``astype(str)`` formats the whole array.
-    numpy writes positional notation only well inside ryu's fixed range (about 1e-4 <= |x| < 1e7, and zero),
-    where the two layouts agree; its scientific texts are re-laid out with ryu's thresholds. numpy's print
+    numpy writes positional notation only well inside the fixed range of serde_json (about 1e-4 <= |x| < 1e7, and zero),
+    where the two layouts agree; its scientific texts are re-laid out with serde_json's thresholds. numpy's print
     options are reset for the call: their legacy modes change these texts.
 
     Raises:
@@ -186,4 +198,4 @@ def format_f32_many(values: Sequence[float] | np.ndarray) -> list[str]:
 
 def _relayout(sci: str) -> str:
     digits, exp10, negative = _shortest(sci)
-    return _ryu_layout(digits, exp10, negative, fixed_max=13, small_min=-6)
+    return _zmij_layout(digits, exp10, negative, fixed=_F32_FIXED)

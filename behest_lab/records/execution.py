@@ -7,10 +7,11 @@ from enum import StrEnum
 from typing import ClassVar, Self
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from behest_lab.records._base import U64, BehestRecord, DurationMs, Json, Timestamp
 from behest_lab.records._wire import utcnow, uuid7
+from behest_lab.records.duration import milliseconds_of
 from behest_lab.records.parts import TokenUsage
 
 
@@ -59,10 +60,26 @@ class ToolExecution(BehestRecord):
     """Wall time; whole milliseconds in JSON."""
     created_at: Timestamp = Field(default_factory=utcnow)
     """Start time (aware UTC)."""
+    result_null: bool = Field(default=False, exclude=True)
+    """True when the result is the JSON value ``null`` itself (behest's ``Some(Value::Null)``), not absent.
+
+    behest's SQL stores tell the two apart (the text ``null`` against SQL NULL); its JSON writes both as ``null``,
+    so this flag is not part of the JSON. ``result`` is None either way."""
+
+    @model_validator(mode="after")
+    def _null_result(self) -> Self:
+        if self.result_null and self.result is not None:
+            raise ValueError("result_null is only for a result that is JSON null (result=None)")
+        return self
 
     def with_success(self, result: Json, duration: timedelta) -> Self:
-        """A copy with the result, status ``success`` and the duration (the error is left as it was)."""
-        return self._replace(result=result, status=ToolExecutionStatus.SUCCESS, duration=duration)
+        """A copy with the result, status ``success`` and the duration (the error is left as it was).
+
+        A result of None is behest's ``Some(Value::Null)``: present and JSON null (``result_null``).
+        """
+        return self._replace(
+            result=result, result_null=result is None, status=ToolExecutionStatus.SUCCESS, duration=duration
+        )
 
     def with_failure(self, error: str, duration: timedelta) -> Self:
         """A copy with the error, status ``failed`` and the duration (the result is left as it was)."""
@@ -71,7 +88,7 @@ class ToolExecution(BehestRecord):
     @property
     def duration_ms(self) -> int:
         """Whole milliseconds, truncated (what behest stores)."""
-        return self.duration // timedelta(milliseconds=1)
+        return milliseconds_of(self.duration)
 
 
 class UsageRecord(BehestRecord):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import Discriminator
+from pydantic import Discriminator, ValidationInfo, model_validator
 
 from behest_lab.records._base import U64, BehestRecord, Json
 
@@ -95,10 +95,18 @@ class ToolCall(BehestRecord):
     """Arguments as JSON."""
 
 
+_CACHE_KEYS = ("cache_creation_input_tokens", "cache_read_input_tokens", "cached_input_tokens")
+
+
 class TokenUsage(BehestRecord):
-    """Token counters of one model call (0.5.9 adds the three optional cache counters)."""
+    """Token counters of one model call (0.5.9 adds the three optional cache counters).
+
+    Read from JSON without the cache keys (behest 0.3.1's shape), it is written back without them; built in
+    Python it has behest 0.5.9's shape, the cache keys written as ``null`` when None (``has_cache_keys``).
+    """
 
     _wire_required: ClassVar[tuple[str, ...]] = ("input_tokens", "output_tokens", "total_tokens")
+    _omit_group_if_unset: ClassVar[tuple[str, ...]] = _CACHE_KEYS
 
     input_tokens: U64
     """Prompt tokens."""
@@ -112,6 +120,27 @@ class TokenUsage(BehestRecord):
     """Prompt tokens read from the cache (Anthropic reads, DeepSeek hits)."""
     cached_input_tokens: U64 | None = None
     """Cached prompt tokens as OpenAI reports them (``cached_tokens``)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shape(cls, data: Any, info: ValidationInfo) -> Any:
+        # built in Python: behest 0.5.9's shape, every cache key present (None when not given)
+        if isinstance(data, dict) and not (info.context and info.context.get("wire")):
+            data = {**dict.fromkeys(_CACHE_KEYS), **data}
+        return data
+
+    @property
+    def has_cache_keys(self) -> bool:
+        """True unless read from JSON that had none of the cache keys (behest 0.3.1's three-key usage)."""
+        return bool(self.model_fields_set.intersection(_CACHE_KEYS)) or any(
+            getattr(self, k) is not None for k in _CACHE_KEYS
+        )
+
+    @classmethod
+    def without_cache_keys(cls, input_tokens: int, output_tokens: int, total_tokens: int) -> Self:
+        """A usage of behest 0.3.1's shape: three counters, no cache keys (written as three keys)."""
+        data = {"input_tokens": input_tokens, "output_tokens": output_tokens, "total_tokens": total_tokens}
+        return cls.model_validate(data, context={"wire": True})
 
     @classmethod
     def new(cls, input_tokens: int, output_tokens: int) -> Self:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -101,7 +100,7 @@ def compute_stats(
     calls = success = failed = total_ms = 0
     for e in executions:
         calls += 1
-        total_ms += e.duration // timedelta(milliseconds=1)
+        total_ms += e.duration_ms
         if e.status is ToolExecutionStatus.SUCCESS:
             success += 1
         elif e.status is ToolExecutionStatus.FAILED:

@@ -21,27 +21,33 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from pydantic import ValidationError
 
-from behest_lab.errors import DataCorruptionError
 from behest_lab.records import (
     Artifact,
-    CompactionMeta,
     EmbeddingRecord,
     ImageUrlPart,
     JsonPart,
     MessageRecord,
     Session,
     TextPart,
-    TokenUsage,
     ToolCall,
     ToolExecution,
     UsageRecord,
 )
+from behest_lab.records.instant import nanosecond_of
+from behest_lab.stores.rows import (  # records from rows: re-exported here
+    artifact_from_row,
+    embedding_from_row,
+    execution_from_row,
+    message_from_row,
+    session_from_row,
+    usage_from_row,
+)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 
 _TS = pa.timestamp("us", tz="UTC")
+_NS_DOC = "nanoseconds past {}'s microsecond, 0-999 (NULL in rows stored before schema 3: not known)"
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,8 @@ TABLES: dict[str, list[Column]] = {
         _c("created_at", "TIMESTAMPTZ", _TS, "creation time"),
         _c("updated_at", "TIMESTAMPTZ", _TS, "last change"),
         _c("metadata", "JSON", pa.string(), "free-form metadata"),
+        _c("created_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("created_at")),
+        _c("updated_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("updated_at")),
     ],
     "messages": [
         _c("id", "UUID", pa.string(), "message id"),
@@ -112,6 +120,14 @@ TABLES: dict[str, list[Column]] = {
         _c("tail_start_id", "UUID", pa.string(), "compaction_meta.tail_start_id"),
         _c("previous_compaction_id", "UUID", pa.string(), "compaction_meta.previous_compaction_id"),
         _c("summary_text", "VARCHAR", pa.string(), "compaction_meta.summary_text"),
+        _c("created_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("created_at")),
+        _c(
+            "usage_cache_keys",
+            "BOOLEAN",
+            pa.bool_(),
+            "FALSE: the usage had behest 0.3.1's three keys only (written back so); NULL: no usage or stored before "
+            "schema 4",
+        ),
     ],
     "tool_executions": [
         _c("id", "UUID", pa.string(), "execution id"),
@@ -120,12 +136,19 @@ TABLES: dict[str, list[Column]] = {
         _c("call_id", "VARCHAR", pa.string(), "tool call id"),
         _c("tool_name", "VARCHAR", pa.string(), "tool name"),
         _c("arguments", "JSON", pa.string(), "arguments"),
-        _c("result", "JSON", pa.string(), "result (NULL when none)"),
+        _c("result", "JSON", pa.string(), "result (NULL when none; JSON null when behest held Some(null))"),
         _c("status", "VARCHAR", pa.string(), "pending, success or failed"),
         _c("error", "VARCHAR", pa.string(), "error message"),
-        _c("duration_us", "BIGINT", pa.int64(), "duration in microseconds"),
-        _c("duration_ms", "BIGINT", pa.int64(), "duration in whole milliseconds (truncated)"),
+        _c("duration_us", "BIGINT", pa.int64(), "duration in microseconds (NULL when beyond BIGINT)"),
+        _c(
+            "duration_ms",
+            "BIGINT",
+            pa.int64(),
+            "duration in whole milliseconds (truncated; beyond BIGINT, behest's u64 wrapped negative as behest's "
+            "SQL writes u64 counters)",
+        ),
         _c("created_at", "TIMESTAMPTZ", _TS, "start time"),
+        _c("created_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("created_at")),
     ],
     "usage_records": [
         _c("id", "UUID", pa.string(), "usage record id"),
@@ -135,6 +158,7 @@ TABLES: dict[str, list[Column]] = {
         _c("model", "VARCHAR", pa.string(), "model"),
         *_TOKENS,
         _c("created_at", "TIMESTAMPTZ", _TS, "time of the call"),
+        _c("created_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("created_at")),
     ],
     "embeddings": [
         _c("id", "UUID", pa.string(), "embedding id"),
@@ -147,6 +171,7 @@ TABLES: dict[str, list[Column]] = {
         _c("vector_f32", "BLOB", pa.binary(), "the components as little-endian float32 bytes"),
         _c("metadata", "JSON", pa.string(), "free-form metadata"),
         _c("created_at", "TIMESTAMPTZ", _TS, "creation time"),
+        _c("created_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("created_at")),
     ],
     "artifacts": [
         _c("id", "UUID", pa.string(), "artifact id"),
@@ -156,6 +181,7 @@ TABLES: dict[str, list[Column]] = {
         _c("size", "BIGINT", pa.int64(), "number of bytes"),
         _c("metadata", "JSON", pa.string(), "free-form metadata"),
         _c("created_at", "TIMESTAMPTZ", _TS, "creation time"),
+        _c("created_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("created_at")),
     ],
     "artifact_data": [
         _c("id", "UUID", pa.string(), "artifact id"),
@@ -213,6 +239,8 @@ _STR = pa.string()
 _U64 = pa.uint64()
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
+_I64_MAX = 2**63 - 1
+_U64_RANGE = 2**64
 _TOKEN_NAMES = [c.name for c in _TOKENS]
 # a UUID's 32 hex digits go to these slices of its 36-character text; the four gaps are dashes
 _UUID_GROUPS = ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))
@@ -277,7 +305,12 @@ def _uuid_column(values: Sequence[Any]) -> pa.Array:
 
 def _timestamp_column(values: Sequence[datetime]) -> pa.Array:
     """Aware datetimes as UTC microseconds (integer arithmetic is cheaper than Arrow's per-value tz handling)."""
-    return pa.array([(v - _EPOCH) // _US for v in values], _TS)
+    return pa.array([(datetime.__sub__(v, _EPOCH)) // _US for v in values], _TS)
+
+
+def _ns_column(values: Sequence[datetime]) -> pa.Array:
+    """The nanoseconds past the microsecond of each timestamp (``Instant.nanosecond``; 0 for a plain datetime)."""
+    return pa.array([nanosecond_of(v) for v in values], pa.int16())
 
 
 def _list_offsets(lists: Sequence[list[Any]]) -> pa.Array:
@@ -398,6 +431,8 @@ def _message_columns(records: list[MessageRecord], seqs: Sequence[int]) -> list[
         _flags(_column(fields, "is_compaction")),
         _flags(_column(fields, "is_summary")),
         *meta_cols,
+        _ns_column(_column(fields, "created_at")),
+        pa.array([None if u is None or u.has_cache_keys else False for u in _column(fields, "usage")], pa.bool_()),
     ]
 
 
@@ -409,11 +444,26 @@ def _session_columns(records: list[Session]) -> list[pa.Array]:
         _timestamp_column([r.created_at for r in records]),
         _timestamp_column([r.updated_at for r in records]),
         _json_column([r.metadata for r in records]),
+        _ns_column([r.created_at for r in records]),
+        _ns_column([r.updated_at for r in records]),
     ]
 
 
+def _duration_columns(records: list[ToolExecution]) -> tuple[pa.Array, pa.Array]:
+    """``duration_us`` and ``duration_ms``: exact where BIGINT holds them (see ``TABLES``)."""
+    us = [r.duration // _US for r in records]
+    if max(us, default=0) <= _I64_MAX:  # the usual case: every duration fits
+        arr = np.array(us, dtype=np.int64)
+        return pa.array(arr, pa.int64()), pa.array(arr // 1000, pa.int64())  # floor division, as int // 1000
+    ms = [r.duration_ms for r in records]
+    return (
+        pa.array([u if u <= _I64_MAX else None for u in us], pa.int64()),
+        pa.array([m if m <= _I64_MAX else m - _U64_RANGE for m in ms], pa.int64()),
+    )
+
+
 def _execution_columns(records: list[ToolExecution]) -> list[pa.Array]:
-    us = np.array([r.duration // _US for r in records], dtype=np.int64)
+    duration_us, duration_ms = _duration_columns(records)
     return [
         _uuid_column([r.id for r in records]),
         _uuid_column([r.session_id for r in records]),
@@ -421,12 +471,15 @@ def _execution_columns(records: list[ToolExecution]) -> list[pa.Array]:
         _strings([r.call_id for r in records]),
         _strings([r.tool_name for r in records]),
         _strings([_encode_json(r.arguments) for r in records]),
-        _json_column([r.result for r in records]),
+        pa.array(
+            ["null" if r.result_null else None if r.result is None else _encode_free(r.result) for r in records], _STR
+        ),
         _strings([r.status for r in records]),  # StrEnum
         _strings([r.error for r in records]),
-        pa.array(us, pa.int64()),
-        pa.array(us // 1000, pa.int64()),  # floor division, as the int // 1000 it replaces
+        duration_us,
+        duration_ms,
         _timestamp_column([r.created_at for r in records]),
+        _ns_column([r.created_at for r in records]),
     ]
 
 
@@ -439,6 +492,7 @@ def _usage_columns(records: list[UsageRecord]) -> list[pa.Array]:
         _strings([r.model for r in records]),
         *[pa.array([getattr(r, name) for r in records], _U64) for name in _TOKEN_NAMES],
         _timestamp_column([r.created_at for r in records]),
+        _ns_column([r.created_at for r in records]),
     ]
 
 
@@ -460,6 +514,7 @@ def _embedding_columns(records: list[EmbeddingRecord]) -> list[pa.Array]:
         ),
         _json_column([r.metadata for r in records]),
         _timestamp_column([r.created_at for r in records]),
+        _ns_column([r.created_at for r in records]),
     ]
 
 
@@ -472,6 +527,7 @@ def _artifact_columns(records: list[Artifact]) -> list[pa.Array]:
         pa.array([len(r.data) for r in records], pa.int64()),
         _json_column([r.metadata for r in records]),
         _timestamp_column([r.created_at for r in records]),
+        _ns_column([r.created_at for r in records]),
     ]
 
 
@@ -514,163 +570,18 @@ def to_arrow(table: str, records: Iterable[Any], seqs: Sequence[int] | None = No
     return pa.Table.from_arrays(arrays, schema=_SCHEMAS[table])
 
 
-# --- columns -> records --------------------------------------------------------------------------------------
-
-
-def _load(value: Any, field: str) -> Any:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except json.JSONDecodeError as exc:
-        raise DataCorruptionError(field, f"invalid JSON: {exc}") from None
-
-
-def _corrupt(table: str, exc: ValidationError) -> DataCorruptionError:
-    err = exc.errors()[0]
-    loc = ".".join(str(x) for x in err["loc"])
-    return DataCorruptionError(f"{table}.{loc}", err["msg"])
-
-
-def session_from_row(row: dict[str, Any]) -> Session:
-    """A ``Session`` from a ``sessions`` row."""
-    try:
-        return Session(
-            id=row["id"],
-            title=row["title"],
-            model=row["model"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            metadata=_load(row["metadata"], "sessions.metadata"),
-        )
-    except ValidationError as exc:
-        raise _corrupt("sessions", exc) from None
-
-
-def _part_from_row(p: dict[str, Any]) -> Any:
-    cc = None
-    if p.get("cache_kind") is not None:
-        cc = {"kind": p["cache_kind"], "ttl": p["cache_ttl"]}
-    kind = p["type"]
-    if kind == "text":
-        return TextPart(text=p["text"], cache_control=cc)
-    if kind == "json":
-        return JsonPart(value=_load(p["value"], "messages.content.value"), cache_control=cc)
-    if kind == "image_url":
-        return ImageUrlPart(url=p["url"], mime_type=p["mime_type"], cache_control=cc)
-    raise DataCorruptionError("messages.content.type", f"unknown content part type {kind!r}")
-
-
-def message_from_row(row: dict[str, Any]) -> MessageRecord:
-    """A ``MessageRecord`` from a ``messages`` row."""
-    try:
-        usage = None
-        if row["total_tokens"] is not None:
-            usage = TokenUsage(
-                input_tokens=row["input_tokens"],
-                output_tokens=row["output_tokens"],
-                total_tokens=row["total_tokens"],
-                cache_creation_input_tokens=row["cache_creation_input_tokens"],
-                cache_read_input_tokens=row["cache_read_input_tokens"],
-                cached_input_tokens=row["cached_input_tokens"],
-            )
-        meta = None
-        if row["has_compaction_meta"]:
-            meta = CompactionMeta(
-                tail_start_id=row["tail_start_id"],
-                previous_compaction_id=row["previous_compaction_id"],
-                summary_text=row["summary_text"],
-            )
-        return MessageRecord(
-            id=row["id"],
-            session_id=row["session_id"],
-            role=row["role"],
-            content=[_part_from_row(p) for p in row["content"] or []],
-            tool_calls=[
-                ToolCall(id=c["id"], name=c["name"], arguments=_load(c["arguments"], "messages.tool_calls"))
-                for c in row["tool_calls"] or []
-            ],
-            tool_call_id=row["tool_call_id"],
-            tool_name=row["tool_name"],
-            usage=usage,
-            created_at=row["created_at"],
-            is_compaction=bool(row["is_compaction"]),
-            is_summary=bool(row["is_summary"]),
-            compaction_meta=meta,
-        )
-    except ValidationError as exc:
-        raise _corrupt("messages", exc) from None
-
-
-def execution_from_row(row: dict[str, Any]) -> ToolExecution:
-    """A ``ToolExecution`` from a ``tool_executions`` row."""
-    try:
-        return ToolExecution(
-            id=row["id"],
-            session_id=row["session_id"],
-            message_id=row["message_id"],
-            call_id=row["call_id"],
-            tool_name=row["tool_name"],
-            arguments=_load(row["arguments"], "tool_executions.arguments"),
-            result=_load(row["result"], "tool_executions.result"),
-            status=row["status"],
-            error=row["error"],
-            duration=timedelta(microseconds=row["duration_us"]),
-            created_at=row["created_at"],
-        )
-    except ValidationError as exc:
-        raise _corrupt("tool_executions", exc) from None
-
-
-def usage_from_row(row: dict[str, Any]) -> UsageRecord:
-    """A ``UsageRecord`` from a ``usage_records`` row."""
-    try:
-        return UsageRecord(
-            id=row["id"],
-            session_id=row["session_id"],
-            message_id=row["message_id"],
-            provider=row["provider"],
-            model=row["model"],
-            input_tokens=row["input_tokens"],
-            output_tokens=row["output_tokens"],
-            total_tokens=row["total_tokens"],
-            cache_creation_input_tokens=row["cache_creation_input_tokens"],
-            cache_read_input_tokens=row["cache_read_input_tokens"],
-            cached_input_tokens=row["cached_input_tokens"],
-            created_at=row["created_at"],
-        )
-    except ValidationError as exc:
-        raise _corrupt("usage_records", exc) from None
-
-
-def embedding_from_row(row: dict[str, Any]) -> EmbeddingRecord:
-    """An ``EmbeddingRecord`` from an ``embeddings`` row."""
-    try:
-        return EmbeddingRecord(
-            id=row["id"],
-            session_id=row["session_id"],
-            model=row["model"],
-            vector=row["vector"],
-            metadata=_load(row["metadata"], "embeddings.metadata"),
-            created_at=row["created_at"],
-        )
-    except ValidationError as exc:
-        raise _corrupt("embeddings", exc) from None
-
-
-def artifact_from_row(row: dict[str, Any], data: bytes) -> Artifact:
-    """An ``Artifact`` from an ``artifacts`` row and its bytes."""
-    try:
-        return Artifact(
-            id=row["id"],
-            session_id=row["session_id"],
-            name=row["name"],
-            content_type=row["content_type"],
-            data=data,
-            metadata=_load(row["metadata"], "artifacts.metadata"),
-            created_at=row["created_at"],
-        )
-    except ValidationError as exc:
-        raise _corrupt("artifacts", exc) from None
+__all__ = [
+    "SCHEMA_VERSION",
+    "TABLES",
+    "Column",
+    "arrow_schema",
+    "artifact_from_row",
+    "cast_select_sql",
+    "create_table_sql",
+    "embedding_from_row",
+    "execution_from_row",
+    "message_from_row",
+    "session_from_row",
+    "to_arrow",
+    "usage_from_row",
+]

@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from behest_lab.errors import DataCorruptionError, VectorDimensionError
 from behest_lab.records import EmbeddingRecord, ScoredEmbedding
+from behest_lab.records.instant import Instant, nanosecond_of
 
 F32Array = npt.NDArray[np.float32]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -96,6 +97,7 @@ class _Group:
     models: npt.NDArray[np.int32]
     sessions: npt.NDArray[np.int64]  # code into VectorIndex.session_ids, -1 for none
     created_us: npt.NDArray[np.int64]
+    created_ns: npt.NDArray[np.int16]  # nanoseconds past created_us (Instant.nanosecond)
     metadata: list[str | None]  # JSON text
     matrix: F32Array  # raw vectors, exactly as stored
     norms: F32Array
@@ -145,6 +147,7 @@ class VectorIndex:
                 models=np.asarray([index._model_code(r.model) for r in rs], dtype=np.int32),
                 sessions=np.asarray([index._session_code(r.session_id) for r in rs], dtype=np.int64),
                 created_us=np.asarray([(r.created_at - _EPOCH) // timedelta(microseconds=1) for r in rs], np.int64),
+                created_ns=np.asarray([nanosecond_of(r.created_at) for r in rs], np.int16),
                 metadata=[None if r.metadata is None else json.dumps(r.metadata) for r in rs],
                 matrix=matrix,
                 norms=row_norms(matrix),
@@ -225,6 +228,11 @@ class VectorIndex:
             .cast(pa.timestamp("us", tz="UTC"))
             .cast(pa.int64())
             .to_numpy(zero_copy_only=False),
+            "created_ns": (
+                part.column("created_at_ns").fill_null(0).to_numpy(zero_copy_only=False)
+                if "created_at_ns" in part.column_names
+                else np.zeros(part.num_rows, np.int16)
+            ),
             "metadata": part.column("metadata").to_pylist(),
         }
 
@@ -246,6 +254,7 @@ class VectorIndex:
                 models=cat("models", np.int32),
                 sessions=cat("sessions", np.int64),
                 created_us=cat("created_us", np.int64),
+                created_ns=cat("created_ns", np.int16),
                 metadata=[m for p in ps for m in p["metadata"]],
                 matrix=matrix,
                 norms=row_norms(matrix) if norms is None else norms[d],
@@ -297,7 +306,9 @@ class VectorIndex:
             model=self.model_names[int(g.models[i])],
             vector=g.matrix[i],
             metadata=None if meta is None else json.loads(meta),
-            created_at=_EPOCH + timedelta(microseconds=int(g.created_us[i])),
+            created_at=Instant.from_datetime(
+                _EPOCH + timedelta(microseconds=int(g.created_us[i])), int(g.created_ns[i])
+            ),
         )
 
     def search(

@@ -27,6 +27,7 @@ from behest_lab import (
 )
 from behest_lab.errors import InterchangeError
 from behest_lab.interchange import import_behest_sqlite
+from behest_lab.records import Instant
 from tests.interchange._behest_db import behest_db, insert
 
 SA = "0190a5d0-0000-7000-8000-00000000000a"
@@ -49,8 +50,8 @@ def t(hms: str, frac: str = "", tz: str = "+00:00") -> str:
     return f"2025-03-01T{hms}{'.' + frac if frac else ''}{tz}"
 
 
-def dt(h: int, m: int, s: int, us: int = 0, day: int = 1) -> datetime:
-    return datetime(2025, 3, day, h, m, s, us, tzinfo=UTC)
+def dt(h: int, m: int, s: int, us: int = 0, day: int = 1, ns: int = 0) -> datetime:
+    return Instant(2025, 3, day, h, m, s, us, tzinfo=UTC, nanosecond=ns)
 
 
 CALLS = (
@@ -104,7 +105,7 @@ def tricky_db(tmp_path: Path) -> Path:
             "content": '[{"type":"json","value":{"hits":[1,2]}}]',
             "created_at": t("12:00:03", "123456"),
         },
-        # same microsecond as the previous one once truncated: insertion order decides
+        # same microsecond as the previous one, 789 ns later: kept to the nanosecond
         {
             "id": mid(4),
             "role": "tool",
@@ -202,7 +203,7 @@ def test_imports_every_behest_shape(store: Store, tricky_db: Path) -> None:
 
     sa, sb, sc = UUID(SA), UUID(SB), UUID(SC)
     assert store.sessions.get_session(sa) == Session(
-        id=sa, title="Chat", model="gpt-4", created_at=dt(12, 0, 0, 123456), updated_at=dt(12, 30, 0, 500000)
+        id=sa, title="Chat", model="gpt-4", created_at=dt(12, 0, 0, 123456, ns=789), updated_at=dt(12, 30, 0, 500000)
     )
     assert store.sessions.get_session(sb) == Session(
         id=sb, title="", model="gpt-4", metadata={}, created_at=dt(8, 0, 0, day=2), updated_at=dt(8, 0, 9, day=2)
@@ -239,7 +240,14 @@ def test_imports_every_behest_shape(store: Store, tricky_db: Path) -> None:
             tool_call_id="call_a",
             tool_name="search",
         ),
-        m(4, MessageRole.TOOL, [TextPart(text="file")], dt(12, 0, 3, 123456), tool_call_id="call_b", tool_name="read"),
+        m(
+            4,
+            MessageRole.TOOL,
+            [TextPart(text="file")],
+            dt(12, 0, 3, 123456, ns=789),
+            tool_call_id="call_b",
+            tool_name="read",
+        ),
         m(
             5,
             MessageRole.ASSISTANT,

@@ -13,6 +13,7 @@ from behest_lab import MessageRecord, MessageRole, Session, Store, ToolExecution
 from behest_lab.errors import InterchangeError, ReadOnlyStoreError
 from behest_lab.interchange import export_jsonl, import_jsonl
 from behest_lab.interchange.jsonl import KINDS
+from behest_lab.records import Instant
 from tests.interchange._data import T0, count, populate, snapshot
 
 
@@ -111,7 +112,8 @@ def test_reads_what_behest_writes_nanoseconds_and_offsets(tmp_path: Path) -> Non
     import_jsonl(store, path)
     got = store.sessions.get_session(UUID(sid))
     assert got is not None
-    assert (got.created_at, got.updated_at) == (T0.replace(microsecond=123456), T0)
+    assert (got.created_at, got.updated_at) == (Instant.from_datetime(T0.replace(microsecond=123456), 789), T0)
+    assert '"created_at":"2025-03-01T12:00:00.123456789Z","updated_at":"2025-03-01T12:00:00Z"' in got.model_dump_json()
 
 
 def _file_with_bad_lines(path: Path) -> tuple[str, str]:

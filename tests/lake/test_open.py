@@ -10,8 +10,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from behest_lab import MessageRole, Store, TokenUsage, open_store
+from behest_lab import MessageRole, Store, TokenUsage, open_store, uuid7
 from behest_lab.errors import ConnectionFailedError, MigrationError, MissingExtensionError
+from behest_lab.records import Instant
 from behest_lab.stores import tables
 from behest_lab.stores.lake import LakeStore, engine, migrations
 from tests.stores._build import artifact, embedding, execution, message, session, usage
@@ -199,3 +200,45 @@ def test_a_version_1_store_is_migrated_and_keeps_its_rows(tmp_path: Path) -> Non
         assert store.sessions.list_messages(kept["session"].id) == kept["messages"]
     assert options["target_file_size"] == "4000000"
     assert options["parquet_row_group_size"] == "8192"
+
+
+def test_a_version_2_store_gains_nanosecond_columns_and_keeps_its_rows(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    with open_store(folder) as store:
+        assert isinstance(store, LakeStore)
+        kept = populate(store)
+
+    # what a store written by schema version 2 looks like: no <timestamp>_ns columns, version 2 recorded
+    later = {"usage_cache_keys"}  # added by schema 4
+    ns_columns = [
+        (t, c.name) for t, cols in tables.TABLES.items() for c in cols if c.name.endswith("_ns") or c.name in later
+    ]
+    assert len(ns_columns) == 8
+
+    def drop(con: duckdb.DuckDBPyConnection) -> None:
+        for table, column in ns_columns:
+            con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        con.execute(f"UPDATE {migrations.META_TABLE} SET value = '2' WHERE key = 'schema_version'")
+
+    with open_store(folder) as store:
+        assert isinstance(store, LakeStore)
+        store._engine.write(drop, "test: back to schema version 2")
+    assert [m.name for m in migrations.plan(2)] == ["timestamp_nanoseconds", "usage_key_shape"]
+
+    with open_store(folder) as store:
+        assert isinstance(store, LakeStore)
+        assert store._engine.scalar(f"SELECT value FROM {migrations.META_TABLE}") == str(tables.SCHEMA_VERSION)
+        # old rows: the sub-microsecond part was never stored, so the new columns hold NULL (read as 0)
+        assert store.sql("SELECT count(*) FROM messages WHERE created_at_ns IS NULL").fetchone() == (2,)
+        sid = kept["session"].id
+        assert store.sessions.list_messages(sid) == kept["messages"]
+        assert store.executions.list_executions(sid) == kept["executions"]
+        assert store.executions.list_usage(sid) == kept["usage"]
+        # new rows keep their nanoseconds and sort after an old row of the same microsecond
+        last = kept["messages"][-1]
+        newer = message(sid, "three").model_copy(
+            update={"id": uuid7(), "created_at": Instant.from_datetime(last.created_at, 1)}
+        )
+        store.sessions.append_message(newer)
+        assert store.sessions.list_messages(sid) == [*kept["messages"], newer]
+        assert store.sessions.list_messages(sid)[-1].created_at.nanosecond == 1  # type: ignore[attr-defined]

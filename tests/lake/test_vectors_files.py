@@ -18,6 +18,7 @@ import pytest
 
 from behest_lab import EmbeddingRecord, open_store
 from behest_lab.errors import DataCorruptionError
+from behest_lab.records import Instant
 from behest_lab.stores.lake import LakeStore
 from behest_lab.vectors import dim_slots, row_norms, scatter_f32
 from behest_lab.vectors.parquet import FileRows, read_vectors
@@ -30,7 +31,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _records(n: int, dim: int, seed: int, **fields: object) -> list[EmbeddingRecord]:
     rng = np.random.default_rng(seed)
-    return [embedding(rng.standard_normal(dim).astype(np.float32).tolist(), **fields) for _ in range(n)]
+    made = [embedding(rng.standard_normal(dim).astype(np.float32).tolist(), **fields) for _ in range(n)]
+    # nanosecond timestamps: the index rebuilds records from the files' created_at and created_at_ns columns
+    return [
+        r.model_copy(update={"created_at": Instant.from_datetime(r.created_at, i % 1000)}) for i, r in enumerate(made)
+    ]
 
 
 def _check(store: LakeStore, live: dict[UUID, EmbeddingRecord], seed: int, dim: int = 16, *, source: str) -> None:

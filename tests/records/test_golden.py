@@ -86,12 +86,14 @@ def test_golden_values_are_read_correctly() -> None:
     assert s.updated_at == datetime(2023, 6, 29, 2, 0, 0, 500000, tzinfo=UTC)
     ns = records.Session.model_validate_json(_text(GOLDEN / "Session.nanoseconds.in.json"))
     assert ns.created_at.microsecond == 123456
+    assert ns.created_at.nanosecond == 789
     st = records.Session.model_validate_json(_text(GOLDEN / "Session.strings.json"))
     assert st.title == 'ctl \x00\x01\x1f \b\f\n\r\t "q" \\ del:\x7f'
     assert st.model == "unicode \u00e9 \u00df \u4e2d\u6587 \U0001f600 \u2028"
-    usage = records.TokenUsage.model_validate_json(_text(GOLDEN / "TokenUsage.v031.in.json"))
+    usage = records.TokenUsage.model_validate_json(_text(GOLDEN / "TokenUsage.v031.json"))
     assert usage.total_tokens == 999  # stored total, never recomputed
     assert usage.cache_creation_input_tokens is None
+    assert not usage.has_cache_keys  # written back with its three keys
     msg = records.MessageRecord.model_validate_json(_text(GOLDEN / "MessageRecord.assistant_tool_calls.json"))
     assert [type(p).__name__ for p in msg.content] == ["TextPart", "JsonPart", "ImageUrlPart"]
     assert msg.role is records.MessageRole.ASSISTANT

@@ -35,7 +35,10 @@ from behest_lab.records import (
     uuid7,
 )
 from behest_lab.records.execution import ToolExecutionStatus
+from behest_lab.records.instant import Instant, nanosecond_of
 from behest_lab.stores import tables
+
+EPOCH = datetime.fromtimestamp(0, UTC)
 
 T0 = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 SID = uuid7()
@@ -113,6 +116,7 @@ def _ref_message(r: MessageRecord, seq: int) -> dict[str, Any]:
         tail_start_id=None if cm is None else _opt_uuid(cm.tail_start_id),
         previous_compaction_id=None if cm is None else _opt_uuid(cm.previous_compaction_id),
         summary_text=None if cm is None else cm.summary_text,
+        usage_cache_keys=None if u is None or u.has_cache_keys else False,
     )
     return row
 
@@ -137,7 +141,7 @@ def _ref_execution(r: ToolExecution) -> dict[str, Any]:
         "call_id": r.call_id,
         "tool_name": r.tool_name,
         "arguments": _js(r.arguments),
-        "result": _free(r.result),
+        "result": "null" if r.result_null else _free(r.result),
         "status": str(r.status.value),
         "error": r.error,
         "duration_us": us,
@@ -181,7 +185,22 @@ def _ref_artifact(r: Artifact) -> dict[str, Any]:
     }
 
 
+def _split_timestamps(table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The reference rows with each timestamp split as the table stores it: microseconds + ``<name>_ns``."""
+    out = []
+    for row in rows:
+        row = dict(row)
+        for c in tables.TABLES[table]:
+            if c.name.endswith("_ns"):
+                value = row[c.name.removesuffix("_ns")]
+                row[c.name] = nanosecond_of(value)
+                row[c.name.removesuffix("_ns")] = datetime.fromtimestamp(0, UTC) + (value - EPOCH)
+        out.append(row)
+    return out
+
+
 def _check(table: str, got: pa.Table, rows: list[dict[str, Any]]) -> None:
+    rows = _split_timestamps(table, rows)
     assert got.schema.equals(tables.arrow_schema(table))
     assert got.column_names == [c.name for c in tables.TABLES[table]]
     assert got.num_rows == len(rows)
@@ -224,7 +243,7 @@ def _messages_mixed() -> list[MessageRecord]:
                 ToolCall(id="c2", name="none", arguments=None),
                 ToolCall(id="c3", name="s", arguments="text"),
             ],
-            usage=TokenUsage.new(10, 5),
+            usage=TokenUsage.without_cache_keys(10, 5, 15),  # behest 0.3.1's three keys
         ),
         msg(
             [TextPart(text="u")],
@@ -243,8 +262,13 @@ def _messages_mixed() -> list[MessageRecord]:
 def _messages_text_only() -> list[MessageRecord]:
     """Only text parts, no cache markers, usage or compaction meta: the batch-wide fast paths."""
     return [
-        MessageRecord(session_id=SID, role=MessageRole.USER, content=[TextPart(text=t) for t in texts], created_at=T0)
-        for texts in ([], ["one"], ["a", "b", "c"], ["ünï"], [""])
+        MessageRecord(
+            session_id=SID,
+            role=MessageRole.USER,
+            content=[TextPart(text=t) for t in texts],
+            created_at=Instant.from_datetime(T0, ns),  # nanoseconds go to created_at_ns
+        )
+        for ns, texts in enumerate(([], ["one"], ["a", "b", "c"], ["ünï"], [""]))
     ]
 
 
@@ -259,7 +283,9 @@ def _messages_one_text_part_each() -> list[MessageRecord]:
 
 def _sessions() -> list[Session]:
     return [
-        Session(title="t", model="m", created_at=T0, updated_at=T0 + timedelta(microseconds=1)),
+        Session(
+            title="t", model="m", created_at=T0, updated_at=Instant.from_datetime(T0 + timedelta(microseconds=1), 999)
+        ),
         Session(title="日本", model="", created_at=T0, updated_at=T0, metadata={"a": [1, None], "b": "ü"}),
         Session(title="x", model="m", created_at=T0, updated_at=T0, metadata={}),
     ]
@@ -273,6 +299,8 @@ def _executions() -> list[ToolExecution]:
         ToolExecution(**base, status=ToolExecutionStatus.FAILED, error="boom", duration=timedelta(microseconds=999)),
         ToolExecution(**base, result="r", duration=timedelta(seconds=3, microseconds=1_500)),
         ToolExecution(**base, result=0, duration=timedelta(days=2, milliseconds=7)),
+        ToolExecution(**{**base, "created_at": Instant.from_datetime(T0, 1)}),
+        ToolExecution(**base).with_success(None, timedelta(0)),  # Some(null): the JSON text null
     ]
 
 
@@ -280,6 +308,9 @@ def _usages() -> list[UsageRecord]:
     base = {"session_id": SID, "message_id": MID, "provider": "p", "model": "m", "created_at": T0}
     return [
         UsageRecord(**base, input_tokens=1, output_tokens=2, total_tokens=3),
+        UsageRecord(
+            **{**base, "created_at": Instant.from_datetime(T0, 123)}, input_tokens=1, output_tokens=2, total_tokens=3
+        ),
         UsageRecord(
             **base,
             input_tokens=2**64 - 1,
@@ -294,7 +325,7 @@ def _usages() -> list[UsageRecord]:
 
 def _embeddings() -> list[EmbeddingRecord]:
     return [
-        EmbeddingRecord(model="m", vector=[0.1], created_at=T0),
+        EmbeddingRecord(model="m", vector=[0.1], created_at=Instant.from_datetime(T0, 7)),
         EmbeddingRecord(session_id=SID, model="m", vector=[1.0, -2.5, 1e-7, 3.4e38], metadata={"t": "ü"}),
         EmbeddingRecord(model="other", vector=[float(i) / 7 for i in range(300)], created_at=T0, metadata={}),
     ]
@@ -302,7 +333,9 @@ def _embeddings() -> list[EmbeddingRecord]:
 
 def _artifacts() -> list[Artifact]:
     return [
-        Artifact(name="empty", content_type="application/octet-stream", data=b"", created_at=T0),
+        Artifact(
+            name="empty", content_type="application/octet-stream", data=b"", created_at=Instant.from_datetime(T0, 8)
+        ),
         Artifact(session_id=SID, name="ß.txt", content_type="text/plain", data="ü".encode(), metadata={"k": 1}),
         Artifact(name="bin", content_type="x/y", data=bytes(range(256)) * 3, created_at=T0),
     ]
@@ -317,7 +350,10 @@ def test_messages_match_row_construction_and_round_trip(make: Callable[[], list[
     seqs = [3 * i + 1 for i in range(len(records))]
     got = tables.to_arrow("messages", records, seqs)
     _check("messages", got, [_ref_message(r, s) for r, s in zip(records, seqs, strict=True)])
-    assert [tables.message_from_row(row) for row in got.to_pylist()] == records
+    back = [tables.message_from_row(row) for row in got.to_pylist()]
+    assert back == records
+    # the JSON too: a three-key usage keeps its shape, nanoseconds their digits
+    assert [m.model_dump_json() for m in back] == [r.model_dump_json() for r in records]
 
 
 def test_sample_messages_match_row_construction() -> None:

@@ -120,6 +120,7 @@ def missing_sessions(con: duckdb.DuckDBPyConnection, session_ids: list[str]) -> 
 # A session's ``updated_at`` is the later of its stored value and its last touching append: appends that touch
 # the session get odd ``seq`` numbers holding wall-clock nanoseconds (see ``engine.SeqClock``). Deriving it keeps
 # ``append_message`` a single insert (an UPDATE would add a delete file and ~15 ms per append).
+_TOUCH = "CAST(make_timestamp(t.touched // 1000) AS TIMESTAMPTZ)"
 _TOUCHED = "SELECT session_id, max(seq) AS touched FROM {prefix}messages WHERE seq % 2 = 1 {where} GROUP BY session_id"
 
 
@@ -132,7 +133,10 @@ def sessions_select(where: str = "", prefix: str = "") -> str:
     cols = []
     for c in tables.TABLES["sessions"]:
         if c.name == "updated_at":
-            cols.append("greatest(s.updated_at, CAST(make_timestamp(t.touched // 1000) AS TIMESTAMPTZ)) AS updated_at")
+            cols.append(f"greatest(s.updated_at, {_TOUCH}) AS updated_at")
+        elif c.name == "updated_at_ns":
+            # a touching append (microseconds from the seq clock) later than the stored value has no nanoseconds
+            cols.append(f"CASE WHEN {_TOUCH} > s.updated_at THEN 0 ELSE s.updated_at_ns END AS updated_at_ns")
         else:
             cols.append(f"s.{c.name}")
     touched = _TOUCHED.format(prefix=prefix, where="AND session_id = ?" if where else "")

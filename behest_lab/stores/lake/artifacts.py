@@ -82,7 +82,8 @@ class LakeArtifactStore:
 
     def list_by_session(self, session_id: UUID) -> list[Artifact]:
         rows = self._e.rows(
-            _SELECT.format(where="a.session_id = ?") + " ORDER BY a.created_at, a.id", [str(session_id)]
+            _SELECT.format(where="a.session_id = ?") + " ORDER BY a.created_at, a.created_at_ns NULLS FIRST, a.id",
+            [str(session_id)],
         )
         return [_artifact(r) for r in rows]
 

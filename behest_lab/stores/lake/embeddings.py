@@ -194,7 +194,7 @@ class LakeEmbeddingStore:
             allocated = pool.submit(lambda: {d: empty_f32(n, d) for d, n in expected.items()})
             cols = con.execute(
                 "SELECT file_index AS _file, file_row_number AS _pos, id, model, session_id, dim, "
-                f"metadata::VARCHAR AS metadata, created_at FROM {_EMB}"
+                f"metadata::VARCHAR AS metadata, created_at, created_at_ns FROM {_EMB}"
             ).to_arrow_table()
             mats = allocated.result()
         codes = cols.column("_file").to_numpy(zero_copy_only=False).astype(np.int64)
@@ -275,7 +275,8 @@ class LakeEmbeddingStore:
         """The index with everything streamed through DuckDB (any catalog, any file location)."""
         rows = con.execute(f"SELECT dim, count(*) FROM {_EMB} GROUP BY dim").fetchall()
         reader = con.execute(
-            f"SELECT id, model, session_id, dim, vector_f32, metadata::VARCHAR AS metadata, created_at FROM {_EMB}"
+            "SELECT id, model, session_id, dim, vector_f32, metadata::VARCHAR AS metadata, created_at, created_at_ns "
+            f"FROM {_EMB}"
         ).to_arrow_reader(20_000)
         return VectorIndex.from_arrow(reader, {int(d): int(n) for d, n in rows})
 

@@ -78,14 +78,14 @@ class LakeExecutionStore:
 
     def list_executions(self, session_id: UUID) -> list[ToolExecution]:
         rows = self._e.rows(
-            "SELECT * FROM tool_executions WHERE session_id = ? ORDER BY created_at, rowid",
+            "SELECT * FROM tool_executions WHERE session_id = ? ORDER BY created_at, created_at_ns NULLS FIRST, rowid",
             [str(session_id)],
         )
         return [tables.execution_from_row(r) for r in rows]
 
     def list_executions_by_message(self, message_id: UUID) -> list[ToolExecution]:
         rows = self._e.rows(
-            "SELECT * FROM tool_executions WHERE message_id = ? ORDER BY created_at, rowid",
+            "SELECT * FROM tool_executions WHERE message_id = ? ORDER BY created_at, created_at_ns NULLS FIRST, rowid",
             [str(message_id)],
         )
         return [tables.execution_from_row(r) for r in rows]
@@ -99,7 +99,7 @@ class LakeExecutionStore:
 
     def list_usage(self, session_id: UUID) -> list[UsageRecord]:
         rows = self._e.rows(
-            "SELECT * FROM usage_records WHERE session_id = ? ORDER BY created_at, rowid",
+            "SELECT * FROM usage_records WHERE session_id = ? ORDER BY created_at, created_at_ns NULLS FIRST, rowid",
             [str(session_id)],
         )
         return [tables.usage_from_row(r) for r in rows]

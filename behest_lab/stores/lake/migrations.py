@@ -83,10 +83,50 @@ def _messages_small_files(con: duckdb.DuckDBPyConnection, alias: str) -> None:
         con.execute(f"CALL {alias}.set_option(?, ?, table_name => 'messages')", [option, value])
 
 
+def _add_missing_columns(con: duckdb.DuckDBPyConnection, alias: str, names: set[str]) -> None:
+    """Add the columns of ``tables.TABLES`` named in ``names`` that a table does not have yet (at its end).
+
+    A table created by ``create_tables`` at a later schema has them already; older rows get NULL.
+    """
+    for table, cols in tables.TABLES.items():
+        present = {
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'main' "
+                "AND table_name = ?",
+                [alias, table],
+            ).fetchall()
+        }
+        for c in cols:
+            if c.name in names and c.name not in present:
+                con.execute(f"ALTER TABLE {table} ADD COLUMN {c.name} {c.sql}")
+
+
+def _timestamp_nanoseconds(con: duckdb.DuckDBPyConnection, alias: str) -> None:
+    """Add the ``<timestamp>_ns`` columns (``SMALLINT``, nanoseconds past the microsecond).
+
+    DuckDB's ``TIMESTAMPTZ`` holds microseconds; behest's timestamps have nanoseconds, kept from schema 3 on in these
+    columns. Rows stored before this step get NULL there: their sub-microsecond part was never stored, so it is
+    not known (readers take it as 0).
+    """
+    names = {c.name for cols in tables.TABLES.values() for c in cols if c.name.endswith("_at_ns")}
+    _add_missing_columns(con, alias, names)
+
+
+def _usage_key_shape(con: duckdb.DuckDBPyConnection, alias: str) -> None:
+    """Add ``messages.usage_cache_keys``: FALSE marks a usage read with behest 0.3.1's three keys only.
+
+    Rows stored before this step get NULL (their usage is written with the cache keys, as before).
+    """
+    _add_missing_columns(con, alias, {"usage_cache_keys"})
+
+
 #: Every step, in order. Append new steps; never edit a released one.
 MIGRATIONS: list[Migration] = [
     Migration(1, "create_tables", _create_tables),
     Migration(2, "messages_small_files", _messages_small_files),
+    Migration(3, "timestamp_nanoseconds", _timestamp_nanoseconds),
+    Migration(4, "usage_key_shape", _usage_key_shape),
 ]
 
 

@@ -23,6 +23,9 @@ from behest_lab.stores.lake import _sql
 from behest_lab.stores.lake.engine import SEQ, Engine
 
 _MSG = _sql.qualified("messages")
+# message order: created_at to the nanosecond (rows stored before schema 3 have NULL nanoseconds: 0), then append order
+_IN_ORDER = "created_at, created_at_ns NULLS FIRST, seq"
+_LATEST_FIRST = "created_at DESC, created_at_ns DESC NULLS LAST, seq DESC"
 _SESS = _sql.qualified("sessions")
 
 
@@ -70,7 +73,9 @@ class LakeSessionStore:
         return batch
 
     def list_sessions(self) -> list[Session]:
-        rows = self._e.rows(_sql.sessions_select() + " ORDER BY updated_at DESC, s.id DESC")
+        rows = self._e.rows(
+            _sql.sessions_select() + " ORDER BY updated_at DESC, updated_at_ns DESC NULLS LAST, s.id DESC"
+        )
         return [tables.session_from_row(r) for r in rows]
 
     def get_session(self, id: UUID) -> Session | None:
@@ -161,7 +166,10 @@ class LakeSessionStore:
         return batch
 
     def list_messages(self, session_id: UUID) -> list[MessageRecord]:
-        rows = self._e.rows(f"SELECT * FROM {_MSG} WHERE session_id = ? ORDER BY created_at, seq", [str(session_id)])
+        rows = self._e.rows(
+            f"SELECT * FROM {_MSG} WHERE session_id = ? ORDER BY {_IN_ORDER}",
+            [str(session_id)],
+        )
         return [tables.message_from_row(r) for r in rows]
 
     def _update_message(self, message_id: UUID, assignments: str, params: list[Any], what: str) -> MessageRecord:
@@ -186,8 +194,11 @@ class LakeSessionStore:
             "cache_read_input_tokens",
             "cached_input_tokens",
         ]
+        values = [getattr(usage, n) for n in names]
+        names.append("usage_cache_keys")  # FALSE keeps a three-key (behest 0.3.1) usage three keys
+        values.append(None if usage.has_cache_keys else False)
         assignments = ", ".join(f"{n} = ?" for n in names)
-        return self._update_message(message_id, assignments, [getattr(usage, n) for n in names], "update_usage")
+        return self._update_message(message_id, assignments, values, "update_usage")
 
     def list_sessions_paginated(
         self, pagination: Pagination | None = None, filter: SessionFilter | None = None
@@ -197,7 +208,7 @@ class LakeSessionStore:
     def list_messages_paginated(self, session_id: UUID, pagination: Pagination) -> list[MessageRecord]:
         check_type(pagination, Pagination, "pagination")
         rows = self._e.rows(
-            f"SELECT * FROM {_MSG} WHERE session_id = ? ORDER BY created_at, seq LIMIT ? OFFSET ?",
+            f"SELECT * FROM {_MSG} WHERE session_id = ? ORDER BY {_IN_ORDER} LIMIT ? OFFSET ?",
             [str(session_id), pagination.limit, pagination.offset],
         )
         return [tables.message_from_row(r) for r in rows]
@@ -207,7 +218,7 @@ class LakeSessionStore:
 
     def get_latest_compaction(self, session_id: UUID) -> MessageRecord | None:
         rows = self._e.rows(
-            f"SELECT * FROM {_MSG} WHERE session_id = ? AND is_compaction ORDER BY created_at DESC, seq DESC LIMIT 1",
+            f"SELECT * FROM {_MSG} WHERE session_id = ? AND is_compaction ORDER BY {_LATEST_FIRST} LIMIT 1",
             [str(session_id)],
         )
         return tables.message_from_row(rows[0]) if rows else None
