@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -164,16 +165,22 @@ class HashEmbedder:
             weights.extend(feats.values())
         if not rows:
             return out
-        directions = np.stack([self._direction(f) for f in vocab])
-        # sub-linear term frequency: a word said five times is not five times as topical
-        w = np.log1p(np.asarray(weights, dtype=np.float32))
+        directions = np.stack([self._direction(f) for f in vocab]).astype(np.float64)
+        # Sub-linear term frequency: a word said five times is not five times as topical. The arithmetic is float64
+        # and free of reductions whose order depends on the CPU (numpy's SIMD log1p, norm and sum kernels differ
+        # in the last bits between processors), so the float32 result is the same on every machine.
+        w = np.asarray([math.log1p(x) for x in weights], dtype=np.float64)
         contrib = directions[np.asarray(cols)] * w[:, None]
         # rows are ascending, so each text's features form one contiguous run: sum the runs in one call
         row_arr = np.asarray(rows)
         starts = np.flatnonzero(np.r_[True, row_arr[1:] != row_arr[:-1]])
-        out[row_arr[starts]] = np.add.reduceat(contrib, starts, axis=0)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        np.divide(out, norms, out=out, where=norms > 0)
+        sums = np.add.reduceat(contrib, starts, axis=0)
+        squares = np.zeros(len(sums), dtype=np.float64)
+        for j in range(self.dim):  # column by column: element-wise adds in a fixed order
+            squares += sums[:, j] * sums[:, j]
+        norms = np.sqrt(squares)[:, None]
+        unit = np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
+        out[row_arr[starts]] = unit.astype(np.float32)
         return out
 
     def embed(self, text: str) -> list[float]:
