@@ -508,7 +508,7 @@ def test_cli_report_writes_the_page(direct: Direct, tmp_path: Path, capsys: pyte
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--store", "{empty}"], r"'.*empty' holds no behest_lab store"),
+        (["--store", "{empty}"], r"no behest_lab store in .*empty \(no catalog.sqlite\)"),
         (["--store", "{missing}"], r"store folder '.*missing' does not exist"),
         (["--store", "{store}", "--since", "soon"], r"--since: 'soon' is not an ISO 8601 date or datetime"),
         (["--store", "{store}", "--since", "2026-02-01", "--until", "2026-01-01"], "must be before"),
@@ -538,7 +538,7 @@ def test_cli_report_exit_code_and_usage(tmp_path: Path) -> None:
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env, check=False)
     assert done.returncode == 1, done.stderr
     assert done.stderr.strip().count("\n") == 0
-    assert "holds no behest_lab store" in done.stderr
+    assert "no behest_lab store in" in done.stderr
     assert not (tmp_path / "r.html").exists()
     usage = subprocess.run([*cmd[:4], "--out", "r.html"], capture_output=True, text=True, env=env, check=False)
     assert usage.returncode == 2
