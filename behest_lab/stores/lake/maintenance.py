@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import posixpath
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -229,7 +230,8 @@ def _full_path(row: dict[str, Any], data_path: str) -> str:
     return data_path + path if row["path_is_relative"] else path
 
 
-def _cleanup(engine: Engine) -> Any:
+def _cleanup(engine: Engine) -> Callable[[duckdb.DuckDBPyConnection], int]:
+    """The cleanup transaction: DuckLake deletes its scheduled files, if every one is inside the data path."""
     data_path = _data_path(engine)
 
     def cleanup(con: duckdb.DuckDBPyConnection) -> int:
