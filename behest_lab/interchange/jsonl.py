@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from behest_lab.errors import InterchangeError
+from behest_lab.files import open_text_atomically
 from behest_lab.interchange._batch import BadRowError, ImportWriter, parse
 from behest_lab.interchange._progress import progress_bar
 from behest_lab.interchange._report import ExportReport, ImportReport
@@ -89,8 +90,8 @@ def export_jsonl(
 ) -> ExportReport:
     """Write every record of ``store`` to ``path`` as behest JSON Lines (see the module docstring).
 
-    The file is written next to ``path`` and renamed into place at the end, so a failed export leaves no
-    half-written file.
+    The file is written next to ``path`` (a temporary file created exclusively, never through a link: see
+    ``behest_lab.files``) and renamed into place at the end, so a failed export leaves no half-written file.
 
     Args:
         store: The store to read.
@@ -104,10 +105,9 @@ def export_jsonl(
     target = Path(path)
     report = ExportReport(path=str(target), format="jsonl")
     written = dict.fromkeys(("sessions", "messages", "tool_executions", "usage_records", "embeddings", "artifacts"), 0)
-    tmp = target.with_name(target.name + ".partial")
     try:
         with (
-            open(tmp, "w", encoding="utf-8", newline="\n") as out,
+            open_text_atomically(target) as out,
             progress_bar(progress, total=count(store, "sessions"), desc="export jsonl", unit="session") as bar,
         ):
             for b in iter_bundles(store, batch_sessions=batch_sessions):
@@ -125,11 +125,8 @@ def export_jsonl(
                     for r in records:
                         out.write(line_of(kind, r))
                     written[table] += len(records)
-        os.replace(tmp, target)
     except OSError as exc:
         raise InterchangeError(f"cannot write: {exc.strerror or exc}", path=str(target)) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
     report.written = written
     return report
 

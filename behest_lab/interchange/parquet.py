@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from behest_lab.errors import InterchangeError
+from behest_lab.files import replace_atomically
 from behest_lab.interchange._progress import progress_bar
 from behest_lab.interchange._report import ExportReport
 from behest_lab.interchange._source import count
@@ -52,9 +53,8 @@ def export_parquet(store: Store, folder: str | os.PathLike[str], *, progress: bo
         with progress_bar(progress, total=len(ORDER) + 1, desc="export parquet", unit="table") as bar:
             for table, order in ORDER.items():
                 final = out / f"{table}.parquet"
-                partial = out / f"{table}.parquet.partial"
-                store.sql(f"SELECT * FROM {table} ORDER BY {order}").write_parquet(str(partial))
-                os.replace(partial, final)
+                with replace_atomically(final) as partial:
+                    store.sql(f"SELECT * FROM {table} ORDER BY {order}").write_parquet(str(partial))
                 report.written[table] = count(store, table)
                 bar.update(1)
             _write_artifact_data(store, out)
@@ -66,9 +66,11 @@ def export_parquet(store: Store, folder: str | os.PathLike[str], *, progress: bo
 
 def _write_artifact_data(store: Store, out: Path) -> None:
     final = out / "artifact_data.parquet"
-    partial = out / "artifact_data.parquet.partial"
     offset = 0
-    with pq.ParquetWriter(partial, tables.arrow_schema("artifact_data")) as writer:
+    with (
+        replace_atomically(final) as partial,
+        pq.ParquetWriter(partial, tables.arrow_schema("artifact_data")) as writer,
+    ):
         while True:
             ids = store.sql(
                 "SELECT id FROM artifacts ORDER BY created_at, id LIMIT ? OFFSET ?", [_ARTIFACT_BATCH, offset]
@@ -78,7 +80,6 @@ def _write_artifact_data(store: Store, out: Path) -> None:
             offset += len(ids)
             found = [a for (id_,) in ids if (a := store.artifacts.get(id_)) is not None]
             writer.write_table(tables.to_arrow("artifact_data", found))
-    os.replace(partial, final)
 
 
 __all__ = ["export_parquet"]

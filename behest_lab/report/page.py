@@ -19,6 +19,7 @@ from typing import Any
 
 import nh3
 
+from behest_lab.files import write_text_atomically
 from behest_lab.html import Markup, esc, tag
 
 CSP = (
@@ -136,10 +137,8 @@ def svg_image(plotted: Any, alt: str) -> Markup:
 
 def write_atomically(path: str | os.PathLike[str], html: str) -> Path:
     """Write ``html`` to ``path`` through a temporary file in the same folder (parents are created; an existing file
-    is replaced only once the new one is complete)."""
+    is replaced only once the new one is complete; the temporary file is created exclusively, see
+    ``behest_lab.files``)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, target)
-    return target
+    return write_text_atomically(target, html)

@@ -3,13 +3,30 @@
 ``compact`` is safe while other processes read and write: every step is an ordinary DuckLake commit, files are
 only deleted once no kept snapshot refers to them, and snapshots younger than ``keep`` are never expired, so
 readers and ``open_store(path, snapshot=N)`` on recent snapshots keep working.
+
+Files are deleted only inside the lake's own data path. The catalog says which files to delete, and a catalog can
+be crafted (a store folder from someone else, a shared PostgreSQL catalog) to name any file: an absolute path, a
+``../`` path, a folder inside ``data/`` that is a symbolic link to elsewhere. ``compact`` therefore first asks
+DuckLake which files it would delete (``dry_run``), resolves each (symbolic links included), and only lets DuckLake
+delete when every file is inside the data path. A scheduled deletion naming a file outside is dropped from the
+catalog (the file is not the store's, so the store forgets it) and reported in ``CompactionReport.files_refused``
+with an ``UnsafePathWarning``; orphan removal (below) is skipped for that run if any orphan resolves outside.
+
+Orphans are Parquet files in the data path that no catalog entry names: files written by a commit or migration
+that was killed before it committed. They are removed once their modification time is older than both ``keep``
+and ``ORPHAN_MIN_AGE``, so a file another process has written for a commit still in flight is never touched.
 """
 
 from __future__ import annotations
 
+import os
+import posixpath
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import duckdb
 
@@ -17,6 +34,13 @@ from behest_lab.stores.lake.engine import Engine
 
 #: Snapshots younger than this survive ``compact()`` unless told otherwise.
 DEFAULT_KEEP = timedelta(hours=1)
+#: Orphaned files younger than this (by modification time) are never removed, whatever ``keep`` says: a commit in
+#: flight in another process writes its Parquet files before the catalog names them.
+ORPHAN_MIN_AGE = timedelta(hours=1)
+
+
+class UnsafePathWarning(UserWarning):
+    """The catalog named a file outside the lake's data path for deletion; it was left alone."""
 
 
 @dataclass(frozen=True)
@@ -45,13 +69,18 @@ class CompactionReport:
         files_before: live files before compaction (data and delete files, all tables).
         files_after: live files afterwards.
         snapshots_expired: ids of the snapshots removed.
-        files_deleted: files removed from disk.
+        files_deleted: files removed from disk (those of expired snapshots and merged files, and orphans).
+        orphans_deleted: of ``files_deleted``, orphans: files no catalog entry named (left by a killed commit or
+            migration).
+        files_refused: files the catalog asked to delete that resolve outside the lake's data path; left alone.
     """
 
     files_before: int
     files_after: int
     snapshots_expired: list[int]
     files_deleted: int
+    orphans_deleted: int = 0
+    files_refused: list[str] = field(default_factory=list)
 
 
 def _table_names(engine: Engine) -> dict[str, str]:
@@ -95,7 +124,8 @@ def _live_files(engine: Engine) -> int:
 
 def compact(engine: Engine, keep: timedelta = DEFAULT_KEEP) -> CompactionReport:
     """Flush inlined rows to Parquet (sorted by each table's sort key), merge small files, rewrite files with
-    many deletes, expire snapshots older than ``keep`` (never the latest) and delete files no kept snapshot uses.
+    many deletes, expire snapshots older than ``keep`` (never the latest), delete files no kept snapshot uses and
+    orphans older than ``keep`` and ``ORPHAN_MIN_AGE``; only ever inside the lake's data path (see the module).
 
     Args:
         engine: the lake.
@@ -122,21 +152,118 @@ def compact(engine: Engine, keep: timedelta = DEFAULT_KEEP) -> CompactionReport:
         int(r["snapshot_id"]) for r in rows if int(r["snapshot_id"]) != latest and _when(r["snapshot_time"]) < cutoff
     ]
     deleted = 0
+    refused: list[str] = []
     if old:
 
         def expire(con: duckdb.DuckDBPyConnection) -> Any:
             return con.execute(f"CALL ducklake_expire_snapshots('{engine.alias}', versions => ?)", [old]).fetchall()
 
         engine.write(expire, f"compact: expire {len(old)} snapshots")
+        # only files of expired snapshots are scheduled for deletion, so removing all is safe once every one of
+        # them is known to be the lake's own
+        refused = _refuse_outside(engine)
+        deleted = engine.write(_cleanup(engine), "compact: cleanup files")
+    orphans, outside = _delete_orphans(engine, datetime.now(UTC) - max(keep, ORPHAN_MIN_AGE))
+    refused += outside
+    return CompactionReport(before, _live_files(engine), old, deleted + orphans, orphans, refused)
 
-        # only files of expired snapshots are scheduled for deletion, so removing all scheduled files is safe
-        def cleanup(con: duckdb.DuckDBPyConnection) -> int:
-            return len(
-                con.execute(f"CALL ducklake_cleanup_old_files('{engine.alias}', cleanup_all => true)").fetchall()
+
+def _data_path(engine: Engine) -> str:
+    """Where the lake's files live (the path DuckLake deletes in), as DuckLake reports file paths."""
+    if engine.location.data_path is not None:
+        return engine.location.data_path
+    value = engine.scalar(f"SELECT value FROM ducklake_options('{engine.alias}') WHERE option_name = 'data_path'")
+    return str(value or "")
+
+
+def is_inside(path: str, data_path: str) -> bool:
+    """Whether ``path`` (as DuckLake names it) lies strictly inside ``data_path``.
+
+    Local paths are compared after resolving symbolic links and ``..``; object-storage URLs (``s3://``) after
+    normalising ``..`` in the key, and must share the bucket.
+    """
+    parts, base = urlsplit(path), urlsplit(data_path)
+    if len(base.scheme) > 1 or len(parts.scheme) > 1:  # a one-letter "scheme" is a Windows drive
+        if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
+            return False
+        key = posixpath.normpath("/" + parts.path.lstrip("/"))
+        prefix = posixpath.normpath("/" + base.path.lstrip("/"))
+        return key.startswith(prefix.rstrip("/") + "/")
+    real = os.path.realpath(path)
+    root = os.path.realpath(data_path)
+    return os.path.commonpath([real, root]) == root and real != root
+
+
+def _refuse_outside(engine: Engine) -> list[str]:
+    """Drop every scheduled deletion that resolves outside the data path from the catalog; return their paths."""
+    data_path = _data_path(engine)
+    rows = engine.rows(f"CALL ducklake_cleanup_old_files('{engine.alias}', cleanup_all => true, dry_run => true)")
+    outside = sorted({str(r["path"]) for r in rows if not is_inside(str(r["path"]), data_path)})
+    if not outside:
+        return []
+    scheduled = engine.rows(
+        f"SELECT data_file_id, path, path_is_relative FROM {engine.meta}.ducklake_files_scheduled_for_deletion"
+    )
+    doomed = [r for r in scheduled if _full_path(r, data_path) in outside]
+
+    def forget(con: duckdb.DuckDBPyConnection) -> None:
+        for r in doomed:
+            con.execute(
+                f"DELETE FROM {engine.meta}.ducklake_files_scheduled_for_deletion WHERE data_file_id = ? AND path = ?",
+                [r["data_file_id"], r["path"]],
             )
 
-        deleted = engine.write(cleanup, "compact: cleanup files")
-    return CompactionReport(before, _live_files(engine), old, deleted)
+    # a write to the catalog database only (DuckLake's own cleanup takes the catalog's write lock separately)
+    engine.write(forget, "compact: refuse files outside the data path")
+    for path in outside:
+        warnings.warn(
+            f"{engine.description}: the catalog scheduled {path} for deletion, outside the data path {data_path};"
+            " it was left alone and dropped from the catalog",
+            UnsafePathWarning,
+            stacklevel=4,
+        )
+    return outside
+
+
+def _full_path(row: dict[str, Any], data_path: str) -> str:
+    path = str(row["path"])
+    return data_path + path if row["path_is_relative"] else path
+
+
+def _cleanup(engine: Engine) -> Callable[[duckdb.DuckDBPyConnection], int]:
+    """The cleanup transaction: DuckLake deletes its scheduled files, if every one is inside the data path."""
+    data_path = _data_path(engine)
+
+    def cleanup(con: duckdb.DuckDBPyConnection) -> int:
+        # the dry run and the deletion read the catalog in one transaction, so they see the same list
+        call = f"CALL ducklake_cleanup_old_files('{engine.alias}', cleanup_all => true"
+        planned = [str(r[0]) for r in con.execute(call + ", dry_run => true)").fetchall()]
+        if not planned or not all(is_inside(p, data_path) for p in planned):
+            # nothing to do, or an entry outside arrived since ``_refuse_outside``: the next compact handles it
+            return 0
+        return len(con.execute(call + ")").fetchall())
+
+    return cleanup
+
+
+def _delete_orphans(engine: Engine, older_than: datetime) -> tuple[int, list[str]]:
+    """Remove orphaned files last modified before ``older_than``; (how many, those refused as outside)."""
+    data_path = _data_path(engine)
+    call = f"CALL ducklake_delete_orphaned_files('{engine.alias}', older_than => ?"
+    planned = [str(r["path"]) for r in engine.rows(call + ", dry_run => true)", [older_than])]
+    outside = sorted(p for p in planned if not is_inside(p, data_path))
+    if outside:
+        for path in outside:
+            warnings.warn(
+                f"{engine.description}: {path} looks orphaned but resolves outside the data path {data_path};"
+                " no orphan was removed",
+                UnsafePathWarning,
+                stacklevel=4,
+            )
+        return 0, outside
+    if not planned:
+        return 0, []
+    return len(engine.rows(call + ")", [older_than])), []
 
 
 def _when(value: Any) -> datetime:
