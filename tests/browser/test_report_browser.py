@@ -18,8 +18,6 @@ missing one fails them instead.
 
 from __future__ import annotations
 
-import importlib.util
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,23 +29,13 @@ from behest_lab import open_store
 from behest_lab.report import CSP, build_report, write
 from behest_lab.report.page import CSP_META
 from behest_lab.report.sections import SECTIONS
+from tests.browser._chromium import chromium, require
 from tests.hostile import PAYLOADS, hostile, hostile_store
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 SCREENSHOTS = {"direct": ROOT / "build" / "report-browser.png", "tour": ROOT / "build" / "report-tour-browser.png"}
 HEADINGS = {
     "direct": [heading for _, heading in SECTIONS],
@@ -59,22 +47,9 @@ TIMEOUT_MS = 60_000
 pytestmark = pytest.mark.slow
 
 
-def _unavailable() -> str | None:
-    """Why the browser check cannot run here, or None when it can."""
-    if not CHROMIUM.exists():
-        return f"report browser check did not run: {CHROMIUM} not found; enable it with `make system-deps`"
-    if importlib.util.find_spec("playwright") is None:
-        return "report browser check did not run: the Python package 'playwright' is missing; run `make install`"
-    return None
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _requirements() -> None:
-    reason = _unavailable()
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+    require("report browser check", "playwright")
 
 
 @dataclass(frozen=True)
@@ -100,14 +75,8 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> Pages:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @dataclass

@@ -13,11 +13,6 @@ them) a missing one fails the tests with the same message instead.
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import socket
-import subprocess
-import sys
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -32,6 +27,8 @@ import pytest
 import behest_lab
 from behest_lab.interchange import import_jsonl
 from behest_lab.widgets import TIMELINE_PAGE
+from tests.browser._chromium import VoilaServer, chromium, require
+from tests.browser._chromium import voila as start_voila
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -41,19 +38,6 @@ NOTEBOOKS = ROOT / "notebooks"
 NOTEBOOK = "browser_check.ipynb"
 SAMPLE = ROOT / "data" / "sample.jsonl"
 SCREENSHOT = ROOT / "build" / "browser-check.png"
-CHROMIUM = Path("/usr/bin/chromium")
-# Flags for a headless Chromium in a container: no sandbox (we may run as root), no GPU, and none of the background
-# services that would reach out to the network.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 # The hostile session browser_check.ipynb adds (the test checks the notebook still defines exactly these).
 HOSTILE_ID = "01a2e000-0000-7000-8000-00000000bad1"
 HOSTILE_TEXTS = ("<script>window.__pwned=1</script>", '<img src=x onerror="window.__pwned=1">')
@@ -63,91 +47,16 @@ TIMEOUT_MS = 60_000
 pytestmark = pytest.mark.slow
 
 
-def _unavailable() -> str | None:
-    """Why the browser check cannot run here, or None when it can."""
-    enable = "enable it with `make system-deps` (or `apt-get install chromium`)"
-    if not CHROMIUM.exists():
-        return f"browser check did not run: {CHROMIUM} not found; {enable}"
-    for module in ("playwright", "voila"):
-        if importlib.util.find_spec(module) is None:
-            return (
-                f"browser check did not run: the Python package {module!r} is missing; install it with `make install`"
-            )
-    return None
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _requirements() -> None:
-    reason = _unavailable()
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
-class VoilaServer:
-    """A running Voila: its URL, how long it took to accept connections, and its log file."""
-
-    url: str
-    port: int
-    log: Path
-    started_in: float
+    require("browser check", "playwright", "voila")
 
 
 @pytest.fixture(scope="module")
 def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaServer]:
-    """Voila serving the notebook folder on 127.0.0.1, with Jupyter's config, data and runtime dirs in a temp dir
-    (nothing from the user's own Jupyter setup leaks in); stopped in a ``finally``."""
-    tmp = tmp_path_factory.mktemp("voila")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "JUPYTER_PLATFORM_DIRS": "1",
-        "JUPYTER_CONFIG_DIR": str(tmp / "config"),
-        "JUPYTER_DATA_DIR": str(tmp / "data"),
-        "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
-        "IPYTHONDIR": str(tmp / "ipython"),
-        "PYTHONHASHSEED": "0",
-        "TZ": "UTC",
-    }
-    log = tmp / "voila.log"
-    started = time.perf_counter()
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "voila", NOTEBOOK, "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"],
-            cwd=NOTEBOOKS,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = started + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"voila exited with code {proc.returncode}:\n{log.read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.perf_counter() > deadline:
-                    pytest.fail(f"voila did not listen on port {port} within 60 s:\n{log.read_text()}")
-                time.sleep(0.1)
-        yield VoilaServer(f"http://127.0.0.1:{port}/", port, log, time.perf_counter() - started)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+    """Voila serving the notebook folder (see ``tests.browser._chromium.voila``)."""
+    with start_voila(NOTEBOOKS, NOTEBOOK, tmp_path_factory.mktemp("voila")) as server:
+        yield server
 
 
 @dataclass
@@ -170,7 +79,7 @@ class Rendered:
 @pytest.fixture(scope="module")
 def rendered(voila: VoilaServer) -> Iterator[Rendered]:
     """Chromium with every request that is not for this Voila server aborted, showing the rendered notebook."""
-    from playwright.sync_api import Route, sync_playwright
+    from playwright.sync_api import Route
 
     traffic = Traffic()
     local = f"127.0.0.1:{voila.port}"
@@ -183,20 +92,16 @@ def rendered(voila: VoilaServer) -> Iterator[Rendered]:
             r.abort()
 
     started = time.perf_counter()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1200, "height": 1000})
-            context.route("**/*", route)
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            page.on("requestfinished", lambda req: traffic.finished.append(req.url))
-            page.goto(voila.url)
-            page.wait_for_selector(".behest-session-list select")
-            timings = {"voila_start": voila.started_in, "render": time.perf_counter() - started}
-            yield Rendered(page, traffic, timings)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1200, "height": 1000})
+        context.route("**/*", route)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.on("requestfinished", lambda req: traffic.finished.append(req.url))
+        page.goto(voila.url)
+        page.wait_for_selector(".behest-session-list select")
+        timings = {"voila_start": voila.started_in, "render": time.perf_counter() - started}
+        yield Rendered(page, traffic, timings)
     print(
         f"\nbrowser check: voila up in {voila.started_in:.1f} s, page rendered in {timings['render']:.1f} s; "
         f"blocked requests: {traffic.blocked}"

@@ -24,13 +24,7 @@ Without Chromium, Playwright or Voila the tests are skipped with a reason saying
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 import nbformat
 import pytest
 
+from tests.browser._chromium import chromium as launch_chromium
+from tests.browser._chromium import require, voila
 from tests.widgets.long_session import RESULT_MARK, TURNS
 
 if TYPE_CHECKING:
@@ -47,17 +43,6 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 THEMES = ("light", "dark")
 NOTEBOOK = "widgets_theme.ipynb"
 TIMEOUT_MS = 180_000
@@ -170,33 +155,12 @@ SIZES_JS = """
 """
 
 
-def _unavailable() -> str | None:
-    """Why the check cannot run here, or None when it can."""
-    if not CHROMIUM.exists():
-        return f"widget theme check did not run: {CHROMIUM} not found; enable it with `make system-deps`"
-    for module in ("playwright", "voila"):
-        if importlib.util.find_spec(module) is None:
-            return f"widget theme check did not run: the Python package {module!r} is missing; run `make install`"
-    return None
-
-
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _requirements() -> None:
-    reason = _unavailable()
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    require("widget theme check", "playwright", "voila")
 
 
 @pytest.fixture(scope="module")
@@ -209,58 +173,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     nb.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     nbformat.write(nb, folder / NOTEBOOK)
-    port = _free_port()
-    env = {
-        **os.environ,
-        "JUPYTER_PLATFORM_DIRS": "1",
-        "JUPYTER_CONFIG_DIR": str(tmp / "config"),
-        "JUPYTER_DATA_DIR": str(tmp / "data"),
-        "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
-        "IPYTHONDIR": str(tmp / "ipython"),
-        "PYTHONHASHSEED": "0",
-        "TZ": "UTC",
-    }
-    log = tmp / "voila.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "voila", NOTEBOOK, "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"],
-            cwd=folder,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.perf_counter() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"voila exited with code {proc.returncode}:\n{log.read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.perf_counter() > deadline:
-                    pytest.fail(f"voila did not listen on port {port} within 60 s:\n{log.read_text()}")
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+    with voila(folder, NOTEBOOK, tmp) as running:
+        yield running.url
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launch_chromium() as browser:
+        yield browser
 
 
 @dataclass
