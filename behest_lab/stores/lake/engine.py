@@ -559,7 +559,8 @@ class Engine:
                     if small:
                         self._after_small_write()
                     return result
-                except BehestLabError:
+                except (BehestLabError, ValueError, TypeError):
+                    # a refused value (a record's validation error) as well: the transaction must not stay open
                     self._rollback(con)
                     raise
                 except duckdb.Error as exc:
