@@ -63,7 +63,12 @@ class Conditions:
         if value is not None:
             if not isinstance(value, str):
                 raise TypeError(f"{argument}: expected a string, got {value!r}")
-            self.add(f"{column} = {literal(value)}")
+            if "\x00" in value:
+                # DuckLake prunes files by sending the constant to its catalog as SQL text, which ends at NUL (no
+                # match at all): compare the UTF-8 bytes, which it does not push down
+                self.add(f"encode({column}) = encode({literal(value)})")
+            else:
+                self.add(f"{column} = {literal(value)}")
         return self
 
     def uuid(self, column: str, value: UUID | str | None, argument: str) -> Conditions:
@@ -79,13 +84,15 @@ class Conditions:
         return " AND ".join(f"({p})" for p in self.parts) if self.parts else "TRUE"
 
 
-def _json_path(keys: Sequence[str]) -> str:
-    return "$" + "".join('."' + k.replace("\\", "\\\\").replace('"', '\\"') + '"' for k in keys)
+def json_pointer(keys: Sequence[str]) -> str:
+    """The JSON Pointer (RFC 6901) of nested object ``keys``: any key names itself (``""``, ``*``, quotes, NUL),
+    never a wildcard or a syntax error as it could in a ``$.`` path."""
+    return "".join("/" + k.replace("~", "~0").replace("/", "~1") for k in keys)
 
 
 def _leaf(column: str, keys: Sequence[str], value: Any) -> str:
     """``column`` at ``keys`` equals ``value`` with the store's JSON equality (numbers by value, bools apart)."""
-    path = literal(_json_path(keys))
+    path = literal(json_pointer(keys))
     typ = f"json_type({column}, {path})"
     if isinstance(value, bool):
         return f"({typ} = 'BOOLEAN' AND json_extract_string({column}, {path}) = {literal(str(value).lower())})"
@@ -108,7 +115,7 @@ def metadata_condition(column: str, pattern: Any, keys: tuple[str, ...] = ()) ->
     if isinstance(pattern, dict):
         if not pattern:
             where = "json_type({c})" if not keys else "json_type({c}, {p})"
-            return "(" + where.format(c=column, p=literal(_json_path(keys))) + " = 'OBJECT')"
+            return "(" + where.format(c=column, p=literal(json_pointer(keys))) + " = 'OBJECT')"
         return "(" + " AND ".join(metadata_condition(column, v, (*keys, str(k))) for k, v in pattern.items()) + ")"
     if not keys:
         raise ValueError(f"metadata: expected a dict to match against session metadata, got {pattern!r}")

@@ -12,6 +12,7 @@ from behest_lab.analytics._sql import (
     Conditions,
     TimeBound,
     check_choice,
+    json_pointer,
     metadata_condition,
     run,
     with_money,
@@ -66,8 +67,20 @@ def metadata_keys(store: Store, limit: int = DEFAULT_METADATA_FIELDS) -> list[st
     return sorted(str(k) for k, _ in rows)
 
 
-def _field_name(key: str) -> str:
-    return f"metadata_{key}" if key in _BASE_COLUMNS else key
+def field_names(keys: Sequence[str]) -> list[str]:
+    """The column name of each metadata field: the key itself, or ``metadata_<key>`` when the key equals a
+    documented column or a name already taken, ignoring case (SQL names and most tools ignore it), and
+    ``metadata_`` again until it is free. Keys are taken in the order given; documented columns never change name.
+    """
+    taken = {c.casefold() for c in _BASE_COLUMNS}
+    names = []
+    for key in keys:
+        name = key
+        while name.casefold() in taken:
+            name = f"metadata_{name}"
+        taken.add(name.casefold())
+        names.append(name)
+    return names
 
 
 def sessions(
@@ -91,26 +104,30 @@ def sessions(
     ``behest_lab.analytics.costs``). ``exact=True`` gives the costs as exact ``Decimal(38,24)`` instead of ``Float64``.
 
     Returns:
-        Columns: ``id``, ``title``, ``model`` (Utf8), ``metadata`` (Utf8 JSON text), one Utf8 column per metadata
-        field (``metadata_fields``; default: the most common top-level keys; strings as is, other values as JSON
-        text; a key clashing with a column below is named ``metadata_<key>``), ``created_at``, ``updated_at``
-        (Datetime[us, UTC]), ``duration`` (Duration[us], updated - created), ``messages``, ``system_messages``,
-        ``user_messages``, ``assistant_messages``, ``tool_messages`` (Int64), ``tool_calls`` (Int64, calls issued by
-        assistant messages), ``tool_executions``, ``tool_failures`` (Int64, status failed), ``compactions`` (Int64,
-        adjacent compaction/summary pairs), ``requests``, ``prompt_tokens``, ``uncached_input_tokens``,
-        ``cache_read_tokens``, ``cache_write_tokens``, ``output_tokens`` (Int64), ``input_cost``, ``output_cost``,
-        ``cache_read_cost``, ``cache_write_cost``, ``cost`` (Float64 USD, Decimal(38,24) with ``exact``; 0 for a
-        session without usage, null when none of its usage is priced), ``unpriced_requests`` (Int64), ``price_source``,
-        ``price_version`` (Utf8), ``priced_at`` (Datetime[us, UTC]). ``.to_pandas()`` / ``.to_arrow()`` convert it.
+        Columns: ``id``, ``title``, ``model`` (Utf8), ``metadata`` (Utf8 JSON text), one Utf8 column per metadata field
+        (``metadata_fields``; default: the most common top-level keys; strings as is, other values as JSON text; a key
+        equal to a column below or to an earlier field's name, ignoring case, is named ``metadata_<key>`` (see
+        ``field_names``): the documented columns never change name), ``created_at``, ``updated_at`` (Datetime[us, UTC]),
+        ``duration`` (Duration[us], updated - created), ``messages``, ``system_messages``, ``user_messages``,
+        ``assistant_messages``, ``tool_messages`` (Int64), ``tool_calls`` (Int64, calls issued by assistant messages),
+        ``tool_executions``, ``tool_failures`` (Int64, status failed), ``compactions`` (Int64, adjacent
+        compaction/summary pairs), ``requests``, ``prompt_tokens``, ``uncached_input_tokens``, ``cache_read_tokens``,
+        ``cache_write_tokens``, ``output_tokens`` (Int64), ``input_cost``, ``output_cost``, ``cache_read_cost``,
+        ``cache_write_cost``, ``cost`` (Float64 USD, Decimal(38,24) with ``exact``; 0 for a session without usage, null
+        when none of its usage is priced), ``unpriced_requests`` (Int64), ``price_source``, ``price_version`` (Utf8),
+        ``priced_at`` (Datetime[us, UTC]). ``.to_pandas()`` / ``.to_arrow()`` convert it.
     """
     conds = Conditions().time_range("created_at", since, until).equals("model", model, "model")
     if metadata is not None:
         conds.add(metadata_condition("metadata", metadata))
     where = conds.sql()
     in_sessions = "TRUE" if where == "TRUE" else f"session_id IN (SELECT id FROM sessions WHERE {where})"
-    fields = metadata_keys(store) if metadata_fields is None else [str(f) for f in metadata_fields]
+    fields = metadata_keys(store) if metadata_fields is None else list(dict.fromkeys(str(f) for f in metadata_fields))
+    # keys reach SQL only as JSON Pointer literals and the columns get their names in polars, so no key (empty,
+    # NUL, ``*``, quotes, a documented column's name in another case) is read as syntax
     extracted = "".join(
-        f", json_extract_string(s.metadata, {literal('$.' + _quote(k))}) AS {_ident(_field_name(k))}" for k in fields
+        f", json_extract_string(s.metadata, {literal(json_pointer([k]))}) AS _behest_field_{i}"
+        for i, k in enumerate(fields)
     )
     table = price_table_for(store, in_sessions, prices)
     role_counts = ", ".join(f"count(*) FILTER (WHERE role = '{r}') AS {r}_messages" for r in ROLES)
@@ -155,16 +172,8 @@ SELECT CAST(s.id AS VARCHAR) AS id, s.title, s.model, CAST(s.metadata AS VARCHAR
 FROM s LEFT JOIN m ON m.session_id = s.id LEFT JOIN c ON c.session_id = s.id
   LEFT JOIN t ON t.session_id = s.id LEFT JOIN u ON u.session_id = s.id
 ORDER BY s.created_at DESC, s.id DESC"""
-    frame = run(store, query)
+    frame = run(store, query).rename({f"_behest_field_{i}": name for i, name in enumerate(field_names(fields))})
     return with_money(frame.with_columns(pl.col("duration").cast(pl.Duration("us"))), exact)
-
-
-def _quote(key: str) -> str:
-    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 TOP_BY = {

@@ -10,6 +10,7 @@ the stores' bulk methods. A bad row either raises ``InterchangeError`` before an
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -20,6 +21,7 @@ from pydantic import ValidationError
 from behest_lab.errors import BehestLabError, InterchangeError
 from behest_lab.interchange._report import TABLE_ORDER, BadRow, ImportReport
 from behest_lab.records import Artifact, EmbeddingRecord, MessageRecord, Session, ToolExecution, UsageRecord
+from behest_lab.records._checks import MAX_JSON_DEPTH
 from behest_lab.stores.protocols import Store
 
 #: Tables whose rows must belong to a session that exists.
@@ -32,6 +34,36 @@ class BadRowError(Exception):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+class TooDeepError(BadRowError):
+    """JSON text nested too deeply to decode."""
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (JSON numbers are finite)")
+
+
+def loads(text: str | bytes, what: str = "invalid JSON") -> Any:
+    """Decode JSON text as serde_json would: ``NaN``/``Infinity`` tokens refused, any nesting depth reported.
+
+    What the decoded value may hold (finite numbers, Unicode text, bounded nesting) is checked by the records.
+
+    Raises:
+        BadRowError: The text is not JSON; the reason starts with ``what``.
+    """
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except UnicodeDecodeError as exc:
+        raise BadRowError(f"not UTF-8: {exc.reason} at byte {exc.start}") from None
+    except json.JSONDecodeError as exc:
+        raise BadRowError(f"{what}: {exc.msg} at column {exc.colno}") from None
+    except ValueError as exc:  # from _no_constant
+        raise BadRowError(f"{what}: {exc}") from None
+    except RecursionError:
+        raise TooDeepError(
+            f"{what}: nested too deeply to read (records hold at most {MAX_JSON_DEPTH} levels of arrays/objects)"
+        ) from None
 
 
 def describe(exc: ValidationError) -> str:
@@ -51,6 +83,10 @@ def parse(build: Callable[[], Any]) -> Any:
         raise BadRowError(describe(exc)) from None
     except (ValueError, TypeError) as exc:
         raise BadRowError(str(exc)) from None
+    except RecursionError:
+        raise BadRowError(
+            f"nested too deeply (records hold at most {MAX_JSON_DEPTH} levels of arrays/objects)"
+        ) from None
 
 
 def _existing_ids(store: Store, table: str) -> set[str]:

@@ -23,7 +23,6 @@ new file: it gets behest's tables and sqlx's ``_sqlx_migrations`` rows from ``be
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from uuid import UUID
 import pydantic_core
 
 from behest_lab.errors import InterchangeError
-from behest_lab.interchange._batch import BadRowError, ImportWriter, parse
+from behest_lab.interchange._batch import BadRowError, ImportWriter, loads, parse
 from behest_lab.interchange._progress import progress_bar
 from behest_lab.interchange._report import ExportReport, ImportReport
 from behest_lab.interchange._source import count, iter_bundles
@@ -88,10 +87,7 @@ def _time(value: Any, column: str) -> datetime:
 def _json(value: Any, column: str, *, nullable: bool = False) -> Any:
     if value is None and nullable:
         return None
-    try:
-        return json.loads(_text(value, column))
-    except json.JSONDecodeError as exc:
-        raise BadRowError(f"{column}: invalid JSON: {exc.msg} at column {exc.colno}") from None
+    return loads(_text(value, column), f"{column}: invalid JSON")
 
 
 def _int(value: Any, column: str) -> int:

@@ -29,7 +29,6 @@ the same file twice adds nothing. Blank lines are ignored.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from datetime import timedelta
@@ -39,7 +38,7 @@ from typing import Any
 
 from behest_lab.errors import InterchangeError
 from behest_lab.files import open_text_atomically
-from behest_lab.interchange._batch import BadRowError, ImportWriter, parse
+from behest_lab.interchange._batch import BadRowError, ImportWriter, TooDeepError, loads, parse
 from behest_lab.interchange._progress import progress_bar
 from behest_lab.interchange._report import ExportReport, ImportReport
 from behest_lab.interchange._source import count, iter_bundles
@@ -138,14 +137,51 @@ _FAST_ID = re.compile(
 )
 
 
+def _deep_key(raw: bytes) -> str | None:
+    """``record.<key>`` of the record field whose value nests deepest, found by scanning brackets and strings.
+
+    Only for naming the field of a line too deep to decode (it runs on that line alone): the last key read at the
+    record's level (depth 2, inside the envelope) when the deepest bracket opens.
+    """
+    depth = deepest = 0
+    key: str | None = None
+    found: str | None = None
+    in_string = escape = False
+    start = 0
+    for i, byte in enumerate(raw):
+        if in_string:
+            if escape:
+                escape = False
+            elif byte == 0x5C:  # backslash
+                escape = True
+            elif byte == 0x22:  # the closing quote
+                in_string = False
+                if depth == 2 and _colon_follows(raw, i + 1):
+                    key = raw[start:i].decode("utf-8", "replace")
+        elif byte == 0x22:
+            in_string, start = True, i + 1
+        elif byte in b"[{":
+            depth += 1
+            if depth > deepest:
+                deepest, found = depth, key
+        elif byte in b"]}":
+            depth -= 1
+    return None if found is None else f"record.{found}"
+
+
+def _colon_follows(raw: bytes, i: int) -> bool:
+    while i < len(raw) and raw[i] in b" \t\r\n":
+        i += 1
+    return raw[i : i + 1] == b":"
+
+
 def _decode(raw: bytes) -> tuple[str, dict[str, Any], Any]:
     """``(kind, record dict, duration_us or None)`` of one line; ``BadRowError`` when it is not an envelope."""
     try:
-        obj = json.loads(raw)
-    except UnicodeDecodeError as exc:
-        raise BadRowError(f"not UTF-8: {exc.reason} at byte {exc.start}") from None
-    except json.JSONDecodeError as exc:
-        raise BadRowError(f"invalid JSON: {exc.msg} at column {exc.colno}") from None
+        obj = loads(raw)
+    except TooDeepError as exc:
+        key = _deep_key(raw)
+        raise BadRowError(exc.reason if key is None else f"{key}: {exc.reason}") from None
     if not isinstance(obj, dict) or not isinstance(obj.get("kind"), str) or not isinstance(obj.get("record"), dict):
         raise BadRowError('not a {"kind": ..., "record": {...}} line')
     kind = obj["kind"]
@@ -210,16 +246,20 @@ def import_jsonl(
             if not raw.strip():
                 continue
             fast = _FAST_ID.match(raw)
+            fast_table = fast_id = None
             if fast is not None and (kind_id := fast.group(1).decode()) in KINDS:
-                table = KINDS[kind_id][0]
-                if writer.known_id(table, fast.group(2).decode()):
-                    writer.read(table)
-                    writer.seen(table, fast.group(2).decode())
+                fast_table, fast_id = KINDS[kind_id][0], fast.group(2).decode()
+                if writer.known_id(fast_table, fast_id):
+                    writer.read(fast_table)
+                    writer.seen(fast_table, fast_id)
                     continue
             try:
                 kind, data, duration_us = _decode(raw)
             except BadRowError as exc:
-                writer.bad(None, exc.reason, line=lineno)
+                # a line that does not decode still names its table and id when it starts as export_jsonl writes
+                if fast_table is not None:
+                    writer.read(fast_table)
+                writer.bad(fast_table, exc.reason, line=lineno, row_id=fast_id)
                 continue
             table, cls = KINDS[kind]
             writer.read(table)

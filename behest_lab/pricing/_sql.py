@@ -59,7 +59,8 @@ def day_from_number(expr: str) -> str:
 
 
 def literal(value: object) -> str:
-    """A SQL literal for str, int, Decimal, date, datetime or None (strings quoted, quotes doubled)."""
+    """A SQL literal for str, int, Decimal, date, datetime or None (strings quoted, quotes doubled, NUL as
+    ``chr(0)``)."""
     if value is None:
         return "NULL"
     if isinstance(value, bool):
@@ -71,6 +72,8 @@ def literal(value: object) -> str:
     if isinstance(value, date):
         return f"DATE '{value.isoformat()}'"
     if isinstance(value, str):
+        if "\x00" in value:  # DuckDB's parser ends a string literal at NUL: spell it as chr(0)
+            return "(" + " || chr(0) || ".join(literal(part) for part in value.split("\x00")) + ")"
         return "'" + value.replace("'", "''") + "'"
     raise TypeError(f"no SQL literal for {value!r}")
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any, ClassVar, Self
 
 import numpy as np
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -25,6 +26,7 @@ from pydantic import (
 )
 from pydantic.json_schema import WithJsonSchema
 
+from behest_lab.records._checks import check_json, check_text
 from behest_lab.records._wire import format_f32, format_f32_many, format_timestamp, parse_timestamp
 from behest_lab.records.duration import from_milliseconds, milliseconds_of
 from behest_lab.records.instant import Instant
@@ -149,8 +151,12 @@ Vector = Annotated[list[float], BeforeValidator(_vector)]
 #: ``f32`` scalar (similarity scores).
 F32 = Annotated[float, BeforeValidator(_f32)]
 
-#: Free-form JSON (``serde_json::Value``).
-Json = JsonValue
+#: Free-form JSON (``serde_json::Value``): finite numbers, Unicode text, at most ``MAX_JSON_DEPTH`` levels deep
+#: (``_checks`` says why); anything else is refused by name.
+Json = Annotated[JsonValue, BeforeValidator(check_json)]
+
+#: Text (a Rust ``String``): any Unicode characters, NUL included; a lone surrogate is refused.
+Text = Annotated[str, AfterValidator(check_text)]
 
 
 # --- base model ----------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from behest_lab.records._base import F32, Base64Bytes, BehestRecord, Json, Timestamp, Vector
+from behest_lab.records._base import F32, Base64Bytes, BehestRecord, Json, Text, Timestamp, Vector
 from behest_lab.records._wire import utcnow, uuid7
 
 
@@ -24,7 +24,7 @@ class EmbeddingRecord(BehestRecord):
     """Embedding id (UUIDv7 by default)."""
     session_id: UUID | None = None
     """Session the embedded text came from, if any."""
-    model: str
+    model: Text
     """Embedding model name; search can be restricted to one model."""
     vector: Vector
     """float32 components."""
@@ -75,9 +75,9 @@ class Artifact(BehestRecord):
     """Artifact id (UUIDv7 by default)."""
     session_id: UUID | None = None
     """Owning session, if any."""
-    name: str
+    name: Text
     """File name or label."""
-    content_type: str
+    content_type: Text
     """MIME type (not checked)."""
     data: Base64Bytes
     """The bytes; standard padded base64 in JSON."""

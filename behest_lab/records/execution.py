@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import Field, model_validator
 
-from behest_lab.records._base import U64, BehestRecord, DurationMs, Json, Timestamp
+from behest_lab.records._base import U64, BehestRecord, DurationMs, Json, Text, Timestamp
 from behest_lab.records._wire import utcnow, uuid7
 from behest_lab.records.duration import milliseconds_of
 from behest_lab.records.parts import TokenUsage
@@ -44,9 +44,9 @@ class ToolExecution(BehestRecord):
     """Session it ran in."""
     message_id: UUID
     """The assistant message that issued the call."""
-    call_id: str
+    call_id: Text
     """Tool call id (``ToolCall.id``)."""
-    tool_name: str
+    tool_name: Text
     """Tool name."""
     arguments: Json = None
     """Arguments as JSON."""
@@ -54,7 +54,7 @@ class ToolExecution(BehestRecord):
     """Result as JSON; None until it succeeds (``null`` in JSON)."""
     status: ToolExecutionStatus = ToolExecutionStatus.PENDING
     """pending, success or failed."""
-    error: str | None = None
+    error: Text | None = None
     """Error message of a failed run."""
     duration: DurationMs = timedelta(0)
     """Wall time; whole milliseconds in JSON."""
@@ -121,9 +121,9 @@ class UsageRecord(BehestRecord):
     """Session of the call."""
     message_id: UUID
     """Message produced by the call."""
-    provider: str
+    provider: Text
     """Provider name (``anthropic``, ``openai``, ...)."""
-    model: str
+    model: Text
     """Model name as the provider reports it."""
     input_tokens: U64
     """Prompt tokens."""

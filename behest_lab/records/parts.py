@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import Discriminator, ValidationInfo, model_validator
 
-from behest_lab.records._base import U64, BehestRecord, Json
+from behest_lab.records._base import U64, BehestRecord, Json, Text
 
 
 class CacheKind(StrEnum):
@@ -42,7 +42,7 @@ class TextPart(BehestRecord):
 
     type: Literal["text"] = "text"
     """Discriminator."""
-    text: str
+    text: Text
     """The text."""
     cache_control: CacheControl | None = None
     """Prompt-cache marker (0.5.9); omitted from JSON when None."""
@@ -70,9 +70,9 @@ class ImageUrlPart(BehestRecord):
 
     type: Literal["image_url"] = "image_url"
     """Discriminator."""
-    url: str
+    url: Text
     """Image address (http(s) or data: URL)."""
-    mime_type: str | None = None
+    mime_type: Text | None = None
     """MIME type if known; written as ``null`` when None."""
     cache_control: CacheControl | None = None
     """Prompt-cache marker (0.5.9); omitted from JSON when None."""
@@ -87,9 +87,9 @@ class ToolCall(BehestRecord):
 
     _wire_required: ClassVar[tuple[str, ...]] = ("id", "name", "arguments")
 
-    id: str
+    id: Text
     """Provider's call id; tool results refer to it."""
-    name: str
+    name: Text
     """Tool name."""
     arguments: Json = None
     """Arguments as JSON."""

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field, ValidationInfo, model_validator
 
-from behest_lab.records._base import BehestRecord, Json, Timestamp
+from behest_lab.records._base import BehestRecord, Json, Text, Timestamp
 from behest_lab.records._wire import utcnow, uuid7
 from behest_lab.records.parts import ContentPart, TextPart, TokenUsage, ToolCall
 
@@ -39,9 +39,9 @@ class Session(BehestRecord):
 
     id: UUID = Field(default_factory=uuid7)
     """Session id (UUIDv7 by default)."""
-    title: str
+    title: Text
     """Human-readable title; may be empty."""
-    model: str
+    model: Text
     """Model name (behest's ``ModelName``, a bare string)."""
     created_at: Timestamp = Field(default_factory=utcnow)
     """Creation time (aware UTC)."""
@@ -77,7 +77,7 @@ class CompactionMeta(BehestRecord):
     """First message kept verbatim after the compaction."""
     previous_compaction_id: UUID | None = None
     """The compaction this one continues, if any."""
-    summary_text: str | None = None
+    summary_text: Text | None = None
     """The summary (set on the summary message)."""
 
     @classmethod
@@ -111,9 +111,9 @@ class MessageRecord(BehestRecord):
     """Content parts (may be empty)."""
     tool_calls: list[ToolCall] = Field(default_factory=list)
     """Tool calls issued by an assistant message; omitted from JSON when empty."""
-    tool_call_id: str | None = None
+    tool_call_id: Text | None = None
     """On a tool result: the call it answers; omitted from JSON when None."""
-    tool_name: str | None = None
+    tool_name: Text | None = None
     """On a tool result: the tool's name; omitted from JSON when None."""
     usage: TokenUsage | None = None
     """Token usage of the model call that produced it; omitted from JSON when None."""

@@ -16,9 +16,10 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from behest_lab.analytics._sql import Conditions, metadata_condition
+from behest_lab.analytics._sql import Conditions, json_pointer, metadata_condition
 from behest_lab.pricing import PriceTable, grouped_costs_sql, price_table_for
 from behest_lab.pricing._sql import literal
+from behest_lab.records._checks import check_json
 from behest_lab.stores.protocols import Store
 from behest_lab.widgets._session import SessionRows
 
@@ -39,11 +40,15 @@ TEXT_SEARCHES = 4
 
 def parse_metadata_value(text: str) -> Any:
     """A metadata filter value typed into a text box: JSON when it parses (``42``, ``true``, ``"x"``), else the
-    plain string."""
+    plain string (so ``NaN``, ``Infinity`` and ``1e999``, which are not JSON numbers, match the text)."""
     try:
-        return json.loads(text)
-    except ValueError:
+        return check_json(json.loads(text, parse_constant=_not_json))
+    except (ValueError, RecursionError):  # not JSON, or a value JSON cannot hold (NaN, 1e999): the text itself
         return text
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,7 @@ class SessionQuery:
         key = self.metadata_key.strip()
         if key:
             if self.metadata_value == "":
-                path = literal("$." + '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"')
+                path = literal(json_pointer([key]))
                 c.add(f"json_type(s.metadata) = 'OBJECT' AND json_type(s.metadata, {path}) IS NOT NULL")
             else:
                 c.add(metadata_condition("s.metadata", {key: parse_metadata_value(self.metadata_value)}))

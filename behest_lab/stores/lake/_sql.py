@@ -3,11 +3,14 @@ the derived ``sessions`` view."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from behest_lab.stores import tables
 
@@ -17,6 +20,54 @@ _SRC = "_behest_src"
 def qualified(table: str) -> str:
     """The physical table inside the attached lake."""
     return table
+
+
+# --- NUL in nested text --------------------------------------------------------------------------------------------
+#
+# NUL is an ordinary character of behest's text and DuckDB stores it in every column, but DuckLake cannot keep a NUL
+# inside a nested value (a content part's text, a tool call's name) among the rows it inlines into the catalog: the
+# commit fails. An insert whose rows hold one is written as a Parquet file instead (the connection's inlining limit
+# is set to 0 for that statement), so the value is stored unchanged.
+
+_INLINING = "ducklake_default_data_inlining_row_limit"
+
+
+def _nul_in_arrow(array: pa.Array | pa.ChunkedArray, nested: bool = False) -> bool:
+    if isinstance(array, pa.ChunkedArray):
+        return any(_nul_in_arrow(chunk, nested) for chunk in array.chunks)
+    kind = array.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return nested and bool(pc.any(pc.match_substring(array, "\x00")).as_py())
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return _nul_in_arrow(array.flatten(), True)
+    if pa.types.is_struct(kind):
+        return any(_nul_in_arrow(array.field(i), True) for i in range(kind.num_fields))
+    return False
+
+
+def _nul_in_values(value: Any, nested: bool = False) -> bool:
+    if isinstance(value, str):
+        return nested and "\x00" in value
+    if isinstance(value, dict):
+        return any(_nul_in_values(v, True) for v in value.values())
+    if isinstance(value, list):
+        return any(_nul_in_values(v, True) for v in value)
+    return False
+
+
+@contextmanager
+def files_for_nul(con: duckdb.DuckDBPyConnection, nul: bool) -> Iterator[None]:
+    """Inside the block, inserts on ``con`` write Parquet files rather than inlined rows when ``nul`` is true."""
+    if not nul:
+        yield
+        return
+    row = con.execute(f"SELECT current_setting('{_INLINING}')").fetchone()
+    limit = int(row[0]) if row else 0
+    con.execute(f"SET SESSION {_INLINING} = 0")
+    try:
+        yield
+    finally:
+        con.execute(f"SET SESSION {_INLINING} = {limit}")
 
 
 def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, where: str = "") -> int:
@@ -30,7 +81,8 @@ def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, whe
         query = f"INSERT INTO {qualified(table)} {tables.cast_select_sql(table, _SRC)}"
         if where:
             query += f" WHERE {where}"
-        row = con.execute(query).fetchone()
+        with files_for_nul(con, any(_nul_in_arrow(column) for column in data.columns)):
+            row = con.execute(query).fetchone()
     finally:
         con.unregister(_SRC)
     return 0 if row is None else int(row[0])
@@ -54,7 +106,8 @@ def insert_row(con: duckdb.DuckDBPyConnection, table: str, values: list[Any]) ->
     The single-row fast path: binding the row's values as parameters is cheaper than registering an Arrow table
     and scanning it with casts (about 1.5 ms against 3-4 ms a statement).
     """
-    con.execute(f"INSERT INTO {qualified(table)} {_row_select(table)}", values).fetchone()
+    with files_for_nul(con, _nul_in_values(values)):
+        con.execute(f"INSERT INTO {qualified(table)} {_row_select(table)}", values).fetchone()
 
 
 def has_id(con: duckdb.DuckDBPyConnection, table: str, id: str) -> bool:
@@ -74,7 +127,8 @@ def update_row(con: duckdb.DuckDBPyConnection, table: str, values: list[Any]) ->
     rest = [c for c in cols if c.name != "id"]
     sets = ", ".join(f"{c.name} = ?::{c.sql}" for c in rest)
     params = [by_name[c.name] for c in rest] + [by_name["id"]]
-    row = con.execute(f"UPDATE {qualified(table)} SET {sets} WHERE id = ?::UUID", params).fetchone()
+    with files_for_nul(con, _nul_in_values(values)):
+        row = con.execute(f"UPDATE {qualified(table)} SET {sets} WHERE id = ?::UUID", params).fetchone()
     return 0 if row is None else int(row[0])
 
 
@@ -87,11 +141,12 @@ def update_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> 
     try:
         src = f"({tables.cast_select_sql(table, _SRC)})"
         sets = ", ".join(f"{c} = s.{c}" for c in cols)
-        row = con.execute(f"UPDATE {target} AS t SET {sets} FROM {src} AS s WHERE t.id = s.id").fetchone()
-        updated = 0 if row is None else int(row[0])
-        row = con.execute(
-            f"INSERT INTO {target} SELECT * FROM {src} AS s WHERE s.id NOT IN (SELECT id FROM {target})"
-        ).fetchone()
+        with files_for_nul(con, any(_nul_in_arrow(column) for column in data.columns)):
+            row = con.execute(f"UPDATE {target} AS t SET {sets} FROM {src} AS s WHERE t.id = s.id").fetchone()
+            updated = 0 if row is None else int(row[0])
+            row = con.execute(
+                f"INSERT INTO {target} SELECT * FROM {src} AS s WHERE s.id NOT IN (SELECT id FROM {target})"
+            ).fetchone()
         inserted = 0 if row is None else int(row[0])
     finally:
         con.unregister(_SRC)

@@ -369,12 +369,14 @@ class Engine:
                 options.append(f"SNAPSHOT_VERSION {int(self._snapshot)}")
             elif self._as_of is not None:
                 options.append(f"SNAPSHOT_TIME {_quote(self._as_of.isoformat())}")
-        else:
-            options.append(f"DATA_INLINING_ROW_LIMIT {int(self._inlining_row_limit)}")
-            if not self._create:
-                options.append("CREATE_IF_NOT_EXISTS false")
+        elif not self._create:
+            options.append("CREATE_IF_NOT_EXISTS false")
         target = _quote("ducklake:" + location.metadata)
         self._attach(con, f"ATTACH {target} AS {self.alias} ({', '.join(options)})")
+        if not self.read_only:
+            # the inlining limit as this connection's setting, not an ATTACH option (which would take precedence):
+            # a write holding NUL in nested text lowers it for its own insert (``_sql.files_for_nul``)
+            con.execute(f"SET SESSION ducklake_default_data_inlining_row_limit = {int(self._inlining_row_limit)}")
         if location.data_path is None and location.s3_fields is not None:
             # attached without DATA_PATH (an existing shared lake): scope the S3 secret to the catalog's data path
             row = con.execute(
@@ -559,7 +561,8 @@ class Engine:
                     if small:
                         self._after_small_write()
                     return result
-                except BehestLabError:
+                except (BehestLabError, ValueError, TypeError):
+                    # a refused value (a record's validation error) as well: the transaction must not stay open
                     self._rollback(con)
                     raise
                 except duckdb.Error as exc:

@@ -176,7 +176,14 @@ class LakeSessionStore:
         mid = str(message_id)
 
         def body(con: duckdb.DuckDBPyConnection) -> None:
-            row = con.execute(f"UPDATE {_MSG} SET {assignments} WHERE id = ?", [*params, mid]).fetchone()
+            # the rewritten row is written anew: one holding NUL in nested text goes to a file (``_sql.files_for_nul``)
+            nul = con.execute(
+                f"SELECT 1 FROM {_MSG} WHERE id = ? AND "
+                "strpos(CAST(content AS VARCHAR) || CAST(tool_calls AS VARCHAR), chr(0)) > 0",
+                [mid],
+            ).fetchone()
+            with _sql.files_for_nul(con, nul is not None):
+                row = con.execute(f"UPDATE {_MSG} SET {assignments} WHERE id = ?", [*params, mid]).fetchone()
             if row is None or row[0] == 0:
                 raise NotFoundError(message_id, "message")
 
