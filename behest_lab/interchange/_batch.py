@@ -3,16 +3,15 @@
 Both importers parse rows into records and hand them to an ``ImportWriter`` in source order. The writer
 skips records whose id is already in the store (or earlier in the source), checks that every message, execution
 and usage record refers to a session that is stored or imported before it, and writes one batch at a time with
-the stores' bulk methods. A bad row either raises ``InterchangeError`` before anything of its batch is written, or
-(``skip_bad=True``) is counted in the report and left out.
+``Store.write_batch``: one commit per batch, all of its tables together. A bad row either raises
+``InterchangeError`` before anything of its batch is written, or (``skip_bad=True``) is counted in the report and
+left out.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -20,7 +19,6 @@ from pydantic import ValidationError
 
 from behest_lab.errors import BehestLabError, InterchangeError
 from behest_lab.interchange._report import TABLE_ORDER, BadRow, ImportReport
-from behest_lab.records import Artifact, EmbeddingRecord, MessageRecord, Session, ToolExecution, UsageRecord
 from behest_lab.records._checks import MAX_JSON_DEPTH
 from behest_lab.stores.protocols import Store
 
@@ -181,45 +179,29 @@ class ImportWriter:
     # --- writing --------------------------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Write the current batch with the bulk methods; on failure undo what landed and raise.
+        """Write the current batch, every table of it, in one commit (``Store.write_batch``).
 
-        The undo removes the batch's new sessions (with everything written into them), embeddings and
-        artifacts. Messages, executions and usage records added to sessions that were stored before the batch
-        cannot be removed one by one; every check that could make those writes fail (ids, sessions) runs before
-        the first write, so only a failing store leaves them behind.
+        A killed process or a failing store leaves none of the batch behind, so an interrupted import holds whole
+        batches only, and running it again skips them as duplicates and writes the rest.
 
         Raises:
-            InterchangeError: A store write failed (the cause is chained).
+            InterchangeError: The store refused the batch (the cause is chained); nothing of it was written.
         """
         batch = self._batch
         if not any(batch.values()):
             return
-        sessions: list[Session] = batch["sessions"]
-        messages: list[MessageRecord] = batch["messages"]
-        executions: list[ToolExecution] = batch["tool_executions"]
-        usages: list[UsageRecord] = batch["usage_records"]
-        embeddings: list[EmbeddingRecord] = batch["embeddings"]
-        artifacts: list[Artifact] = batch["artifacts"]
-        created: list[Session] = []
-        put: list[Artifact] = []
         try:
-            if sessions:
-                self.store.sessions.create_sessions(sessions)
-                created.extend(sessions)
-            if messages:
-                # touch_session=False: sessions keep the updated_at stored in the source
-                self.store.sessions.append_messages(messages, touch_session=False)
-            if executions:
-                self.store.executions.record_executions(executions)
-            if usages:
-                self.store.executions.record_usages(usages)
-            if embeddings:
-                self.store.embeddings.upsert_many(embeddings)
-            if artifacts:
-                self.store.artifacts.put_many(artifacts)
-                put.extend(artifacts)
+            # touch_sessions=False: sessions keep the updated_at stored in the source
+            self.store.write_batch(
+                sessions=batch["sessions"],
+                messages=batch["messages"],
+                executions=batch["tool_executions"],
+                usages=batch["usage_records"],
+                embeddings=batch["embeddings"],
+                artifacts=batch["artifacts"],
+                touch_sessions=False,
+            )
         except (BehestLabError, ValueError, TypeError) as exc:
-            self._undo(created, embeddings, put)
             raise InterchangeError(
                 f"writing a batch of {self.pending} records failed, nothing of it was kept: {exc}", path=self.path
             ) from exc
@@ -228,14 +210,3 @@ class ImportWriter:
             self.known[table] |= self._batch_ids[table]
             batch[table] = []
             self._batch_ids[table] = set()
-
-    def _undo(self, created: list[Session], embeddings: list[EmbeddingRecord], put: list[Artifact]) -> None:
-        # Records that went into sessions of this batch go with them (cascade); ids were checked new, so
-        # deleting embeddings and artifacts by id cannot remove anything that was there before. Best effort:
-        # the original error is the one to report, so a store that refuses these deletes too is left as it is.
-        steps = [partial(self.store.delete_session, s.id) for s in created]
-        steps += [partial(self.store.embeddings.delete, e.id) for e in embeddings]
-        steps += [partial(self.store.artifacts.delete, a.id) for a in put]
-        for step in steps:
-            with contextlib.suppress(BehestLabError):
-                step()

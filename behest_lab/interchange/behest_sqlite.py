@@ -238,7 +238,9 @@ def import_behest_sqlite(
     """Import a behest SQLite database into ``store`` (see the module docstring for the mapping).
 
     Sessions are read ``batch_sessions`` at a time with their messages, executions and usage records; each batch
-    lands completely or not at all. Ids already in the store are skipped (re-importing adds nothing).
+    is written in one commit (``Store.write_batch``), so it lands completely or not at all, even when the process
+    is killed. Ids already in the store are skipped: re-importing adds nothing, and re-running an interrupted
+    import writes the batches that are missing.
 
     Args:
         store: The target ``Store``.

@@ -214,7 +214,9 @@ def import_jsonl(
     """Import a behest JSON Lines file into ``store``.
 
     Records are written in batches (a batch ends before the session line that would exceed ``batch_sessions``,
-    or after ``max_batch_records`` records); each batch lands completely or not at all.
+    or after ``max_batch_records`` records); each batch is written in one commit (``Store.write_batch``), so it
+    lands completely or not at all, even when the process is killed, and re-running an interrupted import writes
+    the batches that are missing.
 
     Args:
         store: The target store.

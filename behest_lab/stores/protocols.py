@@ -206,7 +206,7 @@ class ExecutionStore(Protocol):
 
 
 class Store(ABC):
-    """The four stores of one backend, with a cascading ``delete_session``.
+    """The four stores of one backend, with a cascading ``delete_session`` and an all-or-nothing ``write_batch``.
 
     Use as a context manager or call ``close()``. ``sql(query)`` runs DuckDB SQL over the store's tables
     (see ``behest_lab.stores.tables``).
@@ -232,6 +232,30 @@ class Store(ABC):
         self.executions.delete_by_session(id)
         self.embeddings.delete_by_session(id)
         self.artifacts.delete_by_session(id)
+
+    @abstractmethod
+    def write_batch(
+        self,
+        *,
+        sessions: Sequence[Session] = (),
+        messages: Sequence[MessageRecord] = (),
+        executions: Sequence[ToolExecution] = (),
+        usages: Sequence[UsageRecord] = (),
+        embeddings: Sequence[EmbeddingRecord] = (),
+        artifacts: Sequence[Artifact] = (),
+        touch_sessions: bool = True,
+    ) -> None:
+        """Write records of several tables all or nothing: one commit, so no reader and no crash ever sees part.
+
+        Each table follows its bulk method (``create_sessions``, ``append_messages``, ``record_executions``,
+        ``record_usages``, ``upsert_many``, ``put_many``), in that order: messages, executions and usage records may
+        belong to sessions of the same batch. ``touch_sessions`` is ``append_messages``' ``touch_session``.
+
+        Raises:
+            TypeError: an element is not of its table's record class.
+            AlreadyExistsError: a session or message id is already stored, or appears twice in its list.
+            NotFoundError: a message, execution or usage record names a session neither stored nor in ``sessions``.
+        """
 
     @abstractmethod
     def sql(self, query: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyRelation:

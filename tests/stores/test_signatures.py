@@ -52,6 +52,6 @@ def test_method_parameters_match_protocol(store: Store, attribute: str) -> None:
 
 def test_store_bundle_interface(store: Store) -> None:
     assert isinstance(store, Store)
-    for name in ("delete_session", "sql", "close", "__enter__", "__exit__"):
+    for name in ("delete_session", "write_batch", "sql", "close", "__enter__", "__exit__"):
         assert _shape(getattr(store, name)) == _shape(getattr(Store, name)), name
     assert store.__enter__() is store

@@ -19,7 +19,8 @@ from uuid import UUID
 import duckdb
 
 from behest_lab.errors import ConnectionFailedError
-from behest_lab.stores.lake import _sql
+from behest_lab.records import Artifact, EmbeddingRecord, MessageRecord, Session, ToolExecution, UsageRecord
+from behest_lab.stores.lake import _sql, batches
 from behest_lab.stores.lake.artifacts import LakeArtifactStore, delete_session_artifacts
 from behest_lab.stores.lake.config import (
     CATALOG_FILE,
@@ -110,6 +111,30 @@ class LakeStore(Store):
             _sql.delete_ids(con, "sessions", [sid])
 
         self._engine.write(body, f"delete_session {sid} (cascade)")
+
+    def write_batch(
+        self,
+        *,
+        sessions: Sequence[Session] = (),
+        messages: Sequence[MessageRecord] = (),
+        executions: Sequence[ToolExecution] = (),
+        usages: Sequence[UsageRecord] = (),
+        embeddings: Sequence[EmbeddingRecord] = (),
+        artifacts: Sequence[Artifact] = (),
+        touch_sessions: bool = True,
+    ) -> None:
+        """Write records of several tables in ONE commit (see ``Store.write_batch`` and ``batches``)."""
+        batches.write_batch(
+            self,
+            self._engine,
+            sessions=sessions,
+            messages=messages,
+            executions=executions,
+            usages=usages,
+            embeddings=embeddings,
+            artifacts=artifacts,
+            touch_sessions=touch_sessions,
+        )
 
     def sql(self, query: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyRelation:
         """A DuckDB relation for ``query``; plain table names (``sessions``, ``messages``, ``tool_executions``,

@@ -290,6 +290,8 @@ class Engine:
         self._tx_snapshot: int | None = None
         self._tx_changed = False
         self._tx_new: set[str] = set()
+        #: while set (only inside a ``write`` body, lock held), ``write`` runs bodies in this open transaction
+        self.joined: duckdb.DuckDBPyConnection | None = None
         #: the DuckLake catalog database DuckDB attaches next to the lake (snapshot and file bookkeeping)
         self.meta = f"__ducklake_metadata_{self.alias}"
         self._snapshot = snapshot
@@ -548,6 +550,8 @@ class Engine:
         self.check_writable()
         policy = retry or self.retry
         with self.lock:
+            if self.joined is not None:  # a step of a larger transaction (``batches.write_batch``)
+                return body(self.joined)
             con = self.small_con if small else self.con
             last = ""
             for attempt in range(1, policy.attempts + 1):

@@ -7,7 +7,9 @@ from typing import Any
 
 import duckdb
 
+from behest_lab.records import Artifact, EmbeddingRecord, MessageRecord, Session, ToolExecution, UsageRecord
 from behest_lab.stores import tables
+from behest_lab.stores.memory import batches
 from behest_lab.stores.memory._state import MemoryState
 from behest_lab.stores.memory.artifacts import MemoryArtifactStore
 from behest_lab.stores.memory.embeddings import MemoryEmbeddingStore
@@ -43,6 +45,30 @@ class MemoryStore(Store):
     def delete_session(self, id: Any) -> None:
         with self._state.lock:
             super().delete_session(id)
+
+    def write_batch(
+        self,
+        *,
+        sessions: Sequence[Session] = (),
+        messages: Sequence[MessageRecord] = (),
+        executions: Sequence[ToolExecution] = (),
+        usages: Sequence[UsageRecord] = (),
+        embeddings: Sequence[EmbeddingRecord] = (),
+        artifacts: Sequence[Artifact] = (),
+        touch_sessions: bool = True,
+    ) -> None:
+        """Write records of several tables in one step under the lock (see ``Store.write_batch``)."""
+        batches.write_batch(
+            self,
+            self._state,
+            sessions=sessions,
+            messages=messages,
+            executions=executions,
+            usages=usages,
+            embeddings=embeddings,
+            artifacts=artifacts,
+            touch_sessions=touch_sessions,
+        )
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         s = self._state
