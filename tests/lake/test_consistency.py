@@ -76,3 +76,28 @@ def test_readers_never_see_committed_rows_disappear(tmp_path: Path) -> None:
             texts = sorted(m.text_content for m in store.sessions.list_messages(s.id))
             assert texts == sorted(f"w{i}" for i in range(writes))
         assert len(store.sessions.list_sessions()) == 2
+
+
+@pytest.mark.slow
+def test_writers_and_a_compactor_under_contention_all_succeed(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    stop = tmp_path / "stop"
+    singles, bulk = 40, 300
+    with open_store(folder) as store:
+        targets = [session(store) for _ in range(3)]
+    flush = {"WORKER_FLUSH_EVERY": "5"}  # the writers' own flushes compete with each other and with compact()
+    compactor = _start(["compact", str(folder), str(stop)])
+    writers = [_start([str(folder), str(s.id), str(singles), str(bulk)], flush) for s in targets]
+    try:
+        for w in writers:
+            _finish(w)  # exit status 0: not one append raised (CommitConflictError or any other error)
+    finally:
+        stop.touch()
+    runs = int(_finish(compactor).split()[1])
+    assert runs >= 1  # every compact() run finished without an error
+    with open_store(folder) as store:
+        for s in targets:
+            texts = sorted(m.text_content for m in store.sessions.list_messages(s.id))
+            assert texts == sorted([f"w{i}" for i in range(singles)] + [f"bulk{i}" for i in range(bulk)])
+        store.compact()
+        assert sum(len(store.sessions.list_messages(s.id)) for s in targets) == 3 * (singles + bulk)

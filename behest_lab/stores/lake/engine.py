@@ -73,6 +73,10 @@ _RETRYABLE = re.compile(
 )
 # The first ATTACH of an empty PostgreSQL catalog creates DuckLake's tables; two processes doing it at once race
 # ("Failed to initialize DuckLake: ... duplicate key value violates unique constraint"). A retry sees the tables.
+# "Failed to commit DuckLake transaction" alone (no contention word after it) also ends commits that can never
+# succeed, such as a value DuckLake cannot write into its catalog: such a commit gets a few tries, not the budget.
+_CONTENTION = re.compile(_RETRYABLE.pattern.replace("|failed to commit", ""), re.IGNORECASE)
+_VAGUE_ATTEMPTS = 3
 _ATTACH_RETRYABLE = re.compile(
     _RETRYABLE.pattern + r"|failed to initialize ducklake|already exists|unique constraint", re.IGNORECASE
 )
@@ -482,6 +486,8 @@ class Engine:
                     last = self.scrub(str(exc))
                     if not _RETRYABLE.search(last):
                         raise BackendError("ducklake", f"{what}: {last}") from None
+                    if attempt >= _VAGUE_ATTEMPTS and not _CONTENTION.search(last):
+                        raise CommitConflictError(attempt, f"{what}: {last}") from None
                 if attempt < policy.attempts:
                     self.conflicts_retried += 1
                     time.sleep(policy.delay(attempt))
