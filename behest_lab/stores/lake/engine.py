@@ -36,7 +36,6 @@ from behest_lab.errors import (
     BehestLabError,
     CommitConflictError,
     ConnectionFailedError,
-    MissingExtensionError,
     ReadOnlyStoreError,
 )
 
@@ -44,40 +43,40 @@ from behest_lab.errors import (
 from behest_lab.stores.lake.config import CATALOG_FILE as CATALOG_FILE
 from behest_lab.stores.lake.config import DATA_DIR as DATA_DIR
 from behest_lab.stores.lake.config import Location, local_location
+from behest_lab.stores.lake.instances import EXTENSIONS as EXTENSIONS
+from behest_lab.stores.lake.instances import REMOTE_EXTENSIONS as REMOTE_EXTENSIONS
+from behest_lab.stores.lake.instances import SMALL_WRITE_OPTIMIZERS as SMALL_WRITE_OPTIMIZERS
+from behest_lab.stores.lake.instances import install_lock as _install_lock
+from behest_lab.stores.lake.instances import load_extensions as load_extensions
+from behest_lab.stores.lake.instances import shared_instance as shared_instance
+from behest_lab.stores.lake.instances import small_instance as small_instance
+from behest_lab.stores.lake.locking import WriterLock
+from behest_lab.stores.lake.reads import consistent
 from behest_lab.stores.lake.secrets import HeldSecrets
+from behest_lab.stores.lake.seq import SEQ as SEQ
+from behest_lab.stores.lake.seq import SeqClock as SeqClock
 
 T = TypeVar("T")
 
-#: DuckDB extension -> the pip package that ships it (loaded from the wheel, never from the network).
-EXTENSIONS: dict[str, str] = {
-    "parquet": "duckdb-extension-parquet",
-    "json": "duckdb-extension-json",
-    "sqlite_scanner": "duckdb-extension-sqlite-scanner",
-    "ducklake": "duckdb-extension-ducklake",
-}
-#: Extensions loaded only for a shared lake (PostgreSQL catalog, object storage).
-REMOTE_EXTENSIONS: dict[str, str] = {
-    "postgres_scanner": "duckdb-extension-postgres-scanner",
-    "httpfs": "duckdb-extension-httpfs",
-}
-
-_installed: set[str] = set()
-_install_lock = threading.Lock()
-_shared: duckdb.DuckDBPyConnection | None = None
-_small: duckdb.DuckDBPyConnection | None = None
 _aliases = itertools.count()
 # Catalog files this process has attached, with how many engines hold each (guarded by ``_install_lock``).
 _attached: dict[Path, int] = {}
 # SQLite catalog contention and DuckLake's optimistic-commit conflicts ("Transaction conflict", including "has been
 # created by another transaction"; "Failed to commit DuckLake transaction" after DuckLake's own retries), and the
-# PostgreSQL errors a catalog transaction may end in under concurrency: all are worth re-running the transaction.
+# PostgreSQL errors a catalog transaction may end in under concurrency ("current transaction is aborted" also after
+# a catalog statement of DuckLake's own failed on a busy catalog, as a flush racing another flush does): all are
+# worth re-running the transaction.
 _RETRYABLE = re.compile(
     r"database is locked|conflict|busy|could not set lock|failed to commit|created by another transaction"
-    r"|duplicate key value|could not serialize access|deadlock detected",
+    r"|duplicate key value|could not serialize access|deadlock detected|transaction is aborted",
     re.IGNORECASE,
 )
 # The first ATTACH of an empty PostgreSQL catalog creates DuckLake's tables; two processes doing it at once race
 # ("Failed to initialize DuckLake: ... duplicate key value violates unique constraint"). A retry sees the tables.
+# "Failed to commit DuckLake transaction" alone (no contention word after it) also ends commits that can never
+# succeed, such as a value DuckLake cannot write into its catalog: such a commit gets a few tries, not the budget.
+_CONTENTION = re.compile(_RETRYABLE.pattern.replace("|failed to commit", ""), re.IGNORECASE)
+_VAGUE_ATTEMPTS = 3
 _ATTACH_RETRYABLE = re.compile(
     _RETRYABLE.pattern + r"|failed to initialize ducklake|already exists|unique constraint", re.IGNORECASE
 )
@@ -105,9 +104,9 @@ class RetryPolicy:
         max_delay: longest single wait in seconds.
     """
 
-    attempts: int = 12
+    attempts: int = 40
     base_delay: float = 0.005
-    max_delay: float = 0.5
+    max_delay: float = 2.0
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait before retry ``attempt`` (1-based): exponential with full jitter."""
@@ -117,104 +116,6 @@ class RetryPolicy:
 
 # an automatic flush gives way quickly to other writers: it is tried again after the next ``flush_every`` writes
 _FLUSH_RETRY = RetryPolicy(attempts=2)
-
-
-def load_extensions(con: duckdb.DuckDBPyConnection, *, lock: bool = True, names: Sequence[str] | None = None) -> None:
-    """Load extensions from their pip packages (never the network); ``MissingExtensionError`` names a missing one.
-
-    Args:
-        con: a connection of the instance to load into (loading is instance-wide).
-        lock: take the install lock (False when the caller holds it).
-        names: the extensions (keys of ``EXTENSIONS`` or ``REMOTE_EXTENSIONS``); None: ``EXTENSIONS``.
-    """
-    packages = {**EXTENSIONS, **REMOTE_EXTENSIONS}
-    for ext in EXTENSIONS if names is None else names:
-        package = packages[ext]
-        with _install_lock if lock else contextlib.nullcontext():
-            if ext not in _installed:
-                try:
-                    from duckdb_extensions import import_extension
-                except ImportError as exc:
-                    raise MissingExtensionError(ext, "duckdb-extensions", str(exc)) from None
-                try:
-                    import_extension(ext)
-                except Exception as exc:  # the loader raises plain exceptions when the wheel is absent
-                    raise MissingExtensionError(ext, package, str(exc)) from None
-                _installed.add(ext)
-        try:
-            con.execute(f"LOAD {ext}")
-        except duckdb.Error as exc:
-            raise MissingExtensionError(ext, package, str(exc)) from None
-
-
-def _prepare_instance(con: duckdb.DuckDBPyConnection) -> None:
-    """Extensions and instance-wide settings of a process-wide instance (the caller holds the install lock).
-
-    ``parquet_metadata_cache`` keeps each Parquet file's parsed footer in memory (checked against the file's
-    modification time on use): a lake's data files never change once written, and parsing the footer again is a
-    good part of a small read such as one session's messages.
-    """
-    load_extensions(con, lock=False)
-    con.execute("SET parquet_metadata_cache = true")
-
-
-def shared_instance() -> duckdb.DuckDBPyConnection:
-    """The process-wide DuckDB instance with every extension loaded (created on first use)."""
-    global _shared
-    with _install_lock:
-        if _shared is None:
-            con = duckdb.connect()
-            try:
-                _prepare_instance(con)
-            except BaseException:
-                con.close()
-                raise
-            _shared = con
-        return _shared
-
-
-def small_instance() -> duckdb.DuckDBPyConnection:
-    """The process-wide single-threaded DuckDB instance for small writes (created on first use).
-
-    With more than one thread, DuckDB's task scheduler wakes and parks workers for each of the dozen statements a
-    DuckLake commit runs against its catalog; for a one-row write that costs more than the statements themselves
-    (``append_message`` p50 about 12 ms with one thread against 17-22 ms with two on a 2-core machine). ``threads``
-    is an instance-wide setting, hence a second instance; loading the extensions into it costs about 0.3 s once
-    per process. It also skips the optimizer passes a one-row write gains nothing from (``_lean_optimizers``).
-    """
-    global _small
-    with _install_lock:
-        if _small is None:
-            con = duckdb.connect(config={"threads": 1})
-            try:
-                _prepare_instance(con)
-                _lean_optimizers(con)
-            except BaseException:
-                con.close()
-                raise
-            _small = con
-        return _small
-
-
-#: optimizer passes the small-write instance keeps: pushing a filter into the lake scan and pruning files and
-#: row groups by their min/max statistics is what makes an id lookup cheap (``_sql.has_id``)
-SMALL_WRITE_OPTIMIZERS = frozenset(
-    {"filter_pushdown", "statistics_propagation", "unused_columns", "limit_pushdown", "row_group_pruner", "extension"}
-)
-
-
-def _lean_optimizers(con: duckdb.DuckDBPyConnection) -> None:
-    """Turn off the optimizer passes that a small write's statements gain nothing from.
-
-    A one-row DuckLake commit runs a few dozen tiny queries against its catalog, and DuckDB runs every optimizer
-    pass over each of them; ``python -m bench store`` shows ``append_message`` beside DuckLake's own single-row
-    commit on a default instance. Optimizer passes never change a query's result, only its plan, and this instance
-    only runs small writes.
-    """
-    names = [str(r[0]) for r in con.execute("SELECT name FROM duckdb_optimizers()").fetchall()]
-    off = [n for n in names if n not in SMALL_WRITE_OPTIMIZERS]
-    if off:
-        con.execute(f"SET disabled_optimizers = {_quote(','.join(off))}")
 
 
 def _use_wal(catalog: Path) -> None:
@@ -281,6 +182,8 @@ class Engine:
         self.read_only = snapshot is not None or as_of is not None
         self.retry = retry or RetryPolicy()
         self.lock = threading.RLock()
+        #: one committing writer at a time in a local store (``locking``); None for a shared lake or a time-travel view
+        self._writer_lock = WriterLock(location.root) if location.root is not None and not self.read_only else None
         self._con: duckdb.DuckDBPyConnection | None = None
         self._sql_con: duckdb.DuckDBPyConnection | None = None
         self.alias = f"behest_lake_{next(_aliases)}"
@@ -456,6 +359,8 @@ class Engine:
     def close(self) -> None:
         """Detach the lake, close the connections and drop the secrets no other open engine uses (idempotent)."""
         with self.lock:
+            if self._writer_lock is not None:
+                self._writer_lock.close()
             if self._sql_con is not None:
                 self._sql_con.close()
                 self._sql_con = None
@@ -485,36 +390,49 @@ class Engine:
 
     # --- reads ---------------------------------------------------------------------------------------------
 
-    def rows(self, query: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
-        """Run ``query`` and return its rows as dicts."""
+    def _read(self, run: Callable[[duckdb.DuckDBPyConnection], T], query: str) -> T:
+        """``run(con)`` as a read that never misses committed rows (see ``reads.consistent``)."""
         with self.lock:
+            con = self.con
+            latest = (
+                f"SELECT max(snapshot_id) FROM {self.meta}.ducklake_snapshot"
+                if self.read_only
+                else f"SELECT id FROM ducklake_current_snapshot('{self.alias}')"
+            )
             try:
-                cur = self.con.execute(query, params)
-                names = [d[0] for d in cur.description or []]
-                return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+                return consistent(con, latest, self.meta, lambda: run(con), query[:80])
             except duckdb.Error as exc:
                 raise BackendError("ducklake", self.scrub(str(exc))) from None
 
+    def rows(self, query: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """Run ``query`` and return its rows as dicts."""
+
+        def run(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+            cur = con.execute(query, params)
+            names = [d[0] for d in cur.description or []]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+        return self._read(run, query)
+
     def scalar(self, query: str, params: Sequence[Any] | None = None) -> Any:
         """The first column of the first row (None if there is no row)."""
-        with self.lock:
-            try:
-                row = self.con.execute(query, params).fetchone()
-            except duckdb.Error as exc:
-                raise BackendError("ducklake", self.scrub(str(exc))) from None
+        row = self._read(lambda con: con.execute(query, params).fetchone(), query)
         return None if row is None else row[0]
 
     def arrow(self, query: str, params: Sequence[Any] | None = None) -> pa.Table:
         """Run ``query`` and return an Arrow table."""
-        with self.lock:
-            try:
-                return self.con.execute(query, params).to_arrow_table()
-            except duckdb.Error as exc:
-                raise BackendError("ducklake", self.scrub(str(exc))) from None
+        return self._read(lambda con: con.execute(query, params).to_arrow_table(), query)
 
     def snapshot_id(self) -> int:
         """The id of the lake's latest (or, for a time-travel view, attached) snapshot."""
-        return int(self.scalar(f"SELECT id FROM ducklake_current_snapshot('{self.alias}')"))
+        with self.lock:
+            try:
+                row = self.con.execute(f"SELECT id FROM ducklake_current_snapshot('{self.alias}')").fetchone()
+            except duckdb.Error as exc:
+                raise BackendError("ducklake", self.scrub(str(exc))) from None
+        if row is None:
+            raise BackendError("ducklake", f"{self.description}: the catalog names no current snapshot")
+        return int(row[0])
 
     # --- writes --------------------------------------------------------------------------------------------
 
@@ -556,11 +474,12 @@ class Engine:
             last = ""
             for attempt in range(1, policy.attempts + 1):
                 try:
-                    con.execute("BEGIN TRANSACTION")
-                    self._begin_tx(con)
-                    result = body(con)
-                    con.execute(f"CALL {self.alias}.set_commit_message('behest_lab', ?)", [what])
-                    con.execute("COMMIT")
+                    with self._writer_lock.held() if self._writer_lock is not None else contextlib.nullcontext():
+                        con.execute("BEGIN TRANSACTION")
+                        self._begin_tx(con)
+                        result = body(con)
+                        con.execute(f"CALL {self.alias}.set_commit_message('behest_lab', ?)", [what])
+                        con.execute("COMMIT")
                     self._committed()
                     if small:
                         self._after_small_write()
@@ -574,6 +493,8 @@ class Engine:
                     last = self.scrub(str(exc))
                     if not _RETRYABLE.search(last):
                         raise BackendError("ducklake", f"{what}: {last}") from None
+                    if attempt >= _VAGUE_ATTEMPTS and not _CONTENTION.search(last):
+                        raise CommitConflictError(attempt, f"{what}: {last}") from None
                 if attempt < policy.attempts:
                     self.conflicts_retried += 1
                     time.sleep(policy.delay(attempt))
@@ -673,30 +594,3 @@ class Engine:
             yield name
         finally:
             con.unregister(name)
-
-
-class SeqClock:
-    """Strictly increasing append numbers: wall-clock nanoseconds, bumped when the clock stalls or steps back.
-
-    The parity carries whether the append touched its session: odd = ``updated_at`` moves to the append time
-    (``seq // 1000`` microseconds), even = the session keeps its stored ``updated_at`` (``touch_session=False``).
-    Being wall-clock based, numbers from different processes interleave in real append order.
-    """
-
-    def __init__(self) -> None:
-        self._last = 0
-        self._lock = threading.Lock()
-
-    def take(self, n: int, *, touch: bool) -> list[int]:
-        """``n`` fresh numbers, all odd when ``touch`` else all even."""
-        with self._lock:
-            start = max(time.time_ns(), self._last + 1)
-            if (start % 2 == 1) != touch:
-                start += 1
-            out = [start + 2 * i for i in range(n)]
-            if out:
-                self._last = out[-1]
-            return out
-
-
-SEQ = SeqClock()
