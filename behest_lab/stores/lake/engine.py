@@ -44,6 +44,7 @@ from behest_lab.errors import (
 from behest_lab.stores.lake.config import CATALOG_FILE as CATALOG_FILE
 from behest_lab.stores.lake.config import DATA_DIR as DATA_DIR
 from behest_lab.stores.lake.config import Location, local_location
+from behest_lab.stores.lake.corruption import translate
 from behest_lab.stores.lake.secrets import HeldSecrets
 
 T = TypeVar("T")
@@ -312,16 +313,26 @@ class Engine:
                 # locks DuckDB's copy holds on the same file, so it only touches catalogs no engine here has
                 # attached (those are in WAL mode already: the mode is stored in the file).
                 if not self.read_only and not _attached.get(catalog):
-                    _use_wal(catalog)
+                    try:
+                        _use_wal(catalog)
+                    except sqlite3.DatabaseError as exc:
+                        translate(exc, catalog=catalog)
+                        raise
         # the secrets this engine created, per instance, released by ``close``
         self._secrets = HeldSecrets()
         shared = shared_instance()
         con = shared.cursor()
         try:
             self._setup(con, shared)
-        except BaseException:
+        except BaseException as exc:
+            # a lake that failed half-way (a damaged catalog) must not stay attached to the shared instance:
+            # every later query of the instance would report it
+            for name in (self.alias, self.meta):
+                with contextlib.suppress(duckdb.Error):
+                    con.execute(f"DETACH DATABASE IF EXISTS {name}")
             con.close()
             self._secrets.release(shared)
+            translate(exc, catalog=catalog, scrub=self.scrub)
             raise
         self._con = con
         self._catalog = catalog
@@ -334,6 +345,12 @@ class Engine:
         if catalog is not None:
             with _install_lock:
                 _attached[catalog] = _attached.get(catalog, 0) + 1
+
+    def damaged(self, exc: BaseException) -> None:
+        """Raise ``DataCorruptionError`` naming the file when ``exc`` reports a damaged store file (see
+        ``corruption.translate``); return otherwise."""
+        data_dir = None if self.root is None else self.root / DATA_DIR
+        translate(exc, catalog=self.location.catalog_file, data_dir=data_dir, scrub=self.scrub)
 
     def scrub(self, text: str) -> str:
         """``text`` without any credential of this lake (see ``Location.scrub``)."""
@@ -411,6 +428,7 @@ class Engine:
                     continue
                 if _NO_LAKE.search(text):
                     raise NoStoreError("ducklake", f"no behest_lab store in {self.description}") from None
+                translate(exc, catalog=self.location.catalog_file, scrub=self.scrub)
                 raise ConnectionFailedError(
                     "ducklake", f"cannot attach the lake {self.description}: {self.scrub(text)}"
                 ) from None
@@ -489,6 +507,7 @@ class Engine:
                 names = [d[0] for d in cur.description or []]
                 return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
             except duckdb.Error as exc:
+                self.damaged(exc)
                 raise BackendError("ducklake", self.scrub(str(exc))) from None
 
     def scalar(self, query: str, params: Sequence[Any] | None = None) -> Any:
@@ -497,6 +516,7 @@ class Engine:
             try:
                 row = self.con.execute(query, params).fetchone()
             except duckdb.Error as exc:
+                self.damaged(exc)
                 raise BackendError("ducklake", self.scrub(str(exc))) from None
         return None if row is None else row[0]
 
@@ -506,6 +526,7 @@ class Engine:
             try:
                 return self.con.execute(query, params).to_arrow_table()
             except duckdb.Error as exc:
+                self.damaged(exc)
                 raise BackendError("ducklake", self.scrub(str(exc))) from None
 
     def snapshot_id(self) -> int:
@@ -565,6 +586,7 @@ class Engine:
                 except duckdb.Error as exc:
                     self._rollback(con)
                     last = self.scrub(str(exc))
+                    self.damaged(exc)
                     if not _RETRYABLE.search(last):
                         raise BackendError("ducklake", f"{what}: {last}") from None
                 if attempt < policy.attempts:

@@ -1,0 +1,156 @@
+"""Damaged store files are named: ``DataCorruptionError`` with the file (and table), never a raw engine error.
+
+Every test damages a REAL file of a real store (truncates it, zeroes a range, flips bits) and reads the store
+through the API, the analytics and the command line; undamaged tables must stay readable.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import behest_lab.analytics as analytics
+from behest_lab import open_store
+from behest_lab.errors import DataCorruptionError
+from behest_lab.stores.lake import LakeStore
+from tests.lake.template import lake_store
+from tests.stores._build import artifact, execution, message, session
+
+Damage = Callable[[Path], None]
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _zero_range(path: Path) -> None:
+    # 64 bytes in the middle of the footer (the file's metadata: schema, row groups, page offsets)
+    data = bytearray(path.read_bytes())
+    footer = int.from_bytes(data[-8:-4], "little")
+    start = len(data) - 8 - footer // 2
+    data[start : start + 64] = bytes(64)
+    path.write_bytes(bytes(data))
+
+
+def _flip_footer(path: Path) -> None:
+    # the footer's length field (the 4 bytes before the closing magic "PAR1"), one bit flipped
+    data = bytearray(path.read_bytes())
+    data[-6] ^= 0x40
+    path.write_bytes(bytes(data))
+
+
+def _flip_magic(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+DATA_DAMAGE: dict[str, Damage] = {
+    "truncate": _truncate,
+    "zero_range": _zero_range,
+    "flip_footer_length": _flip_footer,
+    "flip_magic": _flip_magic,
+}
+
+
+def _table_files(root: Path, table: str) -> list[Path]:
+    return sorted((root / "data" / "main" / table).glob("*.parquet"))
+
+
+def _store_with_messages(root: Path) -> tuple[LakeStore, object]:
+    """A store with one session and its messages in a Parquet file (a bulk write above the inlining limit)."""
+    store = lake_store(root)
+    s = session(store)
+    store.sessions.append_messages([message(s.id, f"m{i} " + "x" * 50) for i in range(1100)])
+    store.executions.record_execution(execution(s.id))
+    store.artifacts.put(artifact(b"kept", session_id=s.id))
+    return store, s.id
+
+
+@pytest.mark.parametrize("damage", sorted(DATA_DAMAGE))
+def test_a_damaged_data_file_is_named_by_the_api_and_analytics(tmp_path: Path, damage: str) -> None:
+    root = tmp_path / "store"
+    store, sid = _store_with_messages(root)
+    store.close()
+    [target] = _table_files(root, "messages")
+    DATA_DAMAGE[damage](target)
+    store = open_store(root)
+    try:
+        with pytest.raises(DataCorruptionError) as caught:
+            store.sessions.list_messages(sid)  # type: ignore[arg-type]
+        assert caught.value.path == str(target)
+        assert caught.value.table == "messages"
+        assert str(target) in str(caught.value)
+        with pytest.raises(DataCorruptionError) as caught:
+            analytics.sessions(store)
+        assert caught.value.path == str(target)
+        # undamaged tables stay readable
+        assert len(store.executions.list_executions(sid)) == 1  # type: ignore[arg-type]
+        assert [a.data for a in store.artifacts.list_by_session(sid)] == [b"kept"]  # type: ignore[arg-type]
+    finally:
+        store.close()
+
+
+def _cli_sessions(root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("behest-lab")), "sessions", "--store", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _assert_one_line(result: subprocess.CompletedProcess[str], path: Path) -> None:
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("behest-lab: error: data corruption")
+    assert str(path) in lines[0]
+
+
+def test_the_cli_names_a_damaged_data_file_in_one_line(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    store, _ = _store_with_messages(root)
+    store.close()
+    [target] = _table_files(root, "messages")
+    _truncate(target)
+    _assert_one_line(_cli_sessions(root), target)
+
+
+CATALOG_DAMAGE: dict[str, Damage] = {
+    "zero_header": lambda p: p.write_bytes(bytes(16) + p.read_bytes()[16:]),
+    "truncate": lambda p: p.write_bytes(p.read_bytes()[:4196]),
+    "zero_a_page": lambda p: p.write_bytes(p.read_bytes()[:8192] + bytes(512) + p.read_bytes()[8704:]),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(CATALOG_DAMAGE))
+def test_a_damaged_catalog_is_named(tmp_path: Path, damage: str) -> None:
+    root = tmp_path / "store"
+    store, _ = _store_with_messages(root)
+    store.close()
+    catalog = root / "catalog.sqlite"
+    CATALOG_DAMAGE[damage](catalog)
+    with pytest.raises(DataCorruptionError) as caught:
+        open_store(root)
+    assert caught.value.path == str(catalog)
+    assert caught.value.field == "catalog"
+    _assert_one_line(_cli_sessions(root), catalog)
+
+
+def test_undamaged_data_is_read_as_before(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    store, sid = _store_with_messages(root)
+    try:
+        assert len(store.sessions.list_messages(sid)) == 1100  # type: ignore[arg-type]
+        assert analytics.sessions(store).height == 1
+    finally:
+        store.close()
+    result = _cli_sessions(root)
+    assert result.returncode == 0, result.stderr
