@@ -11,6 +11,7 @@ timestamps ``TIMESTAMPTZ``, message usage and compaction metadata are plain colu
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ from behest_lab.stores.rows import (  # records from rows: re-exported here
     usage_from_row,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _TS = pa.timestamp("us", tz="UTC")
 _NS_DOC = "nanoseconds past {}'s microsecond, 0-999 (NULL in rows stored before schema 3: not known)"
@@ -186,6 +187,8 @@ TABLES: dict[str, list[Column]] = {
     "artifact_data": [
         _c("id", "UUID", pa.string(), "artifact id"),
         _c("data", "BLOB", pa.binary(), "the bytes"),
+        # Parquet verifies none of these bytes: ``get`` checks them against this (NULL: stored before schema 5)
+        _c("sha256", "VARCHAR", pa.string(), "SHA-256 of the bytes, hex (NULL for bytes stored before schema 5)"),
     ],
 }
 
@@ -532,7 +535,11 @@ def _artifact_columns(records: list[Artifact]) -> list[pa.Array]:
 
 
 def _artifact_data_columns(records: list[Artifact]) -> list[pa.Array]:
-    return [_uuid_column([r.id for r in records]), pa.array([r.data for r in records], pa.binary())]
+    return [
+        _uuid_column([r.id for r in records]),
+        pa.array([r.data for r in records], pa.binary()),
+        pa.array([hashlib.sha256(r.data).hexdigest() for r in records], pa.string()),
+    ]
 
 
 _COLUMN_MAKERS: dict[str, Callable[[list[Any]], list[pa.Array]]] = {

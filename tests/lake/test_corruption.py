@@ -6,11 +6,15 @@ through the API, the analytics and the command line; undamaged tables must stay 
 
 from __future__ import annotations
 
+import hashlib
+import random
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from uuid import UUID
 
+import pyarrow.parquet as pq
 import pytest
 
 import behest_lab.analytics as analytics
@@ -154,3 +158,88 @@ def test_undamaged_data_is_read_as_before(tmp_path: Path) -> None:
         store.close()
     result = _cli_sessions(root)
     assert result.returncode == 0, result.stderr
+
+
+# --- bytes the file format does not verify: checked against the store's checksums ---------------------------
+
+
+def _overwrite_in_file(path: Path, old: bytes, new: bytes) -> None:
+    data = path.read_bytes()
+    assert data.count(old) == 1, "the artifact's bytes are stored as written, once, in the file"
+    path.write_bytes(data.replace(old, new))
+
+
+PAYLOAD = random.Random(7).randbytes(16384)  # incompressible: the file holds the bytes as written
+CHANGED = b"\xde\xad\xbe\xef" * 4
+
+
+def _artifact_store(root: Path) -> tuple[Path, UUID, UUID]:
+    """A store with an artifact of ``PAYLOAD`` and a second one, then one slice of the payload overwritten in the
+    ``artifact_data`` Parquet file; returns the file, the damaged artifact's id and the other's."""
+    store = lake_store(root)
+    s = session(store)
+    damaged, kept = artifact(PAYLOAD, session_id=s.id), artifact(b"untouched", session_id=s.id)
+    store.artifacts.put_many([damaged, kept])
+    store.compact()  # the rows leave the catalog for a Parquet file
+    store.close()
+    [target] = _table_files(root, "artifact_data")
+    _overwrite_in_file(target, PAYLOAD[1000:1016], CHANGED)
+    return target, damaged.id, kept.id
+
+
+def test_overwritten_artifact_bytes_are_named(tmp_path: Path) -> None:
+    target, damaged, kept = _artifact_store(tmp_path / "store")
+    store = open_store(tmp_path / "store")
+    try:
+        with pytest.raises(DataCorruptionError) as caught:
+            store.artifacts.get(damaged)
+        assert caught.value.table == "artifact_data"
+        assert caught.value.path == str(target)
+        assert str(damaged) in str(caught.value)
+        kept_artifact = store.artifacts.get(kept)
+        assert kept_artifact is not None
+        assert kept_artifact.data == b"untouched"
+    finally:
+        store.close()
+
+
+def test_without_the_checksum_the_overwritten_artifact_bytes_read_silently(tmp_path: Path) -> None:
+    """What the checksum guards against: the Parquet file itself reads with the changed bytes and no error."""
+    target, _damaged, _ = _artifact_store(tmp_path / "store")
+    rows = pq.read_table(target, columns=["data"]).column("data").to_pylist()
+    changed = [bytes(d) for d in rows if len(d) == len(PAYLOAD)]
+    assert len(changed) == 1
+    assert changed[0] != PAYLOAD
+    assert CHANGED in changed[0]
+
+
+def test_artifacts_stored_before_checksums_are_read_unverified_and_new_ones_checked(tmp_path: Path) -> None:
+    """A store from schema 4 (no ``artifact_data.sha256``) gains the column by the named step; its old artifacts
+    read as stored (NULL checksum: unverified), artifacts put afterwards carry a checksum."""
+    from behest_lab.stores.lake import migrations
+
+    root = tmp_path / "store"
+    store = lake_store(root)
+    old = artifact(b"from schema 4")
+    store.artifacts.put(old)
+
+    def back_to_4(con: object) -> None:
+        con.execute("ALTER TABLE artifact_data DROP COLUMN sha256")  # type: ignore[attr-defined]
+        con.execute(f"UPDATE {migrations.META_TABLE} SET value = '4' WHERE key = 'schema_version'")  # type: ignore[attr-defined]
+
+    store._engine.write(back_to_4, "test: back to schema version 4")
+    store.close()
+    assert [m.name for m in migrations.plan(4)] == ["artifact_checksums"]
+    store = open_store(root)
+    try:
+        assert store.sql("SELECT count(*) FROM artifacts").fetchone() == (1,)
+        got = store.artifacts.get(old.id)
+        assert got is not None
+        assert got.data == b"from schema 4"
+        new = store.artifacts.put(artifact(b"checked"))
+        engine = store._engine  # type: ignore[attr-defined]
+        sums = dict(engine.con.execute("SELECT id::VARCHAR, sha256 FROM artifact_data").fetchall())
+        assert sums[str(old.id)] is None
+        assert sums[str(new.id)] == hashlib.sha256(b"checked").hexdigest()
+    finally:
+        store.close()

@@ -6,6 +6,7 @@ The reference below builds each row as a dict from the records' public attribute
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 from collections.abc import Callable
@@ -400,7 +401,11 @@ def test_artifacts_and_their_data() -> None:
     got = tables.to_arrow("artifacts", records)
     _check("artifacts", got, [_ref_artifact(r) for r in records])
     data = tables.to_arrow("artifact_data", records)
-    _check("artifact_data", data, [{"id": str(r.id), "data": r.data} for r in records])
+    _check(
+        "artifact_data",
+        data,
+        [{"id": str(r.id), "data": r.data, "sha256": hashlib.sha256(r.data).hexdigest()} for r in records],
+    )
     blobs = data.column("data").to_pylist()
     back = [tables.artifact_from_row(row, d) for row, d in zip(got.to_pylist(), blobs, strict=True)]
     assert back == records
