@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import random
+import struct
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from uuid import UUID
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -22,7 +24,7 @@ from behest_lab import open_store
 from behest_lab.errors import DataCorruptionError
 from behest_lab.stores.lake import LakeStore
 from tests.lake.template import lake_store
-from tests.stores._build import artifact, execution, message, session
+from tests.stores._build import artifact, embedding, execution, message, session
 
 Damage = Callable[[Path], None]
 
@@ -229,7 +231,7 @@ def test_artifacts_stored_before_checksums_are_read_unverified_and_new_ones_chec
 
     store._engine.write(back_to_4, "test: back to schema version 4")
     store.close()
-    assert [m.name for m in migrations.plan(4)] == ["artifact_checksums"]
+    assert [m.name for m in migrations.plan(4)] == ["artifact_checksums", "vector_checksums"]
     store = open_store(root)
     try:
         assert store.sql("SELECT count(*) FROM artifacts").fetchone() == (1,)
@@ -241,5 +243,61 @@ def test_artifacts_stored_before_checksums_are_read_unverified_and_new_ones_chec
         sums = dict(engine.con.execute("SELECT id::VARCHAR, sha256 FROM artifact_data").fetchall())
         assert sums[str(old.id)] is None
         assert sums[str(new.id)] == hashlib.sha256(b"checked").hexdigest()
+    finally:
+        store.close()
+
+
+# --- vectors ---------------------------------------------------------------------------------------------------
+
+DIM = 16
+
+
+def _vector_store(root: Path) -> tuple[Path, list[float], UUID]:
+    """A store whose embeddings sit in one uncompressed Parquet file; returns the file, a query and the id of the
+    vector that best matches it. The file is then damaged: one bit of that vector's bytes flipped, so that a
+    different vector now ranks first."""
+    rng = random.Random(3)
+    vectors = [[rng.uniform(-1, 1) for _ in range(DIM)] for _ in range(1200)]
+    store = lake_store(root)
+    records = [embedding(v) for v in vectors]
+    store.embeddings.upsert_many(records)  # more rows than are inlined: a Parquet file
+    store.close()
+    [target] = _table_files(root, "embeddings")
+    query = vectors[0]
+    # the exponent's top bit of the best match's first component: it turns into a huge (or tiny) number
+    raw = struct.pack(f"<{DIM}f", *[float(x) for x in np.asarray(vectors[0], dtype=np.float32)])
+    data = bytearray(target.read_bytes())
+    # stored as written (uncompressed) twice: in ``vector`` (FLOAT[]) and, later in the row group, ``vector_f32``
+    # (the raw bytes a search reads)
+    assert data.count(raw) == 2
+    at = data.rindex(raw) + 3
+    data[at] ^= 0x40
+    target.write_bytes(bytes(data))
+    return target, query, records[0].id
+
+
+def test_a_flipped_bit_in_an_embeddings_file_is_named_by_search(tmp_path: Path) -> None:
+    target, query, _ = _vector_store(tmp_path / "store")
+    store = open_store(tmp_path / "store")
+    try:
+        with pytest.raises(DataCorruptionError) as caught:
+            store.embeddings.search(query, 3)
+        assert caught.value.path == str(target)
+        assert caught.value.table == "embeddings"
+    finally:
+        store.close()
+
+
+def test_without_the_checksum_the_flipped_bit_changes_search_results_silently(tmp_path: Path) -> None:
+    """What the checksum guards against: with the checksums cleared (a store from before them), the same damage
+    changes the best match with no error."""
+    _target, query, best = _vector_store(tmp_path / "store")
+    store = open_store(tmp_path / "store")
+    try:
+        store._engine.write(  # type: ignore[attr-defined]
+            lambda con: con.execute("UPDATE embeddings SET vector_check = NULL"), "test: forget the checksums"
+        )
+        hits = store.embeddings.search(query, 1)
+        assert hits[0].record.id != best
     finally:
         store.close()

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -38,6 +39,7 @@ from behest_lab.records import (
 from behest_lab.records.execution import ToolExecutionStatus
 from behest_lab.records.instant import Instant, nanosecond_of
 from behest_lab.stores import tables
+from behest_lab.vectors.parquet import matrix_checksums
 
 EPOCH = datetime.fromtimestamp(0, UTC)
 
@@ -171,6 +173,7 @@ def _ref_embedding(r: EmbeddingRecord) -> dict[str, Any]:
         "vector_f32": struct.pack(f"<{len(r.vector)}f", *r.vector),
         "metadata": _free(r.metadata),
         "created_at": r.created_at,
+        "vector_check": int(matrix_checksums(np.asarray([r.vector], dtype=np.float32))[0]),
     }
 
 
