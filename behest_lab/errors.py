@@ -12,7 +12,7 @@
     │   ├── ConnectionFailedError       a store could not be reached or opened (.backend)
     │   ├── SerializationError          a value could not be encoded for storage
     │   ├── MigrationError              a store's schema version cannot be used (.found, .supported)
-    │   ├── DataCorruptionError         stored data does not parse (.field)
+    │   ├── DataCorruptionError         stored data is damaged or does not parse (.field, .path, .table)
     │   └── ReadOnlyStoreError          a write on a time-travel (read-only) view
     ├── VectorDimensionError            also ValueError; query dimension matches no stored vector
     ├── ReportError                     a report could not be built or written; the message says why
@@ -123,11 +123,18 @@ class MigrationError(StoreError):
 
 
 class DataCorruptionError(StoreError):
-    """Stored data does not parse; ``field`` names the column or key."""
+    """Stored data is damaged or does not parse.
 
-    def __init__(self, field: str, message: str) -> None:
+    ``field`` names the column or key (or the table, when the whole file is unreadable); ``path`` names the damaged
+    file and ``table`` its table, when known (None otherwise).
+    """
+
+    def __init__(self, field: str, message: str, *, path: str | None = None, table: str | None = None) -> None:
         self.field = field
-        super().__init__(f"data corruption in `{field}`: {message}")
+        self.path = path
+        self.table = table
+        where = f" ({path})" if path is not None and path not in message else ""
+        super().__init__(f"data corruption in `{field}`{where}: {message}")
 
 
 class ReadOnlyStoreError(StoreError):

@@ -48,7 +48,9 @@ EXAMPLES: dict[str, Any] = {
     "ConnectionFailedError": errors.ConnectionFailedError("lake", "cannot open"),
     "SerializationError": errors.SerializationError("metadata: not JSON"),
     "MigrationError": errors.MigrationError("too new", found=3, supported=1),
-    "DataCorruptionError": errors.DataCorruptionError("messages.content", "bad JSON"),
+    "DataCorruptionError": errors.DataCorruptionError(
+        "messages.content", "bad JSON", path="/s/data/m.parquet", table="messages"
+    ),
     "ReadOnlyStoreError": errors.ReadOnlyStoreError("snapshot 3 is read-only"),
     "VectorDimensionError": errors.VectorDimensionError(3, [4, 2, 4]),
     "ReportError": errors.ReportError("no store in 'x'"),
@@ -116,7 +118,10 @@ def test_attribute_values() -> None:
     assert EXAMPLES["ConnectionFailedError"].backend == "lake"
     mig = EXAMPLES["MigrationError"]
     assert (mig.found, mig.supported) == (3, 1)
-    assert EXAMPLES["DataCorruptionError"].field == "messages.content"
+    dc = EXAMPLES["DataCorruptionError"]
+    assert (dc.field, dc.path, dc.table) == ("messages.content", "/s/data/m.parquet", "messages")
+    assert "/s/data/m.parquet" in str(dc)
+    assert errors.DataCorruptionError("x", "y").path is None
     vd = EXAMPLES["VectorDimensionError"]
     assert (vd.dimension, vd.present, isinstance(vd, ValueError)) == (3, [2, 4], True)
     ie = EXAMPLES["InterchangeError"]

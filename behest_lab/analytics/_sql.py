@@ -13,6 +13,7 @@ import polars as pl
 
 from behest_lab.errors import DataCorruptionError
 from behest_lab.pricing._sql import CORRUPT_MARKER, literal
+from behest_lab.stores.lake.corruption import translate_for
 from behest_lab.stores.protocols import Store
 
 TimeBound = datetime | date | str | None
@@ -122,12 +123,24 @@ def metadata_condition(column: str, pattern: Any, keys: tuple[str, ...] = ()) ->
     return _leaf(column, keys, pattern)
 
 
+def fetch_rows(store: Store, query: str) -> list[tuple[Any, ...]]:
+    """``store.sql(query).fetchall()``; a damaged store file becomes ``DataCorruptionError`` naming it."""
+    try:
+        return store.sql(query).fetchall()
+    except duckdb.Error as exc:
+        translate_for(exc, store)
+        raise
+
+
 def run(store: Store, query: str) -> pl.DataFrame:
     """Run ``query`` through ``store.sql`` and return a polars frame; corrupt usage rows become
     ``DataCorruptionError`` (field ``usage_records.cached_input_tokens`` or ``messages.cached_input_tokens``)."""
     try:
         frame = store.sql(query).pl()
-    except duckdb.InvalidInputException as exc:
+    except duckdb.Error as exc:
+        translate_for(exc, store)  # a damaged store file: DataCorruptionError naming it
+        if not isinstance(exc, duckdb.InvalidInputException):
+            raise
         msg = str(exc)
         if CORRUPT_MARKER in msg:
             table, _, detail = msg[msg.index(CORRUPT_MARKER) + len(CORRUPT_MARKER) :].strip().partition(" ")

@@ -12,6 +12,7 @@ from behest_lab.analytics._sql import (
     Conditions,
     TimeBound,
     check_choice,
+    fetch_rows,
     json_pointer,
     metadata_condition,
     run,
@@ -60,10 +61,11 @@ _BASE_COLUMNS = {
 
 def metadata_keys(store: Store, limit: int = DEFAULT_METADATA_FIELDS) -> list[str]:
     """The most common top-level keys of session metadata objects (ties by name), at most ``limit``."""
-    rows = store.sql(
+    rows = fetch_rows(
+        store,
         "SELECT k, count(*) AS n FROM (SELECT unnest(json_keys(metadata)) AS k FROM sessions "
-        f"WHERE json_type(metadata) = 'OBJECT') GROUP BY k ORDER BY n DESC, k LIMIT {int(limit)}"
-    ).fetchall()
+        f"WHERE json_type(metadata) = 'OBJECT') GROUP BY k ORDER BY n DESC, k LIMIT {int(limit)}",
+    )
     return sorted(str(k) for k, _ in rows)
 
 

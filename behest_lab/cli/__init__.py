@@ -124,7 +124,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        code: int = args.func(args)
+        try:
+            code: int = args.func(args)
+        except Exception as exc:
+            # a damaged store file reported by DuckDB or SQLite in its own words: DataCorruptionError naming it
+            from behest_lab.stores.lake.corruption import translate_for
+
+            translate_for(exc, getattr(args, "store", None))
+            raise
     except BehestLabError as exc:
         print(f"behest-lab: error: {exc}", file=sys.stderr)
         return 1

@@ -11,6 +11,7 @@ timestamps ``TIMESTAMPTZ``, message usage and compaction metadata are plain colu
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -43,8 +44,9 @@ from behest_lab.stores.rows import (  # records from rows: re-exported here
     session_from_row,
     usage_from_row,
 )
+from behest_lab.vectors.parquet import vector_checksums
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 6
 
 _TS = pa.timestamp("us", tz="UTC")
 _NS_DOC = "nanoseconds past {}'s microsecond, 0-999 (NULL in rows stored before schema 3: not known)"
@@ -172,6 +174,8 @@ TABLES: dict[str, list[Column]] = {
         _c("metadata", "JSON", pa.string(), "free-form metadata"),
         _c("created_at", "TIMESTAMPTZ", _TS, "creation time"),
         _c("created_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("created_at")),
+        # Parquet verifies none of the vector bytes: a search checks them against this (vectors.parquet)
+        _c("vector_check", "BIGINT", pa.int64(), "checksum of vector_f32 (NULL in rows stored before schema 6)"),
     ],
     "artifacts": [
         _c("id", "UUID", pa.string(), "artifact id"),
@@ -186,6 +190,8 @@ TABLES: dict[str, list[Column]] = {
     "artifact_data": [
         _c("id", "UUID", pa.string(), "artifact id"),
         _c("data", "BLOB", pa.binary(), "the bytes"),
+        # Parquet verifies none of these bytes: ``get`` checks them against this
+        _c("sha256", "VARCHAR", pa.string(), "SHA-256 of the bytes, hex (NULL for bytes stored before schema 5)"),
     ],
 }
 
@@ -501,6 +507,7 @@ def _embedding_columns(records: list[EmbeddingRecord]) -> list[pa.Array]:
     dims = [len(v) for v in vectors]
     flat = np.fromiter(chain.from_iterable(vectors), dtype=np.float32, count=sum(dims))
     offsets = pa.array(list(accumulate(dims, initial=0)), pa.int32())
+    raw = flat.astype("<f4")
     return [
         _uuid_column([r.id for r in records]),
         _uuid_column([r.session_id for r in records]),
@@ -510,11 +517,12 @@ def _embedding_columns(records: list[EmbeddingRecord]) -> list[pa.Array]:
         pa.Array.from_buffers(
             pa.binary(),
             len(records),
-            [None, pa.py_buffer(np.asarray(offsets) * 4), pa.py_buffer(flat.astype("<f4").tobytes())],
+            [None, pa.py_buffer(np.asarray(offsets) * 4), pa.py_buffer(raw.tobytes())],
         ),
         _json_column([r.metadata for r in records]),
         _timestamp_column([r.created_at for r in records]),
         _ns_column([r.created_at for r in records]),
+        pa.array(vector_checksums(raw, np.asarray(offsets) * 4), pa.int64()),
     ]
 
 
@@ -532,7 +540,11 @@ def _artifact_columns(records: list[Artifact]) -> list[pa.Array]:
 
 
 def _artifact_data_columns(records: list[Artifact]) -> list[pa.Array]:
-    return [_uuid_column([r.id for r in records]), pa.array([r.data for r in records], pa.binary())]
+    return [
+        _uuid_column([r.id for r in records]),
+        pa.array([r.data for r in records], pa.binary()),
+        pa.array([hashlib.sha256(r.data).hexdigest() for r in records], pa.string()),
+    ]
 
 
 _COLUMN_MAKERS: dict[str, Callable[[list[Any]], list[pa.Array]]] = {

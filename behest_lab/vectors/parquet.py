@@ -154,3 +154,76 @@ def read_vectors(
     with ThreadPoolExecutor(workers, thread_name_prefix="behest-vectors") as pool:
         for future in [pool.submit(_run, task, matrices, norms) for task in tasks]:
             future.result()
+
+
+# --- checksums of the vector bytes --------------------------------------------------------------------------
+#
+# An uncompressed Parquet page carries no checksum DuckDB or pyarrow verifies, so a flipped bit inside a vector
+# is read back as a slightly different number. Each stored row therefore carries ``vector_check``: two weighted
+# sums of the vector's 32-bit words modulo 2**32 (high and low half of the 64-bit value), each with distinct odd
+# weights per position. Any change confined to one word changes both sums (an odd weight times a non-zero change
+# below 2**32 is never 0 modulo 2**32), so every single flipped bit is caught; other damage goes unnoticed only by
+# a coincidence of about 1 in 2**64. It is two integer matrix-vector products per matrix: no Python loop per
+# vector (about 0.15 s for 200,000 vectors of 384 components).
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_CHUNK_ROWS = 65536
+
+
+def _weights(n: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
+    with np.errstate(over="ignore"):
+        mixed = np.arange(1, n + 1, dtype=np.uint64) * _GOLDEN
+    low = (mixed & np.uint64(0xFFFFFFFF)).astype(np.uint32) | np.uint32(1)
+    high = (mixed >> np.uint64(32)).astype(np.uint32) | np.uint32(1)
+    return low, high
+
+
+def _combine(low: npt.NDArray[np.uint32], high: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
+    return ((high.astype(np.uint64) << np.uint64(32)) | low.astype(np.uint64)).view(np.int64)
+
+
+def matrix_checksums(matrix: F32Array) -> npt.NDArray[np.int64]:
+    """The ``vector_check`` of each row of a float32 matrix."""
+    n, dim = matrix.shape
+    low_w, high_w = _weights(dim)
+    words = np.ascontiguousarray(matrix).view("<u4")
+    low = np.empty(n, dtype=np.uint32)
+    high = np.empty(n, dtype=np.uint32)
+    for start in range(0, n, _CHUNK_ROWS):
+        part = words[start : start + _CHUNK_ROWS]
+        low[start : start + _CHUNK_ROWS] = part @ low_w
+        high[start : start + _CHUNK_ROWS] = part @ high_w
+    return _combine(low, high)
+
+
+def vector_checksums(data: bytes | memoryview | npt.NDArray[Any], offsets: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    """The ``vector_check`` of each vector in ``data`` (concatenated little-endian float32 bytes).
+
+    Args:
+        data: the bytes of all vectors.
+        offsets: byte offsets of the vectors in ``data`` (n + 1 values, multiples of 4).
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    n = max(offsets.size - 1, 0)
+    low = np.zeros(n, dtype=np.uint32)
+    high = np.zeros(n, dtype=np.uint32)
+    if n == 0:
+        return _combine(low, high)
+    words = data.view("<u4").ravel() if isinstance(data, np.ndarray) else np.frombuffer(data, dtype="<u4")
+    starts = offsets[:-1] // 4
+    lengths = np.diff(offsets) // 4
+    for length in (int(x) for x in np.unique(lengths)):
+        if length == 0:
+            continue
+        low_w, high_w = _weights(length)
+        rows = np.flatnonzero(lengths == length)
+        for first in range(0, rows.size, _CHUNK_ROWS):
+            chunk = rows[first : first + _CHUNK_ROWS]
+            begin = int(starts[chunk[0]])
+            if np.array_equal(starts[chunk], begin + length * np.arange(chunk.size)):  # side by side: a view
+                part = words[begin : begin + chunk.size * length].reshape(chunk.size, length)
+            else:
+                part = words[starts[chunk, None] + np.arange(length)]
+            low[chunk] = part @ low_w
+            high[chunk] = part @ high_w
+    return _combine(low, high)

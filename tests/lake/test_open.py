@@ -223,7 +223,7 @@ def test_a_version_2_store_gains_nanosecond_columns_and_keeps_its_rows(tmp_path:
     with open_store(folder) as store:
         assert isinstance(store, LakeStore)
         store._engine.write(drop, "test: back to schema version 2")
-    assert [m.name for m in migrations.plan(2)] == ["timestamp_nanoseconds", "usage_key_shape"]
+    assert [m.name for m in migrations.plan(2)][:2] == ["timestamp_nanoseconds", "usage_key_shape"]
 
     with open_store(folder) as store:
         assert isinstance(store, LakeStore)

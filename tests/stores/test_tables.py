@@ -6,12 +6,14 @@ The reference below builds each row as a dict from the records' public attribute
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -37,6 +39,7 @@ from behest_lab.records import (
 from behest_lab.records.execution import ToolExecutionStatus
 from behest_lab.records.instant import Instant, nanosecond_of
 from behest_lab.stores import tables
+from behest_lab.vectors.parquet import matrix_checksums
 
 EPOCH = datetime.fromtimestamp(0, UTC)
 
@@ -170,6 +173,7 @@ def _ref_embedding(r: EmbeddingRecord) -> dict[str, Any]:
         "vector_f32": struct.pack(f"<{len(r.vector)}f", *r.vector),
         "metadata": _free(r.metadata),
         "created_at": r.created_at,
+        "vector_check": int(matrix_checksums(np.asarray([r.vector], dtype=np.float32))[0]),
     }
 
 
@@ -400,7 +404,11 @@ def test_artifacts_and_their_data() -> None:
     got = tables.to_arrow("artifacts", records)
     _check("artifacts", got, [_ref_artifact(r) for r in records])
     data = tables.to_arrow("artifact_data", records)
-    _check("artifact_data", data, [{"id": str(r.id), "data": r.data} for r in records])
+    _check(
+        "artifact_data",
+        data,
+        [{"id": str(r.id), "data": r.data, "sha256": hashlib.sha256(r.data).hexdigest()} for r in records],
+    )
     blobs = data.column("data").to_pylist()
     back = [tables.artifact_from_row(row, d) for row, d in zip(got.to_pylist(), blobs, strict=True)]
     assert back == records

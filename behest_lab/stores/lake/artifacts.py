@@ -3,24 +3,45 @@ the bytes); both written in one transaction."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
 import duckdb
 
+from behest_lab.errors import DataCorruptionError
 from behest_lab.records import Artifact
 from behest_lab.stores import tables
 from behest_lab.stores._common import check_batch, check_type
 from behest_lab.stores.lake import _sql
 from behest_lab.stores.lake.engine import Engine
 
-_SELECT = "SELECT a.*, d.data AS _data FROM artifacts AS a LEFT JOIN artifact_data AS d ON d.id = a.id WHERE {where}"
+_SELECT = (
+    "SELECT a.*, d.data AS _data, d.sha256 AS _sha256, d.filename AS _file FROM artifacts AS a "
+    "LEFT JOIN artifact_data AS d ON d.id = a.id WHERE {where}"
+)
 
 
 def _artifact(row: dict[str, Any]) -> Artifact:
+    """The artifact of a row, its bytes checked against the SHA-256 stored beside them.
+
+    Raises:
+        DataCorruptionError: the bytes differ from the ones stored (rows from before schema 5 carry no checksum
+            and are returned unverified).
+    """
     data = row.pop("_data")
-    return tables.artifact_from_row(row, b"" if data is None else bytes(data))
+    expected = row.pop("_sha256")
+    path = row.pop("_file")
+    blob = b"" if data is None else bytes(data)
+    if expected is not None and hashlib.sha256(blob).hexdigest() != expected:
+        raise DataCorruptionError(
+            "artifact_data.data",
+            f"the bytes of artifact {row['id']} in {path} differ from the ones stored (SHA-256 mismatch)",
+            path=None if path is None else str(path),
+            table="artifact_data",
+        )
+    return tables.artifact_from_row(row, blob)
 
 
 class LakeArtifactStore:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
@@ -29,7 +29,7 @@ from behest_lab.stores._common import check_batch, check_type
 from behest_lab.stores.lake import _sql
 from behest_lab.stores.lake.engine import Engine
 from behest_lab.vectors import F32Array, VectorIndex, dim_slots, empty_f32, scatter_f32, uuid_words
-from behest_lab.vectors.parquet import FileRows, read_vectors
+from behest_lab.vectors.parquet import FileRows, matrix_checksums, read_vectors, vector_checksums
 
 _EMB = _sql.qualified("embeddings")
 # reading the Parquet files directly failed: a file vanished or cannot be decoded by pyarrow (e.g. encrypted)
@@ -41,6 +41,41 @@ _KEY_SPAN = 1 << 40
 def _is_local_file(name: str | None) -> bool:
     """Whether a ``filename`` value names a local Parquet file (inlined rows carry the catalog table's name)."""
     return name is not None and "://" not in name and os.path.isabs(name) and os.path.isfile(name)
+
+
+class VectorChecksumError(DataCorruptionError):
+    """A stored vector's bytes differ from the checksum stored with them (``embeddings.vector_check``)."""
+
+    def __init__(self, path: str, position: int) -> None:
+        super().__init__(
+            "embeddings.vector_f32",
+            f"the vector in row {position} of {path} differs from its stored checksum",
+            path=path,
+            table="embeddings",
+        )
+
+
+def _checked(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """``batches`` with each vector checked against ``_check`` (``VectorChecksumError`` on a mismatch)."""
+    for batch in batches:
+        column = batch.column("vector_f32")
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        kind = np.int64 if pa.types.is_large_binary(column.type) else np.int32
+        n = len(column)
+        if n == 0:
+            yield batch
+            continue
+        offsets = np.frombuffer(column.buffers()[1], dtype=kind)[column.offset : column.offset + n + 1]
+        raw = np.frombuffer(column.buffers()[2], dtype=np.uint8)
+        got = vector_checksums(raw[: raw.size - raw.size % 4], offsets)
+        check = batch.column("_check")
+        known = check.is_valid().to_numpy(zero_copy_only=False)
+        bad = np.flatnonzero(known & (got != check.fill_null(0).to_numpy(zero_copy_only=False)))
+        if bad.size:
+            row = int(bad[0])
+            raise VectorChecksumError(str(batch.column("_file")[row].as_py()), int(batch.column("_pos")[row].as_py()))
+        yield batch
 
 
 class LakeEmbeddingStore:
@@ -149,6 +184,8 @@ class LakeEmbeddingStore:
                 con.execute("SET arrow_lossless_conversion = true")
                 try:
                     index = self._build_direct(con)
+                except VectorChecksumError:
+                    raise
                 except _DIRECT_ERRORS:
                     index = None
                 self.index_source = "files"
@@ -166,6 +203,7 @@ class LakeEmbeddingStore:
             con.execute("RESET arrow_lossless_conversion")
             con.execute("COMMIT")
         except duckdb.Error as exc:
+            self._e.damaged(exc)  # a damaged file: DataCorruptionError naming it
             raise BackendError("ducklake", f"reading the embeddings: {self._e.scrub(str(exc))}") from None
         return index
 
@@ -194,7 +232,7 @@ class LakeEmbeddingStore:
             allocated = pool.submit(lambda: {d: empty_f32(n, d) for d, n in expected.items()})
             cols = con.execute(
                 "SELECT file_index AS _file, file_row_number AS _pos, id, model, session_id, dim, "
-                f"metadata::VARCHAR AS metadata, created_at, created_at_ns FROM {_EMB}"
+                f"metadata::VARCHAR AS metadata, created_at, created_at_ns, vector_check AS _check FROM {_EMB}"
             ).to_arrow_table()
             mats = allocated.result()
         codes = cols.column("_file").to_numpy(zero_copy_only=False).astype(np.int64)
@@ -235,7 +273,22 @@ class LakeEmbeddingStore:
             key=("id", field_ids.get("id")),
             norms=norms,
         )
-        return VectorIndex.from_columns(cols.drop_columns(["_file", "_pos"]), mats, norms)
+        check = cols.column("_check")
+        for d, matrix in mats.items():
+            rows = np.flatnonzero(dims == d)
+            want = np.zeros(matrix.shape[0], dtype=np.int64)
+            known = np.zeros(matrix.shape[0], dtype=bool)
+            at = slots[rows]
+            want[at] = check.take(pa.array(rows)).fill_null(0).to_numpy(zero_copy_only=False)
+            known[at] = check.take(pa.array(rows)).is_valid().to_numpy(zero_copy_only=False)
+            bad = np.flatnonzero(known & (matrix_checksums(matrix) != want))
+            if bad.size:
+                row_of_slot = np.empty(matrix.shape[0], dtype=np.int64)
+                row_of_slot[at] = rows
+                row = int(row_of_slot[bad[0]])
+                name = names[int(codes[row])][0]
+                raise VectorChecksumError(name, int(positions[row]))
+        return VectorIndex.from_columns(cols.drop_columns(["_file", "_pos", "_check"]), mats, norms)
 
     def _fill_elsewhere(
         self,
@@ -275,10 +328,10 @@ class LakeEmbeddingStore:
         """The index with everything streamed through DuckDB (any catalog, any file location)."""
         rows = con.execute(f"SELECT dim, count(*) FROM {_EMB} GROUP BY dim").fetchall()
         reader = con.execute(
-            "SELECT id, model, session_id, dim, vector_f32, metadata::VARCHAR AS metadata, created_at, created_at_ns "
-            f"FROM {_EMB}"
+            "SELECT id, model, session_id, dim, vector_f32, metadata::VARCHAR AS metadata, created_at, created_at_ns, "
+            f"vector_check AS _check, filename AS _file, file_row_number AS _pos FROM {_EMB}"
         ).to_arrow_reader(20_000)
-        return VectorIndex.from_arrow(reader, {int(d): int(n) for d, n in rows})
+        return VectorIndex.from_arrow(_checked(reader), {int(d): int(n) for d, n in rows})
 
     def _refresh(self) -> VectorIndex:
         """The index for the lake's current snapshot, rebuilt only if the embeddings changed since it was built."""

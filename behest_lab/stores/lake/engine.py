@@ -43,6 +43,7 @@ from behest_lab.errors import (
 from behest_lab.stores.lake.config import CATALOG_FILE as CATALOG_FILE
 from behest_lab.stores.lake.config import DATA_DIR as DATA_DIR
 from behest_lab.stores.lake.config import Location, local_location
+from behest_lab.stores.lake.corruption import translate
 from behest_lab.stores.lake.instances import EXTENSIONS as EXTENSIONS
 from behest_lab.stores.lake.instances import REMOTE_EXTENSIONS as REMOTE_EXTENSIONS
 from behest_lab.stores.lake.instances import SMALL_WRITE_OPTIMIZERS as SMALL_WRITE_OPTIMIZERS
@@ -217,16 +218,26 @@ class Engine:
                 # locks DuckDB's copy holds on the same file, so it only touches catalogs no engine here has
                 # attached (those are in WAL mode already: the mode is stored in the file).
                 if not self.read_only and not _attached.get(catalog):
-                    _use_wal(catalog)
+                    try:
+                        _use_wal(catalog)
+                    except sqlite3.DatabaseError as exc:
+                        translate(exc, catalog=catalog)
+                        raise
         # the secrets this engine created, per instance, released by ``close``
         self._secrets = HeldSecrets()
         shared = shared_instance()
         con = shared.cursor()
         try:
             self._setup(con, shared)
-        except BaseException:
+        except BaseException as exc:
+            # a lake that failed half-way (a damaged catalog) must not stay attached to the shared instance:
+            # every later query of the instance would report it
+            for name in (self.alias, self.meta):
+                with contextlib.suppress(duckdb.Error):
+                    con.execute(f"DETACH DATABASE IF EXISTS {name}")
             con.close()
             self._secrets.release(shared)
+            translate(exc, catalog=catalog, scrub=self.scrub)
             raise
         self._con = con
         self._catalog = catalog
@@ -239,6 +250,12 @@ class Engine:
         if catalog is not None:
             with _install_lock:
                 _attached[catalog] = _attached.get(catalog, 0) + 1
+
+    def damaged(self, exc: BaseException) -> None:
+        """Raise ``DataCorruptionError`` naming the file when ``exc`` reports a damaged store file (see
+        ``corruption.translate``); return otherwise."""
+        data_dir = None if self.root is None else self.root / DATA_DIR
+        translate(exc, catalog=self.location.catalog_file, data_dir=data_dir, scrub=self.scrub)
 
     def scrub(self, text: str) -> str:
         """``text`` without any credential of this lake (see ``Location.scrub``)."""
@@ -318,6 +335,7 @@ class Engine:
                     continue
                 if _NO_LAKE.search(text):
                     raise NoStoreError("ducklake", f"no behest_lab store in {self.description}") from None
+                translate(exc, catalog=self.location.catalog_file, scrub=self.scrub)
                 raise ConnectionFailedError(
                     "ducklake", f"cannot attach the lake {self.description}: {self.scrub(text)}"
                 ) from None
@@ -402,6 +420,7 @@ class Engine:
             try:
                 return consistent(con, latest, self.meta, lambda: run(con), query[:80])
             except duckdb.Error as exc:
+                self.damaged(exc)
                 raise BackendError("ducklake", self.scrub(str(exc))) from None
 
     def rows(self, query: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
@@ -491,6 +510,7 @@ class Engine:
                 except duckdb.Error as exc:
                     self._rollback(con)
                     last = self.scrub(str(exc))
+                    self.damaged(exc)
                     if not _RETRYABLE.search(last):
                         raise BackendError("ducklake", f"{what}: {last}") from None
                     if attempt >= _VAGUE_ATTEMPTS and not _CONTENTION.search(last):

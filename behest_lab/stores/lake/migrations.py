@@ -121,12 +121,34 @@ def _usage_key_shape(con: duckdb.DuckDBPyConnection, alias: str) -> None:
     _add_missing_columns(con, alias, {"usage_cache_keys"})
 
 
+def _artifact_checksums(con: duckdb.DuckDBPyConnection, alias: str) -> None:
+    """Add ``artifact_data.sha256``: the SHA-256 of each artifact's bytes, checked by ``artifacts.get``.
+
+    Parquet checks the structure of a file, not the bytes of a BLOB value: an overwritten byte inside an artifact
+    would come back changed without any error. Artifacts stored before this step get NULL there and stay
+    unverified (their bytes are returned as read; nothing is known to compare them with).
+    """
+    _add_missing_columns(con, alias, {"sha256"})
+
+
+def _vector_checksums(con: duckdb.DuckDBPyConnection, alias: str) -> None:
+    """Add ``embeddings.vector_check``: a checksum of each row's vector bytes, checked when a search loads them.
+
+    The embeddings files are uncompressed, and an uncompressed page carries no checksum the readers verify: a
+    flipped bit would change a vector, and so search results, without any error. Rows stored before this step
+    get NULL there and stay unverified.
+    """
+    _add_missing_columns(con, alias, {"vector_check"})
+
+
 #: Every step, in order. Append new steps; never edit a released one.
 MIGRATIONS: list[Migration] = [
     Migration(1, "create_tables", _create_tables),
     Migration(2, "messages_small_files", _messages_small_files),
     Migration(3, "timestamp_nanoseconds", _timestamp_nanoseconds),
     Migration(4, "usage_key_shape", _usage_key_shape),
+    Migration(5, "artifact_checksums", _artifact_checksums),
+    Migration(6, "vector_checksums", _vector_checksums),
 ]
 
 
