@@ -101,3 +101,43 @@ def test_writers_and_a_compactor_under_contention_all_succeed(tmp_path: Path) ->
             assert texts == sorted([f"w{i}" for i in range(singles)] + [f"bulk{i}" for i in range(bulk)])
         store.compact()
         assert sum(len(store.sessions.list_messages(s.id)) for s in targets) == 3 * (singles + bulk)
+
+
+def test_store_objects_of_one_folder_in_one_process_share_the_writer_lock(tmp_path: Path) -> None:
+    """Two store objects on one folder in one process: threads take turns, and a write made by one object while
+    the other is inside its own write on the same thread (a callback) goes through instead of waiting forever."""
+    import threading
+
+    from tests.stores._build import message, usage
+
+    with open_store(tmp_path / "s") as a, open_store(tmp_path / "s") as b:
+        mine = session(a, title="one")
+        engine = a._engine  # type: ignore[attr-defined]
+        nested: list[int] = []
+
+        def body(con: object) -> None:
+            nested.append(len(b.executions.record_usages([usage(mine.id, 3, 1)])))
+
+        done = threading.Event()
+
+        def nested_write() -> None:
+            engine.write(body, "a write that lets the other store object write inside it")
+            done.set()
+
+        worker = threading.Thread(target=nested_write, daemon=True)
+        worker.start()
+        assert done.wait(120), "a nested write of the same folder waited on itself"
+        assert nested == [1]
+
+        def append(store: object, n: int) -> None:
+            for i in range(n):
+                store.sessions.append_message(message(mine.id, f"t{threading.get_ident()}-{i}"))  # type: ignore[attr-defined]
+
+        threads = [threading.Thread(target=append, args=(s, 10)) for s in (a, b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not any(t.is_alive() for t in threads)
+        assert len(a.sessions.list_messages(mine.id)) == 20
+        assert len(b.executions.list_usage(mine.id)) == 1

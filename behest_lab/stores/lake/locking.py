@@ -25,6 +25,27 @@ LOCK_FILE = "writer.lock"
 _FLAGS = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
+class _FolderLock:
+    """The one open lock file of a store folder in this process, shared by every engine on that folder.
+
+    A thread re-entering it (a write of one store object made while another store object of the same folder is
+    inside its own write on the same thread, as a callback may do) passes through instead of waiting on itself
+    forever: the two transactions then meet as any two DuckLake writers do, and the retries settle them. Other
+    threads of the process wait on ``thread_lock``; other processes wait on the ``flock``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.thread_lock = threading.RLock()
+        self.depth = 0
+        self.users = 0
+        self.fd: int | None = None
+
+
+_folders: dict[Path, _FolderLock] = {}
+_folders_guard = threading.Lock()
+
+
 class WriterLock:
     """The writer lock of one local store folder, opened on first use.
 
@@ -34,26 +55,43 @@ class WriterLock:
 
     def __init__(self, root: Path) -> None:
         self.path = root / LOCK_FILE
-        self._fd: int | None = None
-        self._guard = threading.Lock()
+        key = Path(os.path.realpath(self.path))
+        with _folders_guard:
+            shared = _folders.get(key)
+            if shared is None:
+                shared = _folders[key] = _FolderLock(key)
+            shared.users += 1
+        self._shared: _FolderLock | None = shared
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
-        """Hold the lock for the block (waits for the process that holds it to finish its commit)."""
-        with self._guard:
-            if self._fd is None:
-                # O_NOFOLLOW: a link planted at the lock's name is refused (OSError), never followed
-                self._fd = os.open(self.path, _FLAGS, 0o666)
-            fd = self._fd
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        """Hold the lock for the block (waits for another thread or process to finish its commit)."""
+        shared = self._shared
+        if shared is None:
+            raise RuntimeError(f"the writer lock {self.path} is closed")
+        with shared.thread_lock:
+            if shared.depth == 0:
+                if shared.fd is None:
+                    # O_NOFOLLOW: a link planted at the lock's name is refused (OSError), never followed
+                    shared.fd = os.open(shared.path, _FLAGS, 0o666)
+                fcntl.flock(shared.fd, fcntl.LOCK_EX)
+            shared.depth += 1
             try:
                 yield
             finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+                shared.depth -= 1
+                if shared.depth == 0 and shared.fd is not None:
+                    fcntl.flock(shared.fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
-        """Close the lock file (idempotent)."""
-        with self._guard:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
+        """Stop using the lock (idempotent); the file closes when the folder's last engine in this process does."""
+        shared, self._shared = self._shared, None
+        if shared is None:
+            return
+        with _folders_guard, shared.thread_lock:
+            shared.users -= 1
+            if shared.users == 0:
+                _folders.pop(shared.path, None)
+                if shared.fd is not None:
+                    os.close(shared.fd)
+                    shared.fd = None
