@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import random
 import re
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,6 +51,8 @@ from behest_lab.stores.lake.instances import shared_instance as shared_instance
 from behest_lab.stores.lake.instances import small_instance as small_instance
 from behest_lab.stores.lake.locking import WriterLock
 from behest_lab.stores.lake.reads import consistent
+from behest_lab.stores.lake.retry import ATTACH_RETRYABLE, CONTENTION, FLUSH_RETRY, RETRYABLE, VAGUE_ATTEMPTS
+from behest_lab.stores.lake.retry import RetryPolicy as RetryPolicy
 from behest_lab.stores.lake.secrets import HeldSecrets
 from behest_lab.stores.lake.seq import SEQ as SEQ
 from behest_lab.stores.lake.seq import SeqClock as SeqClock
@@ -62,27 +62,6 @@ T = TypeVar("T")
 _aliases = itertools.count()
 # Catalog files this process has attached, with how many engines hold each (guarded by ``_install_lock``).
 _attached: dict[Path, int] = {}
-# SQLite catalog contention and DuckLake's optimistic-commit conflicts ("Transaction conflict", including "has been
-# created by another transaction"; "Failed to commit DuckLake transaction" after DuckLake's own retries), and the
-# PostgreSQL errors a catalog transaction may end in under concurrency ("current transaction is aborted" also after
-# a catalog statement of DuckLake's own failed on a busy catalog, as a flush racing another flush does): all are
-# worth re-running the transaction.
-_RETRYABLE = re.compile(
-    r"database is locked|conflict|busy|could not set lock|failed to commit|created by another transaction"
-    r"|duplicate key value|could not serialize access|deadlock detected|transaction is aborted",
-    re.IGNORECASE,
-)
-# The first ATTACH of an empty PostgreSQL catalog creates DuckLake's tables; two processes doing it at once race
-# ("Failed to initialize DuckLake: ... duplicate key value violates unique constraint"). A retry sees the tables.
-# "Failed to commit DuckLake transaction" alone (no contention word after it) also ends commits that can never
-# succeed, such as a value DuckLake cannot write into its catalog: such a commit gets a few tries, not the budget.
-_CONTENTION = re.compile(_RETRYABLE.pattern.replace("|failed to commit", ""), re.IGNORECASE)
-_VAGUE_ATTEMPTS = 3
-_ATTACH_RETRYABLE = re.compile(
-    _RETRYABLE.pattern + r"|failed to initialize ducklake|already exists|unique constraint", re.IGNORECASE
-)
-
-
 #: Small writes between automatic flushes of inlined rows (see ``Engine.flush_inlined``).
 DEFAULT_FLUSH_EVERY = 500
 
@@ -93,30 +72,6 @@ class NoStoreError(ConnectionFailedError):
 
 # ATTACH with READ_ONLY or CREATE_IF_NOT_EXISTS false of a catalog that holds no lake
 _NO_LAKE = re.compile(r"creating a new DuckLake is explicitly disabled", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded retries for commits that collide with other writers.
-
-    Attributes:
-        attempts: total tries before ``CommitConflictError``.
-        base_delay: first back-off in seconds; doubled each try, with full jitter, capped at ``max_delay``.
-        max_delay: longest single wait in seconds.
-    """
-
-    attempts: int = 40
-    base_delay: float = 0.005
-    max_delay: float = 2.0
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait before retry ``attempt`` (1-based): exponential with full jitter."""
-        cap = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
-        return random.uniform(cap / 2, cap)
-
-
-# an automatic flush gives way quickly to other writers: it is tried again after the next ``flush_every`` writes
-_FLUSH_RETRY = RetryPolicy(attempts=2)
 
 
 def _use_wal(catalog: Path) -> None:
@@ -326,7 +281,7 @@ class Engine:
                 return
             except duckdb.Error as exc:
                 text = str(exc)
-                if _ATTACH_RETRYABLE.search(text) and attempt < self.retry.attempts:
+                if ATTACH_RETRYABLE.search(text) and attempt < self.retry.attempts:
                     # a failed ATTACH may leave the alias behind; the next try needs it free
                     for name in (self.alias, self.meta):
                         with contextlib.suppress(duckdb.Error):
@@ -511,9 +466,9 @@ class Engine:
                     self._rollback(con)
                     last = self.scrub(str(exc))
                     self.damaged(exc)
-                    if not _RETRYABLE.search(last):
+                    if not RETRYABLE.search(last):
                         raise BackendError("ducklake", f"{what}: {last}") from None
-                    if attempt >= _VAGUE_ATTEMPTS and not _CONTENTION.search(last):
+                    if attempt >= VAGUE_ATTEMPTS and not CONTENTION.search(last):
                         raise CommitConflictError(attempt, f"{what}: {last}") from None
                 if attempt < policy.attempts:
                     self.conflicts_retried += 1
@@ -533,7 +488,7 @@ class Engine:
         if self.flush_every is not None and self._small_writes >= self.flush_every:
             self._small_writes = 0
             try:
-                self.flush_inlined(retry=_FLUSH_RETRY)
+                self.flush_inlined(retry=FLUSH_RETRY)
             except (CommitConflictError, BackendError):
                 # the write itself has committed; another writer is busy (or flushing): try again next time
                 self.flushes_skipped += 1
