@@ -138,13 +138,11 @@ def run(store: Store, query: str) -> pl.DataFrame:
     try:
         frame = store.sql(query).pl()
     except duckdb.Error as exc:
-        translate_for(exc, store)  # a damaged store file: DataCorruptionError naming it
-        if not isinstance(exc, duckdb.InvalidInputException):
-            raise
         msg = str(exc)
-        if CORRUPT_MARKER in msg:
+        if isinstance(exc, duckdb.InvalidInputException) and CORRUPT_MARKER in msg:
             table, _, detail = msg[msg.index(CORRUPT_MARKER) + len(CORRUPT_MARKER) :].strip().partition(" ")
             raise DataCorruptionError(f"{table}.cached_input_tokens", detail) from None
+        translate_for(exc, store)  # a damaged store file: DataCorruptionError naming it
         raise
     # DuckDB names UTC after its TimeZone setting ("Etc/UTC", ...); one spelling on every backend
     return frame.with_columns(
