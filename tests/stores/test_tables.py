@@ -440,7 +440,12 @@ def test_messages_need_one_seq_each() -> None:
 
 
 def test_nan_in_free_form_json_is_refused() -> None:
-    session = Session(title="t", model="m", created_at=T0, updated_at=T0, metadata={"x": float("nan")})
+    with pytest.raises(ValueError, match=r"\$\['x'\] is nan"):  # the record refuses it by name
+        Session(title="t", model="m", created_at=T0, updated_at=T0, metadata={"x": float("nan")})
+    # and so does the table for a record that skipped validation (model_copy does not validate)
+    session = Session(title="t", model="m", created_at=T0, updated_at=T0).model_copy(
+        update={"metadata": {"x": float("nan")}}
+    )
     with pytest.raises(ValueError, match="JSON"):
         tables.to_arrow("sessions", [session])
 
