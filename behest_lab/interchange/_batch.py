@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from behest_lab.errors import BehestLabError, InterchangeError
 from behest_lab.interchange._report import TABLE_ORDER, BadRow, ImportReport
-from behest_lab.records._checks import MAX_JSON_DEPTH
+from behest_lab.records import MAX_JSON_DEPTH
 from behest_lab.stores.protocols import Store
 
 #: Tables whose rows must belong to a session that exists.
