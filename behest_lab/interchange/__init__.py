@@ -16,6 +16,7 @@ id, or with ``skip_bad=True`` is skipped and counted. Exports return an ``Export
 from behest_lab.interchange._report import BadRow, ExportReport, ImportReport, TableCounts
 from behest_lab.interchange.behest_schema import MIGRATIONS, SCHEMA_SQL, create_behest_schema
 from behest_lab.interchange.behest_sqlite import export_behest_sqlite, import_behest_sqlite, recover_tool_ids
+from behest_lab.interchange.bundle import Bundle
 from behest_lab.interchange.jsonl import export_jsonl, import_jsonl
 from behest_lab.interchange.parquet import export_parquet
 
@@ -23,6 +24,7 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_SQL",
     "BadRow",
+    "Bundle",
     "ExportReport",
     "ImportReport",
     "TableCounts",

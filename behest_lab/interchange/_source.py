@@ -9,27 +9,15 @@ on the data, so exporting the same records twice gives the same bytes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-from behest_lab.records import Artifact, EmbeddingRecord, MessageRecord, Session, ToolExecution, UsageRecord
+from behest_lab.interchange.bundle import Bundle
+from behest_lab.records import Artifact
 from behest_lab.stores import tables
 from behest_lab.stores.protocols import Store
 
 #: Rows per query for the records that belong to no session.
 _PAGE = 1000
-
-
-@dataclass
-class Bundle:
-    """One session and everything of it (``session`` None: the records of no stored session)."""
-
-    session: Session | None
-    messages: list[MessageRecord] = field(default_factory=list)
-    executions: list[ToolExecution] = field(default_factory=list)
-    usage: list[UsageRecord] = field(default_factory=list)
-    embeddings: list[EmbeddingRecord] = field(default_factory=list)
-    artifacts: list[Artifact] = field(default_factory=list)
 
 
 def _rows(store: Store, query: str, params: list[Any] | None = None) -> list[dict[str, Any]]:

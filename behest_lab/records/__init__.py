@@ -21,6 +21,7 @@ from behest_lab.records.parts import (
     TokenUsage,
     ToolCall,
 )
+from behest_lab.records.provenance import Provenance
 from behest_lab.records.session import (
     CompactionMeta,
     MessageRecord,
@@ -46,6 +47,7 @@ __all__ = [
     "MessageRecord",
     "MessageRole",
     "Pagination",
+    "Provenance",
     "ScoredEmbedding",
     "Session",
     "SessionFilter",
