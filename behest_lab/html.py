@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 __all__ = [
+    "NUL_SHOWN",
     "Markup",
     "esc",
     "esc_markdown",
@@ -64,10 +65,15 @@ class Markup(str):
     __slots__ = ()
 
 
+NUL_SHOWN = "\u2400"
+"""How ``esc`` shows a NUL character (U+2400, the symbol for null): an HTML parser drops a NUL from the text it shows,
+so ``"a\\x00b"`` would read as ``"ab"``."""
+
+
 def esc(value: Any) -> str:
-    """``value`` as text, HTML-escaped with quotes (safe inside element bodies and quoted attributes); ``None`` is
-    the empty string."""
-    return html.escape("" if value is None else str(value), quote=True)
+    """``value`` as text, HTML-escaped with quotes (safe inside element bodies and quoted attributes), a NUL shown as
+    ``NUL_SHOWN``; ``None`` is the empty string."""
+    return html.escape("" if value is None else str(value), quote=True).replace("\x00", NUL_SHOWN)
 
 
 def esc_markdown(value: Any) -> str:
@@ -75,7 +81,7 @@ def esc_markdown(value: Any) -> str:
     would act on (``*``, ``_``, backticks, brackets, ``$``, ``|`` ...) written as a numeric character reference,
     so the rendered page shows exactly the stored characters. Newlines become spaces (one paragraph)."""
     flat = " ".join(("" if value is None else str(value)).split())
-    return _MARKDOWN_SPECIAL.sub(lambda m: f"&#{ord(m.group(0))};", flat)
+    return _MARKDOWN_SPECIAL.sub(lambda m: f"&#{ord(m.group(0))};", flat).replace("\x00", NUL_SHOWN)
 
 
 def render(value: Any) -> Markup:

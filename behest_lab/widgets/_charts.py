@@ -3,7 +3,8 @@
 The PNGs are drawn at ``SCALE`` times the figure's logical size (``CHART_WIDTH`` CSS pixels wide at 72 dots per inch)
 and shown at that logical width, so they stay crisp on screens with a device pixel ratio up to ``SCALE``. Stored
 text (model, provider, session and tool names) becomes titles, legend entries and tick labels with matplotlib's
-mathtext off: a name such as ``$\\foo$`` is drawn as written, never parsed.
+mathtext off: a name such as ``$\\foo$`` is drawn as written, never parsed; a NUL in it is drawn as ``\\x00``
+(``behest_lab.plots.literal_text``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import polars as pl
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 
-from behest_lab.plots import figure_png
+from behest_lab.plots import figure_png, literal_text
 
 _SIZE = (7.5, 3.2)
 _DPI = 72
@@ -99,6 +100,7 @@ def series_figure(frame: pl.DataFrame, x: str, group: str, value: str, title: st
         for text in legend.get_texts():
             text.set_parse_math(False)
     ax.set_title(title, fontsize=10, parse_math=False)
+    literal_text(ax)
     return fig
 
 
@@ -164,4 +166,5 @@ def latency_figure(rows: Sequence[dict[str, Any]]) -> Figure:
                 fontsize=7,
             )
     ax.set_title("tool latency (p5–p95) and failure rate", fontsize=10)
+    literal_text(ax)
     return fig
