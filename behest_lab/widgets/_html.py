@@ -91,14 +91,15 @@ def cell(value: Any) -> str:
     return esc(cell_text(value))
 
 
-def _more(preview: str, whole: str, length: int) -> str:
+def _more(preview: str, whole: str, length: int, hint: str = "") -> str:
     """A ``<details>`` whose summary shows ``preview`` (HTML) and a toggle, and whose body is ``whole`` (HTML) for a
     text of ``length`` characters; the preview hides while it is open (``behest_lab.widgets._style``), so the text
-    shows once."""
+    shows once. A text longer than ``TEXT_LIMIT`` ends with a ``behest-cut`` note saying how many characters are
+    left out, followed by ``hint`` (HTML: where to read the whole)."""
     left_out = length - TEXT_LIMIT
     note = (
-        f'<div class="behest-meta behest-cut">{number(left_out)} more characters not shown (cut at '
-        f"{number(TEXT_LIMIT)} of {number(length)})</div>"
+        f'<div class="behest-meta behest-cut">truncated: {number(left_out)} more characters not shown (cut at '
+        f"{number(TEXT_LIMIT)} of {number(length)}){hint}</div>"
         if left_out > 0
         else ""
     )
@@ -109,14 +110,20 @@ def _more(preview: str, whole: str, length: int) -> str:
     )
 
 
-def long_text(text: str, css: str = "") -> str:
+def long_text(text: str, css: str = "", length: int | None = None, hint: str = "") -> str:
     """``text`` escaped in a ``<pre>``; a text longer than ``TEXT_PREVIEW`` characters shows its beginning and opens
-    whole (up to ``TEXT_LIMIT`` characters; a longer one says how many are left out) from a ``<details>``. The HTML
-    holds at most ``TEXT_PREVIEW + TEXT_LIMIT`` characters of any text, however long it is."""
+    whole (up to ``TEXT_LIMIT`` characters; a longer one says how many are left out, then ``hint``) from a
+    ``<details>``. The HTML holds at most ``TEXT_PREVIEW + TEXT_LIMIT`` characters of any text, however long it is.
+
+    ``length`` is the whole text's length when ``text`` is only its beginning (read cut, see
+    ``behest_lab.widgets._session.SHOWN_CHARS``); ``hint`` is HTML shown after the cut note (never data).
+    """
     cls = f' class="{esc(css)}"' if css else ""
-    if len(text) <= TEXT_PREVIEW:
+    whole = len(text) if length is None else max(length, len(text))
+    if whole <= TEXT_PREVIEW:
         return f"<pre{cls}>{esc(text)}</pre>"
-    return _more(esc(text[:TEXT_PREVIEW]), f"<pre{cls}>{esc(text[:TEXT_LIMIT])}</pre>", len(text))
+    body = f"<pre{cls}>{esc(text[:TEXT_LIMIT])}</pre>"
+    return _more(esc(text[:TEXT_PREVIEW]), body, whole, hint)
 
 
 def _cell_html(value: Any) -> str:

@@ -54,7 +54,9 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
     ``<div class="behest-msg behest-role-{role}">`` per message in a ``behest-timeline-body`` that scrolls beyond
     ``TIMELINE_MAX_HEIGHT``), paged by ``timeline_prev``/``timeline_next``. A tool result shows once: in its own
     message, which the call links to (or beside the call when its message is on a later page); texts longer than
-    ``TEXT_PREVIEW`` characters show the rest from a ``<details>`` (see ``behest_lab.widgets._html.long_text``).
+    ``TEXT_PREVIEW`` characters show the rest from a ``<details>`` (see ``behest_lab.widgets._html.long_text``), up
+    to ``TEXT_LIMIT`` characters: a longer text is read cut to that in SQL and ends with a "truncated: N more
+    characters" note; ``message_text(message_id)`` returns the whole text (or a piece of it).
 
     Only one page of sessions and one page of messages is read at a time; filters, order and paging run in
     SQL over a per-session snapshot table that opening the widget builds in DuckDB (see
@@ -238,6 +240,25 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
             self.session_list.value = sid
         finally:
             self.session_list.observe(self._on_select, names="value")
+
+    def message_text(self, message_id: UUID | str, start: int = 0, length: int | None = None) -> str:
+        """The whole text of a message of the selected session (its text parts joined by newlines), which the
+        timeline shows cut at ``TEXT_LIMIT`` characters with a note naming this method; or only ``length``
+        characters of it from ``start`` (0-based), to read a huge text piece by piece. Only the asked characters
+        are read out of DuckDB.
+
+        Raises:
+            ValueError: ``message_id`` is not a UUID, or ``start``/``length`` is negative.
+            NotFoundError: no session is selected, or the selected session has no such message.
+        """
+        try:
+            mid = str(message_id if isinstance(message_id, UUID) else UUID(str(message_id)))
+        except ValueError:
+            raise ValueError(f"message_id: {message_id!r} is not a UUID") from None
+        text = None if self._rows is None else self._rows.message_text(mid, start, length)
+        if text is None:
+            raise NotFoundError(mid, "message")
+        return text
 
     @property
     def selected(self) -> str | None:
