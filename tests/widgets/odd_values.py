@@ -92,7 +92,7 @@ def odd_records() -> tuple[list[Session], list[MessageRecord], list[ToolExecutio
     for day, (key, name, mdl, prov, tl, body) in enumerate(cases):
         start = T0 + timedelta(days=day)
         clock = iter(start + timedelta(seconds=i) for i in range(100))
-        metadata: dict[str, object] = {"team": "plain"} if key is None else {k: ODD[key] for k in METADATA_KEYS}
+        metadata: dict[str, object] = {"team": "plain"} if key is None else dict.fromkeys(METADATA_KEYS, ODD[key])
         if key is not None:
             metadata[ODD[key]] = "odd key"
         session = Session(id=next_id(), title=name, model=mdl, created_at=start, updated_at=start, metadata=metadata)

@@ -37,11 +37,7 @@ def _huge(n: int) -> str:
 @pytest.fixture(scope="module", params=BACKENDS)
 def huge_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Store:
     """One session: a huge user text, a huge JSON part and a call with huge arguments, and a short answer."""
-    store = (
-        open_store(None)
-        if request.param == "memory"
-        else lake_store(tmp_path_factory.mktemp("huge-lake") / "lake")
-    )
+    store = open_store(None) if request.param == "memory" else lake_store(tmp_path_factory.mktemp("huge-lake") / "lake")
     session = Session(title="huge", model="gpt-4o")
     store.sessions.create_session(session)
     sid = session.id

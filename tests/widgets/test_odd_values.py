@@ -73,7 +73,7 @@ def test_the_browser_lists_shows_and_filters_every_odd_session(odd_store: Store)
         assert f"<pre>{shown(text(name))}</pre>" in value
         assert f"<b>tool call</b> {shown(tool(name))}" in value
         assert shown(model(name)) + ":" in value  # the usage line names the call's model
-        assert f"<pre class=\"behest-error\">{shown('error ' + text(name))}</pre>" in value
+        assert f'<pre class="behest-error">{shown("error " + text(name))}</pre>' in value
         # the model filter and the text search find it, and only it
         b.model.value = model(name)
         assert [v for _, v in b.session_list.options] == [sid]
