@@ -1,7 +1,9 @@
-"""``behest_lab.report.write`` over a store holding odd values (``tests.widgets.odd_values``: a NUL, ``$\\foo$`` and
-markup in titles, models, providers and tool names), on both backends: the page is written, inert, shows each odd
-value as text (escaped, a NUL as U+2400) and the plain session's values beside them, and its plots are well-formed
-SVG."""
+r"""``behest_lab.report.write`` over a store holding odd values (``tests.widgets.odd_values``).
+
+A NUL, ``$\foo$`` and markup are in titles, models, providers and tool names. On both backends: the page is written,
+inert, shows each odd value as text (escaped, a NUL as U+2400) and the plain session's values beside them, and its plots
+are well-formed SVG.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ def odd_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 
 
 def test_the_report_shows_odd_values_as_text(odd_store: Store, tmp_path: Path) -> None:
+    """The report page is inert and its text holds every odd model, provider and tool name."""
     report = write(odd_store, tmp_path / "report.html")
     page = report.path.read_text(encoding="utf-8")
     text = assert_inert(page).visible  # the page's text as a browser shows it (entities decoded)

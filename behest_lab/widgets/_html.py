@@ -31,8 +31,10 @@ CELL_PREVIEW = 160
 
 
 def money(value: Decimal | float | None) -> str:
-    """USD with 4 decimals (``$0.0123``) from an exact Decimal or a float (as the analytics frames carry it), or
-    ``n/a`` when unpriced (null, or a float NaN)."""
+    """USD with 4 decimals (``$0.0123``), or ``n/a`` when unpriced (null, or a float NaN).
+
+    Takes an exact Decimal or a float (as the analytics frames carry it).
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     return f"${value:,.4f}"
@@ -57,8 +59,10 @@ def when(value: datetime | date | None) -> str:
 
 
 def json_text(value: Any, limit: int | None = 400) -> str:
-    """Compact JSON text of ``value`` (a JSON string is parsed first), cut to ``limit`` characters (None: whole);
-    not escaped."""
+    """Compact JSON text of ``value``, cut to ``limit`` characters (None: whole); not escaped.
+
+    A JSON string is parsed first.
+    """
     if isinstance(value, str):
         try:
             value = json.loads(value)
@@ -92,10 +96,12 @@ def cell(value: Any) -> str:
 
 
 def _more(preview: str, whole: str, length: int, hint: str = "") -> str:
-    """A ``<details>`` whose summary shows ``preview`` (HTML) and a toggle, and whose body is ``whole`` (HTML) for a
-    text of ``length`` characters; the preview hides while it is open (``behest_lab.widgets._style``), so the text
-    shows once. A text longer than ``TEXT_LIMIT`` ends with a ``behest-cut`` note saying how many characters are
-    left out, followed by ``hint`` (HTML: where to read the whole)."""
+    """A ``<details>`` showing ``preview`` (HTML) and a toggle that opens ``whole`` (HTML).
+
+    ``whole`` is a text of ``length`` characters; the preview hides while it is open (``behest_lab.widgets._style``),
+    so the text shows once. A text longer than ``TEXT_LIMIT`` ends with a ``behest-cut`` note saying how many
+    characters are left out, followed by ``hint`` (HTML: where to read the whole).
+    """
     left_out = length - TEXT_LIMIT
     note = (
         f'<div class="behest-meta behest-cut">truncated: {number(left_out)} more characters not shown (cut at '
@@ -111,9 +117,11 @@ def _more(preview: str, whole: str, length: int, hint: str = "") -> str:
 
 
 def long_text(text: str, css: str = "", length: int | None = None, hint: str = "") -> str:
-    """``text`` escaped in a ``<pre>``; a text longer than ``TEXT_PREVIEW`` characters shows its beginning and opens
-    whole (up to ``TEXT_LIMIT`` characters; a longer one says how many are left out, then ``hint``) from a
-    ``<details>``. The HTML holds at most ``TEXT_PREVIEW + TEXT_LIMIT`` characters of any text, however long it is.
+    """``text`` escaped in a ``<pre>``.
+
+    A text longer than ``TEXT_PREVIEW`` characters shows its beginning and opens whole (up to ``TEXT_LIMIT`` characters;
+    a longer one says how many are left out, then ``hint``) from a ``<details>``. The HTML holds at most ``TEXT_PREVIEW
+    + TEXT_LIMIT`` characters of any text, however long it is.
 
     ``length`` is the whole text's length when ``text`` is only its beginning (read cut, see
     ``behest_lab.widgets._session.SHOWN_CHARS``); ``hint`` is HTML shown after the cut note (never data).
@@ -127,8 +135,11 @@ def long_text(text: str, css: str = "", length: int | None = None, hint: str = "
 
 
 def _cell_html(value: Any) -> str:
-    """A cell's content: ``cell``, or for a long value its first ``CELL_PREVIEW`` characters with the whole (up to
-    ``TEXT_LIMIT``) in a ``<details>``."""
+    """A cell's content.
+
+    ``cell``, or for a long value its first ``CELL_PREVIEW`` characters with the whole (up to ``TEXT_LIMIT``) in a
+    ``<details>``.
+    """
     text = cell_text(value)
     if len(text) <= CELL_PREVIEW:
         return esc(text)
@@ -136,8 +147,11 @@ def _cell_html(value: Any) -> str:
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], css: str = "behest-table") -> str:
-    """An HTML table with escaped headers and cells (``cell`` formats each value; long cells open from a
-    ``<details>``), in a ``behest-table-box`` that scrolls beyond ``TABLE_MAX_HEIGHT`` with its header in view."""
+    """An HTML table with escaped headers and cells.
+
+    ``cell`` formats each value; long cells open from a ``<details>``. The table is in a ``behest-table-box`` that
+    scrolls beyond ``TABLE_MAX_HEIGHT`` with its header in view.
+    """
     head = "".join(f"<th>{esc(c)}</th>" for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{_cell_html(v)}</td>" for v in row) + "</tr>" for row in rows)
     return (

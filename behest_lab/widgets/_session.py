@@ -47,10 +47,12 @@ def _cut_json(value: str, cut: int) -> str:
 
 
 def _shown_columns(cut: int) -> str:
-    """The ``messages`` columns a timeline page reads: text parts, JSON parts and tool call arguments cut to
-    ``cut`` characters (a cut JSON value comes back as the JSON string of its cut text), the unused ``text``
-    column left out, and the whole lengths beside them: ``_part_lengths`` (characters of each part's text or JSON
-    value) and ``_call_lengths`` (of each call's JSON arguments)."""
+    """The ``messages`` columns a timeline page reads.
+
+    Text parts, JSON parts and tool call arguments cut to ``cut`` characters (a cut JSON value comes back as the JSON
+    string of its cut text), the unused ``text`` column left out, and the whole lengths beside them: ``_part_lengths``
+    (characters of each part's text or JSON value) and ``_call_lengths`` (of each call's JSON arguments).
+    """
     part = (
         f"struct_pack(type := p.type, text := substr(p.text, 1, {cut}), value := {_cut_json('p.value', cut)}, "
         "url := p.url, mime_type := p.mime_type, cache_kind := p.cache_kind, cache_ttl := p.cache_ttl)"
@@ -81,8 +83,11 @@ class TimelinePage:
 
 
 class _Scoped:
-    """``store.sql`` with the table names shadowed by CTEs (each query becomes ``WITH ... SELECT * FROM (query)``),
-    for library functions that take a store and only run SELECTs through ``sql``, e.g. ``price_table_for``."""
+    """``store.sql`` with the table names shadowed by CTEs.
+
+    Each query becomes ``WITH ... SELECT * FROM (query)``; for library functions that take a store and only run SELECTs
+    through ``sql``, e.g. ``price_table_for``.
+    """
 
     def __init__(self, store: Store, ctes: str) -> None:
         self._store, self._ctes = store, ctes
@@ -147,9 +152,11 @@ class SessionRows:
         return self._prices
 
     def measures(self) -> dict[str, dict[str, Any]]:
-        """Per session id: ``cost`` (Decimal USD: the sum of its priced calls; 0 without usage, None when none of its
-        usage is priced), ``tokens``
-        (prompt + output) and ``failures`` (failed tool executions), as ``analytics.sessions`` computes them."""
+        """Per session id, its cost, tokens and failures.
+
+        ``cost`` (Decimal USD: the sum of its priced calls; 0 without usage, None when none of its usage is priced),
+        ``tokens`` (prompt + output) and ``failures`` (failed tool executions), as ``analytics.sessions`` computes them.
+        """
         per_session = grouped_costs_sql(self.prices(), "TRUE", [("session_id", "session_id", "{k}")])
         rows = self.store.sql(
             f"""WITH {self._ctes}, u AS ({per_session}),
@@ -170,9 +177,11 @@ FROM sessions s LEFT JOIN u ON u.session_id = s.id LEFT JOIN t ON t.session_id =
         return [dict(zip(names, r, strict=True)) for r in rel.fetchall()]
 
     def usage(self) -> pl.DataFrame:
-        """The sessions' model calls priced as ``analytics.usage`` prices them (its ``priced_ctes`` SQL). Columns:
-        ``message_id``, ``model`` (Utf8), ``prompt_tokens``, ``output_tokens`` (Int64), ``cost`` (Decimal USD,
-        null when unpriced), oldest first."""
+        """The sessions' model calls priced as ``analytics.usage`` prices them (its ``priced_ctes`` SQL).
+
+        Columns: ``message_id``, ``model`` (Utf8), ``prompt_tokens``, ``output_tokens`` (Int64), ``cost`` (Decimal USD,
+        null when unpriced), oldest first.
+        """
         return run(
             self.store,
             f"WITH {self._ctes}, {priced_ctes(self.prices(), 'TRUE')} "
@@ -182,8 +191,9 @@ FROM sessions s LEFT JOIN u ON u.session_id = s.id LEFT JOIN t ON t.session_id =
         )
 
     def message_usage(self) -> tuple[pl.DataFrame, Decimal | None]:
-        """The sessions' model calls summed per message id, priced as ``usage`` prices them, with the cost rule of
-        ``behest_lab.pricing.priced_sum``, and the cost of all of them by the same rule (one query).
+        """The sessions' model calls summed per message id and in all, in one query.
+
+        Priced as ``usage`` prices them, with the cost rule of ``behest_lab.pricing.priced_sum``.
 
         Returns:
             The frame, oldest message first: ``message_id``, ``model`` (Utf8, of the message's first call),
@@ -220,10 +230,12 @@ FROM sessions s LEFT JOIN u ON u.session_id = s.id LEFT JOIN t ON t.session_id =
         return compute_stats(UUID(self.sid), self.message_count, executions, usage)
 
     def page(self, offset: int, limit: int, executions: dict[tuple[str, str], ToolExecution]) -> TimelinePage:
-        """Messages ``offset``..``offset + limit`` in store order (created_at, then seq), with the tool results
-        answering their calls: those on the page, and the others (a call at the end of a page answered on the
-        next one) by call id. Each text, JSON value and tool call's arguments is read cut to ``SHOWN_CHARS``
-        characters, its whole length in ``TimelinePage.lengths``."""
+        """Messages ``offset``..``offset + limit`` in store order (created_at, then seq), with their tool results.
+
+        The results answering the page's calls are those on the page, and the others (a call at the end of a page
+        answered on the next one) read by call id. Each text, JSON value and tool call's arguments is read cut to
+        ``SHOWN_CHARS`` characters, its whole length in ``TimelinePage.lengths``.
+        """
         columns = _shown_columns(SHOWN_CHARS)
         lengths: dict[str, tuple[list[int], list[int]]] = {}
 
@@ -255,9 +267,11 @@ FROM sessions s LEFT JOIN u ON u.session_id = s.id LEFT JOIN t ON t.session_id =
         return TimelinePage(messages, offset, self.message_count, results, executions, lengths)
 
     def message_text(self, message_id: str, start: int = 0, length: int | None = None) -> str | None:
-        """The text of one of the first session's messages (its text parts joined by newlines, as the ``text``
-        column holds it), or ``length`` characters of it from ``start`` (0-based) only; None when the session has
-        no such message. Only the asked characters leave DuckDB."""
+        """The text of one of the first session's messages, or ``length`` characters of it from ``start`` (0-based).
+
+        The text is its text parts joined by newlines, as the ``text`` column holds it; None when the session has no
+        such message. Only the asked characters leave DuckDB.
+        """
         if start < 0 or (length is not None and length < 0):
             raise ValueError("start and length must not be negative")
         span = f"substr(text, {int(start) + 1})" if length is None else f"substr(text, {int(start) + 1}, {int(length)})"

@@ -17,9 +17,11 @@ _TITLE_LIMIT = 200
 
 
 def message_costs(usage: pl.DataFrame) -> dict[str, dict[str, Any]]:
-    """Per message id: ``cost`` (the priced calls' sum, None when none is priced), ``prompt_tokens``,
-    ``output_tokens``, ``requests`` and ``model``, from a ``SessionRows.message_usage`` frame (one row per message,
-    the cost rule applied in SQL)."""
+    """Per message id, the usage and cost the timeline shows beside the message.
+
+    ``cost`` (the priced calls' sum, None when none is priced), ``prompt_tokens``, ``output_tokens``, ``requests`` and
+    ``model``, from a ``SessionRows.message_usage`` frame (one row per message, the cost rule applied in SQL).
+    """
     keys = ("cost", "prompt_tokens", "output_tokens", "requests", "model")
     return {row["message_id"]: {k: row[k] for k in keys} for row in usage.iter_rows(named=True)}
 
@@ -74,8 +76,11 @@ def _anchor(prefix: str, index: int) -> str:
 
 
 def _calls(message: MessageRecord, page: TimelinePage, on_page: Mapping[str, int], prefix: str) -> str:
-    """The message's tool calls with their execution. A result message on the page is linked (it shows its own
-    text in its place in the timeline); one on a later page is shown here, so each result appears once."""
+    """The message's tool calls with their execution.
+
+    A result message on the page is linked (it shows its own text in its place in the timeline); one on a later page is
+    shown here, so each result appears once.
+    """
     out = []
     call_lengths = page.lengths.get(str(message.id), ([], []))[1]
     for i, call in enumerate(message.tool_calls):
@@ -133,10 +138,11 @@ def timeline_html(
     pairs: Mapping[str, dict[str, Any]],
     anchor: str = "behest-timeline",
 ) -> str:
-    """The page's messages as ``<div class="behest-msg behest-role-{role}">`` blocks: role, time, escaped text
-    (long texts cut, see ``long_text``), image links, tool calls with their execution and a link to their result
-    message, usage and cost, compaction marks; all in one ``behest-timeline-body`` that scrolls beyond
-    ``TIMELINE_MAX_HEIGHT``.
+    """The page's messages as ``<div class="behest-msg behest-role-{role}">`` blocks.
+
+    Role, time, escaped text (long texts cut, see ``long_text``), image links, tool calls with their execution and a
+    link to their result message, usage and cost, compaction marks; all in one ``behest-timeline-body`` that scrolls
+    beyond ``TIMELINE_MAX_HEIGHT``.
 
     ``pairs`` maps the compaction and summary message ids to their ``analytics.compactions`` row. ``anchor``
     prefixes the element ids of the messages (``{anchor}-m{index}``), which the links between a tool call and its

@@ -70,6 +70,7 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
     """
 
     def __init__(self, store: Store, *, page_size: int = 25, **kwargs: Any) -> None:
+        """Open the browser on ``store`` (see the class for the arguments)."""
         if page_size not in PAGE_SIZES:
             raise ValueError(f"page_size: {page_size!r} is not one of {', '.join(map(str, PAGE_SIZES))}")
         self.store = store
@@ -205,12 +206,13 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
     # --- one session ----------------------------------------------------------------------------------------
 
     def select_session(self, session_id: UUID | str) -> None:
-        """Select a session programmatically and show it; it is added to the top of the list when the current
-        page does not hold it.
+        """Select a session programmatically and show it.
+
+        It is added to the top of the list when the current page does not hold it.
 
         Raises:
-            ValueError: ``session_id`` is not a UUID.
-            NotFoundError: the store has no such session.
+        ValueError: ``session_id`` is not a UUID.
+        NotFoundError: the store has no such session.
         """
         try:
             sid = str(session_id if isinstance(session_id, UUID) else UUID(str(session_id)))
@@ -242,10 +244,11 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
             self.session_list.observe(self._on_select, names="value")
 
     def message_text(self, message_id: UUID | str, start: int = 0, length: int | None = None) -> str:
-        """The whole text of a message of the selected session (its text parts joined by newlines), which the
-        timeline shows cut at ``TEXT_LIMIT`` characters with a note naming this method; or only ``length``
-        characters of it from ``start`` (0-based), to read a huge text piece by piece. Only the asked characters
-        are read out of DuckDB.
+        """The whole text of a message of the selected session, or ``length`` characters of it from ``start``.
+
+        The text is the message's text parts joined by newlines, which the timeline shows cut at ``TEXT_LIMIT``
+        characters with a note naming this method; ``start`` (0-based) and ``length`` read a huge text piece by
+        piece. Only the asked characters are read out of DuckDB.
 
         Raises:
             ValueError: ``message_id`` is not a UUID, or ``start``/``length`` is negative.
@@ -326,9 +329,12 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
         self.timeline_next.disabled = offset + TIMELINE_PAGE >= page.total
 
     def close(self) -> None:
-        """Close the widget and drop its temporary table from the store's connection (with a closed store there is
-        nothing left to drop: the table went with its connection). ipywidgets keeps every widget alive in its
-        registry, so a widget that is no longer shown keeps its table until this is called or the store is closed."""
+        """Close the widget and drop its temporary table from the store's connection.
+
+        With a closed store there is nothing left to drop: the table went with its connection. ipywidgets keeps
+        every widget alive in its registry, so a widget that is no longer shown keeps its table until this is called
+        or the store is closed.
+        """
         try:
             # a closed store's connection took the temporary table with it
             index = getattr(self, "index", None)  # absent when __init__ refused its arguments

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -23,6 +24,9 @@ from behest_lab.html import NUL_SHOWN
 from behest_lab.widgets import SessionBrowser, ToolExplorer, UsageDashboard
 from tests.browser._chromium import chromium, require
 from tests.widgets.odd_values import ODD, PLAIN, load_odd, model, odd_records, provider, text, title, tool
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Dialog
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::behest_lab.pricing.UnknownModelWarning")]
 
@@ -81,6 +85,7 @@ def _widget_html() -> tuple[list[str], list[str]]:
 
 
 def test_odd_values_render_as_text_in_chromium() -> None:
+    """Chromium shows every odd value as text, runs nothing and decodes every chart."""
     require("odd values in Chromium", "playwright")
     values, images = _widget_html()
     with chromium() as browser:
@@ -89,7 +94,12 @@ def test_odd_values_render_as_text_in_chromium() -> None:
             context.route("**/*", lambda r: r.abort())
             dialogs: list[str] = []
             page = context.new_page()
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+            def on_dialog(dialog: Dialog) -> None:
+                dialogs.append(dialog.message)
+                dialog.dismiss()
+
+            page.on("dialog", on_dialog)
             page.set_content("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body></body></html>")
             page.evaluate(RENDER_JS, [values, images])
             page.wait_for_function("() => Array.from(document.querySelectorAll('img.chart')).every(i => i.complete)")

@@ -1,6 +1,8 @@
-"""Every plot function over a store holding odd values (``tests.widgets.odd_values``: a NUL, ``$\\foo$`` and markup in
-titles, models, providers and tool names), on both backends: each draws to PNG and to well-formed SVG, shows the odd
-names as written (a NUL as ``\\x00``) and still shows the plain session."""
+r"""Every plot function over a store holding odd values (``tests.widgets.odd_values``).
+
+A NUL, ``$\foo$`` and markup are in titles, models, providers and tool names. On both backends: each draws to PNG and to
+well-formed SVG, shows the odd names as written (a NUL as ``\x00``) and still shows the plain session.
+"""
 
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ def drawn(value: str) -> str:
 
 def _texts(ax: Axes) -> str:
     """Every text of the drawn figure, tick labels included, joined by newlines."""
-    ax.figure.canvas.draw()  # type: ignore[union-attr]  # tick labels are set at draw time
+    ax.figure.canvas.draw()  # tick labels are set at draw time
     return "\n".join(t.get_text() for t in ax.findobj(Text))
 
 
@@ -59,8 +61,10 @@ def _renders(ax: Axes) -> None:
 
 
 def _priced(store: Store) -> pl.DataFrame:
-    """``analytics.usage`` with every call given a cost (the odd models have no price, and the cost plot leaves
-    unpriced calls out), so each odd model and provider gets a bar and a legend entry."""
+    """``analytics.usage`` with every call given a cost, so each odd model and provider gets a bar and a legend entry.
+
+    The odd models have no price, and the cost plot leaves unpriced calls out.
+    """
     return analytics.usage(store).with_columns(pl.lit(0.01).alias("cost"))
 
 
@@ -76,6 +80,7 @@ CASES: dict[str, tuple[Callable[[Store], Axes], Callable[[str], str] | None, str
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_every_plot_draws_odd_names_as_written(odd_store: Store, case: str) -> None:
+    """Each plot draws without a warning, with every odd name as written and the plain one beside them."""
     draw, name_of, plain = CASES[case]
     ax = draw(odd_store)
     _renders(ax)

@@ -1,6 +1,9 @@
-"""A huge message in the ``SessionBrowser``: the page shows its first ``TEXT_LIMIT`` characters and says how many are
-left out, ``message_text`` returns the whole (or any piece of it), each text, JSON value and tool call's arguments
-is read cut in SQL, and the memory a subprocess needs to show a 50 MB message stays a small multiple of it."""
+"""A huge message in the ``SessionBrowser``.
+
+The page shows its first ``TEXT_LIMIT`` characters and says how many are left out, ``message_text`` returns the whole
+(or any piece of it), each text, JSON value and tool call's arguments is read cut in SQL, and the memory a subprocess
+needs to show a 50 MB message stays a small multiple of it.
+"""
 
 from __future__ import annotations
 
@@ -57,6 +60,7 @@ def huge_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 
 
 def test_the_page_is_bounded_and_says_what_is_left_out(huge_store: Store) -> None:
+    """The timeline page stays under ``PAGE_BOUND`` and says how much of each cut value is left out."""
     b = SessionBrowser(huge_store)
     b.select_session(b.session_list.options[0][1])
     value = b.timeline.value
@@ -72,6 +76,7 @@ def test_the_page_is_bounded_and_says_what_is_left_out(huge_store: Store) -> Non
 
 
 def test_the_whole_text_is_reachable_piece_by_piece(huge_store: Store) -> None:
+    """The page's records hold ``SHOWN_CHARS`` characters; ``message_text`` returns the whole or any piece."""
     b = SessionBrowser(huge_store)
     b.select_session(b.session_list.options[0][1])
     rows = b._rows
@@ -95,6 +100,7 @@ def test_the_whole_text_is_reachable_piece_by_piece(huge_store: Store) -> None:
 
 
 def test_a_cut_message_keeps_its_record_shape(huge_store: Store) -> None:
+    """A cut JSON value and cut call arguments come back as the JSON string of their cut text."""
     sid = huge_store.sessions.list_sessions()[0].id
     rows = SessionRows(huge_store, [(str(sid), "huge", "gpt-4o")])
     try:
@@ -141,6 +147,7 @@ MEMORY_SCRIPT = textwrap.dedent(
 
 @pytest.mark.slow
 def test_showing_a_50_mb_message_needs_memory_proportional_to_it() -> None:
+    """Opening the browser on a 50 MB message in a subprocess needs under 5x its size over the store's memory."""
     size = 50_000_000
     out = subprocess.run(
         [sys.executable, "-c", MEMORY_SCRIPT, str(size)], capture_output=True, text=True, check=True, timeout=1200

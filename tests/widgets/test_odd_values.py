@@ -1,6 +1,8 @@
-"""Odd values in every widget: a NUL, a mathtext-looking name and markup in titles, models, providers, tool names,
-metadata keys and message texts render as text (escaped, a NUL shown as ``␀``), and the other sessions still
-show (``tests.widgets.odd_values``; the same HTML rendered in Chromium: ``tests/browser/test_odd_values_browser.py``).
+"""Odd values in every widget.
+
+A NUL, a mathtext-looking name and markup in titles, models, providers, tool names, metadata keys and message texts
+render as text (escaped, a NUL shown as ``␀``), and the other sessions still show (``tests.widgets.odd_values``; the
+same HTML rendered in Chromium: ``tests/browser/test_odd_values_browser.py``).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ def _no_raw_markup(value: str) -> None:
 
 
 def test_the_browser_lists_shows_and_filters_every_odd_session(odd_store: Store) -> None:
+    """Every odd session is listed, shown escaped, found by its model and its text; the plain one still shows."""
     sessions, _, _, _ = odd_records()
     b = SessionBrowser(odd_store)
     assert "5 sessions" in b.page_label.value
@@ -88,6 +91,7 @@ def test_the_browser_lists_shows_and_filters_every_odd_session(odd_store: Store)
 
 
 def test_the_dashboard_shows_odd_models_providers_and_sessions(odd_store: Store) -> None:
+    """The dashboard groups, tabulates and charts odd models and providers beside the plain ones."""
     d = UsageDashboard(odd_store)
     for group, names in (("model", [model(n) for n in ODD]), ("provider", [provider(n) for n in ODD])):
         d.group.value = group
@@ -106,6 +110,7 @@ def test_the_dashboard_shows_odd_models_providers_and_sessions(odd_store: Store)
 
 
 def test_the_tool_explorer_shows_odd_tool_names_and_errors(odd_store: Store) -> None:
+    """The explorer lists, filters and opens the calls of odd tool names, their errors escaped."""
     b = SessionBrowser(odd_store)
     x = ToolExplorer(odd_store, browser=b)
     tools = x.stats.get_column("tool_name").to_list()
