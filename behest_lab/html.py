@@ -3,8 +3,9 @@
 Every HTML surface (the widgets, ``behest-lab report``, the tour notebook's Markdown) builds its markup here, so a
 session title, model, provider, metadata key or value, message text, tool name, argument, result or error can never
 become markup: it is escaped with ``esc`` (``html.escape(..., quote=True)``: safe in element bodies and in quoted
-attributes). Markup built by this module is a ``Markup`` string; ``tag`` and ``table`` pass ``Markup`` through and
-escape every other value, so composing pieces never escapes twice and never forgets to escape.
+attributes; a NUL, which an HTML parser would drop, is shown as ``NUL_SHOWN``). Markup built by this module is a
+``Markup`` string; ``tag`` and ``table`` pass ``Markup`` through and escape every other value, so composing pieces never
+escapes twice and never forgets to escape.
 
 Links are emitted only for ``http``/``https`` URLs and ``data:image/...`` URIs (``safe_url``); anything else, such
 as ``javascript:``, is shown as escaped text. ``esc_markdown`` also neutralises the characters Markdown and math
