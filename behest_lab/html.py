@@ -3,8 +3,9 @@
 Every HTML surface (the widgets, ``behest-lab report``, the tour notebook's Markdown) builds its markup here, so a
 session title, model, provider, metadata key or value, message text, tool name, argument, result or error can never
 become markup: it is escaped with ``esc`` (``html.escape(..., quote=True)``: safe in element bodies and in quoted
-attributes). Markup built by this module is a ``Markup`` string; ``tag`` and ``table`` pass ``Markup`` through and
-escape every other value, so composing pieces never escapes twice and never forgets to escape.
+attributes; a NUL, which an HTML parser would drop, is shown as ``NUL_SHOWN``). Markup built by this module is a
+``Markup`` string; ``tag`` and ``table`` pass ``Markup`` through and escape every other value, so composing pieces never
+escapes twice and never forgets to escape.
 
 Links are emitted only for ``http``/``https`` URLs and ``data:image/...`` URIs (``safe_url``); anything else, such
 as ``javascript:``, is shown as escaped text. ``esc_markdown`` also neutralises the characters Markdown and math
@@ -30,6 +31,7 @@ from decimal import Decimal
 from typing import Any
 
 __all__ = [
+    "NUL_SHOWN",
     "Markup",
     "esc",
     "esc_markdown",
@@ -64,18 +66,28 @@ class Markup(str):
     __slots__ = ()
 
 
+NUL_SHOWN = "\u2400"
+"""How ``esc`` shows a NUL character (U+2400, the symbol for null): an HTML parser drops a NUL from the text it shows,
+so ``"a\\x00b"`` would read as ``"ab"``."""
+
+
 def esc(value: Any) -> str:
-    """``value`` as text, HTML-escaped with quotes (safe inside element bodies and quoted attributes); ``None`` is
-    the empty string."""
-    return html.escape("" if value is None else str(value), quote=True)
+    """``value`` as HTML-escaped text, quotes included; ``None`` is the empty string.
+
+    Safe inside element bodies and quoted attributes; a NUL is shown as ``NUL_SHOWN``.
+    """
+    return html.escape("" if value is None else str(value), quote=True).replace("\x00", NUL_SHOWN)
 
 
 def esc_markdown(value: Any) -> str:
-    """``value`` as literal text inside Markdown: HTML-escaped, and every character Markdown, raw HTML or math
-    would act on (``*``, ``_``, backticks, brackets, ``$``, ``|`` ...) written as a numeric character reference,
-    so the rendered page shows exactly the stored characters. Newlines become spaces (one paragraph)."""
+    """``value`` as literal text inside Markdown.
+
+    HTML-escaped, and every character Markdown, raw HTML or math would act on (``*``, ``_``, backticks, brackets, ``$``,
+    ``|`` ...) written as a numeric character reference, so the rendered page shows exactly the stored characters.
+    Newlines become spaces (one paragraph).
+    """
     flat = " ".join(("" if value is None else str(value)).split())
-    return _MARKDOWN_SPECIAL.sub(lambda m: f"&#{ord(m.group(0))};", flat)
+    return _MARKDOWN_SPECIAL.sub(lambda m: f"&#{ord(m.group(0))};", flat).replace("\x00", NUL_SHOWN)
 
 
 def render(value: Any) -> Markup:
@@ -143,9 +155,11 @@ def tag(name: str, *children: Any, **attributes: Any) -> Markup:
 
 
 def money(value: Decimal | float | int | None, places: int = 2) -> str:
-    """USD with thousands separators (``$1,234.57``), from an exact ``Decimal`` or a float; ``n/a`` for null or
-    NaN (no price). Amounts below one cent but above zero keep four decimals (``$0.0042``) so they do not read as
-    free."""
+    """USD with thousands separators (``$1,234.57``), from an exact ``Decimal`` or a float.
+
+    ``n/a`` for null or NaN (no price). Amounts below one cent but above zero keep four decimals (``$0.0042``) so they
+    do not read as free.
+    """
     if value is None:
         return "n/a"
     if isinstance(value, float) and math.isnan(value):
@@ -170,8 +184,11 @@ def number(value: int | float | Decimal | None, places: int = 1) -> str:
 
 
 def text(value: Any) -> str:
-    """A cell value as display text (not escaped): numbers with separators, timestamps to the second (UTC as
-    stored), lists comma-separated, ``None`` empty; ``Decimal`` is formatted as ``money``."""
+    """A cell value as display text (not escaped).
+
+    Numbers with separators, timestamps to the second (UTC as stored), lists comma-separated, ``None`` empty;
+    ``Decimal`` is formatted as ``money``.
+    """
     if value is None:
         return ""
     if isinstance(value, Decimal):

@@ -1,5 +1,8 @@
-"""Shared plumbing of the plot functions: source resolution, column checks, new axes that display themselves in
-Jupyter, literal text, the "no data" note, PNG bytes."""
+"""Shared plumbing of the plot functions.
+
+Source resolution, column checks, new axes that display themselves in Jupyter, literal text, the "no data" note, PNG
+bytes.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.text import Text
+from matplotlib.ticker import Formatter
 
 from behest_lab.stores.protocols import Store
 
@@ -58,8 +62,9 @@ def require(frame: pl.DataFrame, columns: Sequence[str], what: str, hint: str) -
 
 
 class PlotAxes(Axes):
-    """The Axes of a figure a plot function creates: an ordinary matplotlib ``Axes`` that also shows its figure
-    when it ends a Jupyter cell.
+    """The Axes of a figure a plot function creates.
+
+    An ordinary matplotlib ``Axes`` that also shows its figure when it ends a Jupyter cell.
 
     IPython's display formatter finds ``_repr_svg_`` (a vector image, which JupyterLab shows for trusted output and
     nbconvert's HTML export embeds) and ``_repr_png_`` (a PNG at ``DISPLAY_SCALE`` times ``DPI``, shown at the
@@ -90,9 +95,12 @@ _P = ParamSpec("_P")
 
 
 def plot_function(draw: Callable[_P, Axes]) -> Callable[_P, Axes]:
-    """Decorate a plot function: every text of the Axes it returns (title, axis labels, tick labels, legend,
-    annotations) is drawn literally, so stored text such as a tool named ``$\\alpha$`` never goes through
-    matplotlib's mathtext parser (which would render it as math or fail on it)."""
+    r"""Decorate a plot function.
+
+    Every text of the Axes it returns (title, axis labels, tick labels, legend, annotations) is drawn literally, so
+    stored text such as a tool named ``$\alpha$`` never goes through matplotlib's mathtext parser (which would render
+    it as math or fail on it).
+    """
 
     @functools.wraps(draw)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> Axes:
@@ -103,11 +111,62 @@ def plot_function(draw: Callable[_P, Axes]) -> Callable[_P, Axes]:
     return wrapper
 
 
+NUL_DRAWN = "\\x00"
+"""How a plot draws a NUL character of stored text (the fonts have no glyph for it, nor for U+2400)."""
+
+
+def drawn(value: str) -> str:
+    """``value`` as a plot draws it: a NUL written as ``NUL_DRAWN``."""
+    return value.replace("\x00", NUL_DRAWN)
+
+
+class _DrawnFormatter(Formatter):
+    """A tick formatter whose labels are ``inner``'s with a NUL written as ``NUL_DRAWN``.
+
+    Tick labels are set from the formatter again at every draw, so changing the label texts alone would not last.
+    """
+
+    def __init__(self, inner: Formatter) -> None:
+        self.inner = inner
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return drawn(str(self.inner(x, pos)))
+
+    def format_ticks(self, values: Any) -> list[str]:
+        return [drawn(str(v)) for v in self.inner.format_ticks(values)]
+
+    def set_locs(self, locs: Any) -> None:
+        self.inner.set_locs(locs)
+
+    def get_offset(self) -> str:
+        return drawn(str(self.inner.get_offset()))
+
+    def set_axis(self, axis: Any) -> None:
+        super().set_axis(axis)
+        self.inner.set_axis(axis)
+
+
 def literal_text(ax: Axes) -> None:
-    """Turn off mathtext for every text artist of ``ax`` (``Text.set_parse_math(False)``)."""
+    """Draw every text of ``ax`` literally.
+
+    Mathtext off for every text artist (``Text.set_parse_math(False)``), and a NUL written as ``NUL_DRAWN`` in texts and
+    tick labels (fonts have no glyph for it).
+    """
+    for axis in (ax.xaxis, ax.yaxis):
+        for minor in (False, True):
+            formatter = axis.get_minor_formatter() if minor else axis.get_major_formatter()
+            labels = axis.get_ticklabels(minor=minor)
+            if not isinstance(formatter, _DrawnFormatter) and any("\x00" in t.get_text() for t in labels):
+                if minor:
+                    axis.set_minor_formatter(_DrawnFormatter(formatter))
+                else:
+                    axis.set_major_formatter(_DrawnFormatter(formatter))
     text: Any
     for text in ax.findobj(Text):
         text.set_parse_math(False)
+        value = text.get_text()
+        if "\x00" in value:
+            text.set_text(drawn(value))
 
 
 def no_data(ax: Axes, title: str, note: str = "no data") -> Axes:

@@ -1,9 +1,10 @@
-"""Charts for the widgets, drawn on ``matplotlib.figure.Figure`` (no pyplot state) and returned as PNG bytes.
+r"""Charts for the widgets, drawn on ``matplotlib.figure.Figure`` (no pyplot state) and returned as PNG bytes.
 
 The PNGs are drawn at ``SCALE`` times the figure's logical size (``CHART_WIDTH`` CSS pixels wide at 72 dots per inch)
 and shown at that logical width, so they stay crisp on screens with a device pixel ratio up to ``SCALE``. Stored
 text (model, provider, session and tool names) becomes titles, legend entries and tick labels with matplotlib's
-mathtext off: a name such as ``$\\foo$`` is drawn as written, never parsed.
+mathtext off: a name such as ``$\foo$`` is drawn as written, never parsed; a NUL in it is drawn as ``\x00``
+(``behest_lab.plots.literal_text``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import polars as pl
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 
-from behest_lab.plots import figure_png
+from behest_lab.plots import figure_png, literal_text
 
 _SIZE = (7.5, 3.2)
 _DPI = 72
@@ -30,16 +31,20 @@ _COLORS = tuple(f"C{i}" for i in range(10))
 
 
 def _figure(size: tuple[float, float], left: float = 0.1) -> Figure:
-    """A figure with fixed margins (room for rotated dates below and the legend or rates on the right): a
-    layout engine would cost a second full draw on every update."""
+    """A figure with fixed margins (room for rotated dates below and the legend or rates on the right).
+
+    A layout engine would cost a second full draw on every update.
+    """
     fig = Figure(figsize=size, dpi=_DPI)
     fig.subplots_adjust(left=left, right=0.78, bottom=0.28 if size[1] < 3.5 else 0.15, top=0.88)
     return fig
 
 
 def png(fig: Figure) -> bytes:
-    """Deterministic PNG bytes at ``SCALE`` times the logical size (``behest_lab.plots.figure_png``: no
-    software/date metadata)."""
+    """Deterministic PNG bytes at ``SCALE`` times the logical size.
+
+    ``behest_lab.plots.figure_png``: no software/date metadata.
+    """
     return figure_png(fig, dpi=_DPI * SCALE)
 
 
@@ -60,9 +65,11 @@ def series_chart(frame: pl.DataFrame, x: str, group: str, value: str, title: str
 
 
 def series_figure(frame: pl.DataFrame, x: str, group: str, value: str, title: str, ylabel: str) -> Figure:
-    """Stacked bars of ``value`` per ``x`` period, one colour per ``group`` (frame rows: x, group, value; a null
-    value counts 0). Each series is one ``PolyCollection`` of rectangles: a single artist, where ``Axes.bar``
-    makes one patch per bar and costs about a millisecond per bar to add and draw."""
+    """Stacked bars of ``value`` per ``x`` period, one colour per ``group``.
+
+    Frame rows: x, group, value; a null value counts 0. Each series is one ``PolyCollection`` of rectangles: a single
+    artist, where ``Axes.bar`` makes one patch per bar and costs about a millisecond per bar to add and draw.
+    """
     fig = _figure(_SIZE)
     ax = fig.subplots()
     if frame.height == 0:
@@ -99,6 +106,7 @@ def series_figure(frame: pl.DataFrame, x: str, group: str, value: str, title: st
         for text in legend.get_texts():
             text.set_parse_math(False)
     ax.set_title(title, fontsize=10, parse_math=False)
+    literal_text(ax)
     return fig
 
 
@@ -115,12 +123,14 @@ def latency_chart(rows: Sequence[dict[str, Any]]) -> bytes:
 
 
 def latency_figure(rows: Sequence[dict[str, Any]]) -> Figure:
-    """Per-tool latency boxes (whiskers p5..p95, box p25..p75, median line; log scale) with the failure rate
-    written beside each tool. ``rows``: dicts with ``tool_name``, ``q`` (the five quantiles in ms, ascending) and
-    ``failure_rate``.
+    """Per-tool latency boxes on a log scale with the failure rate written beside each tool.
+
+    Whiskers p5..p95, box p25..p75, a median line. ``rows``: dicts with ``tool_name``, ``q`` (the five
+    quantiles in ms, ascending) and ``failure_rate``.
 
     The boxes are drawn in log10 units on a linear axis labelled at whole decades, as three collections: a log
-    axis with its minor ticks and ``Axes.bxp``'s seven lines per tool cost most of a half-second draw."""
+    axis with its minor ticks and ``Axes.bxp``'s seven lines per tool cost most of a half-second draw.
+    """
     fig = _figure((_SIZE[0], max(2.0, 0.35 * len(rows) + 1.0)), left=0.2)
     ax = fig.subplots()
     if not rows:
@@ -164,4 +174,5 @@ def latency_figure(rows: Sequence[dict[str, Any]]) -> Figure:
                 fontsize=7,
             )
     ax.set_title("tool latency (p5–p95) and failure rate", fontsize=10)
+    literal_text(ax)
     return fig

@@ -31,8 +31,10 @@ CELL_PREVIEW = 160
 
 
 def money(value: Decimal | float | None) -> str:
-    """USD with 4 decimals (``$0.0123``) from an exact Decimal or a float (as the analytics frames carry it), or
-    ``n/a`` when unpriced (null, or a float NaN)."""
+    """USD with 4 decimals (``$0.0123``), or ``n/a`` when unpriced (null, or a float NaN).
+
+    Takes an exact Decimal or a float (as the analytics frames carry it).
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     return f"${value:,.4f}"
@@ -57,8 +59,10 @@ def when(value: datetime | date | None) -> str:
 
 
 def json_text(value: Any, limit: int | None = 400) -> str:
-    """Compact JSON text of ``value`` (a JSON string is parsed first), cut to ``limit`` characters (None: whole);
-    not escaped."""
+    """Compact JSON text of ``value``, cut to ``limit`` characters (None: whole); not escaped.
+
+    A JSON string is parsed first.
+    """
     if isinstance(value, str):
         try:
             value = json.loads(value)
@@ -91,14 +95,17 @@ def cell(value: Any) -> str:
     return esc(cell_text(value))
 
 
-def _more(preview: str, whole: str, length: int) -> str:
-    """A ``<details>`` whose summary shows ``preview`` (HTML) and a toggle, and whose body is ``whole`` (HTML) for a
-    text of ``length`` characters; the preview hides while it is open (``behest_lab.widgets._style``), so the text
-    shows once."""
+def _more(preview: str, whole: str, length: int, hint: str = "") -> str:
+    """A ``<details>`` showing ``preview`` (HTML) and a toggle that opens ``whole`` (HTML).
+
+    ``whole`` is a text of ``length`` characters; the preview hides while it is open (``behest_lab.widgets._style``),
+    so the text shows once. A text longer than ``TEXT_LIMIT`` ends with a ``behest-cut`` note saying how many
+    characters are left out, followed by ``hint`` (HTML: where to read the whole).
+    """
     left_out = length - TEXT_LIMIT
     note = (
-        f'<div class="behest-meta behest-cut">{number(left_out)} more characters not shown (cut at '
-        f"{number(TEXT_LIMIT)} of {number(length)})</div>"
+        f'<div class="behest-meta behest-cut">truncated: {number(left_out)} more characters not shown (cut at '
+        f"{number(TEXT_LIMIT)} of {number(length)}){hint}</div>"
         if left_out > 0
         else ""
     )
@@ -109,19 +116,30 @@ def _more(preview: str, whole: str, length: int) -> str:
     )
 
 
-def long_text(text: str, css: str = "") -> str:
-    """``text`` escaped in a ``<pre>``; a text longer than ``TEXT_PREVIEW`` characters shows its beginning and opens
-    whole (up to ``TEXT_LIMIT`` characters; a longer one says how many are left out) from a ``<details>``. The HTML
-    holds at most ``TEXT_PREVIEW + TEXT_LIMIT`` characters of any text, however long it is."""
+def long_text(text: str, css: str = "", length: int | None = None, hint: str = "") -> str:
+    """``text`` escaped in a ``<pre>``.
+
+    A text longer than ``TEXT_PREVIEW`` characters shows its beginning and opens whole (up to ``TEXT_LIMIT`` characters;
+    a longer one says how many are left out, then ``hint``) from a ``<details>``. The HTML holds at most ``TEXT_PREVIEW
+    + TEXT_LIMIT`` characters of any text, however long it is.
+
+    ``length`` is the whole text's length when ``text`` is only its beginning (read cut, see
+    ``behest_lab.widgets._session.SHOWN_CHARS``); ``hint`` is HTML shown after the cut note (never data).
+    """
     cls = f' class="{esc(css)}"' if css else ""
-    if len(text) <= TEXT_PREVIEW:
+    whole = len(text) if length is None else max(length, len(text))
+    if whole <= TEXT_PREVIEW:
         return f"<pre{cls}>{esc(text)}</pre>"
-    return _more(esc(text[:TEXT_PREVIEW]), f"<pre{cls}>{esc(text[:TEXT_LIMIT])}</pre>", len(text))
+    body = f"<pre{cls}>{esc(text[:TEXT_LIMIT])}</pre>"
+    return _more(esc(text[:TEXT_PREVIEW]), body, whole, hint)
 
 
 def _cell_html(value: Any) -> str:
-    """A cell's content: ``cell``, or for a long value its first ``CELL_PREVIEW`` characters with the whole (up to
-    ``TEXT_LIMIT``) in a ``<details>``."""
+    """A cell's content.
+
+    ``cell``, or for a long value its first ``CELL_PREVIEW`` characters with the whole (up to ``TEXT_LIMIT``) in a
+    ``<details>``.
+    """
     text = cell_text(value)
     if len(text) <= CELL_PREVIEW:
         return esc(text)
@@ -129,8 +147,11 @@ def _cell_html(value: Any) -> str:
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], css: str = "behest-table") -> str:
-    """An HTML table with escaped headers and cells (``cell`` formats each value; long cells open from a
-    ``<details>``), in a ``behest-table-box`` that scrolls beyond ``TABLE_MAX_HEIGHT`` with its header in view."""
+    """An HTML table with escaped headers and cells.
+
+    ``cell`` formats each value; long cells open from a ``<details>``. The table is in a ``behest-table-box`` that
+    scrolls beyond ``TABLE_MAX_HEIGHT`` with its header in view.
+    """
     head = "".join(f"<th>{esc(c)}</th>" for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{_cell_html(v)}</td>" for v in row) + "</tr>" for row in rows)
     return (

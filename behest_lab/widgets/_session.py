@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
 from uuid import UUID
@@ -29,8 +29,41 @@ from behest_lab.records import MessageRecord, SessionStats, ToolExecution
 from behest_lab.stores import tables
 from behest_lab.stores._common import compute_stats
 from behest_lab.stores.protocols import Store
+from behest_lab.widgets._html import TEXT_LIMIT
 
 _TABLES = ("messages", "usage_records", "tool_executions")
+
+SHOWN_CHARS = TEXT_LIMIT
+"""Characters of one text, JSON value or tool call's arguments a timeline page reads (as many as the HTML shows):
+longer ones are cut in SQL, so a page's memory follows what it shows, not what is stored."""
+
+
+def _cut_json(value: str, cut: int) -> str:
+    """SQL of a JSON value whose text is cut to ``cut`` characters when longer: the cut text as a JSON string."""
+    return (
+        f"CASE WHEN length(CAST({value} AS VARCHAR)) > {cut} "
+        f"THEN CAST(to_json(substr(CAST({value} AS VARCHAR), 1, {cut})) AS JSON) ELSE {value} END"
+    )
+
+
+def _shown_columns(cut: int) -> str:
+    """The ``messages`` columns a timeline page reads.
+
+    Text parts, JSON parts and tool call arguments cut to ``cut`` characters (a cut JSON value comes back as the JSON
+    string of its cut text), the unused ``text`` column left out, and the whole lengths beside them: ``_part_lengths``
+    (characters of each part's text or JSON value) and ``_call_lengths`` (of each call's JSON arguments).
+    """
+    part = (
+        f"struct_pack(type := p.type, text := substr(p.text, 1, {cut}), value := {_cut_json('p.value', cut)}, "
+        "url := p.url, mime_type := p.mime_type, cache_kind := p.cache_kind, cache_ttl := p.cache_ttl)"
+    )
+    call = f"struct_pack(id := c.id, name := c.name, arguments := {_cut_json('c.arguments', cut)})"
+    return (
+        f"* EXCLUDE (text, content, tool_calls), list_transform(content, p -> {part}) AS content, "
+        f"list_transform(tool_calls, c -> {call}) AS tool_calls, "
+        "list_transform(content, p -> coalesce(length(p.text), length(CAST(p.value AS VARCHAR)), 0)) AS _part_lengths, "
+        "list_transform(tool_calls, c -> coalesce(length(CAST(c.arguments AS VARCHAR)), 0)) AS _call_lengths"
+    )
 
 
 @dataclass
@@ -44,11 +77,17 @@ class TimelinePage:
     """Tool result messages by the call id they answer (anywhere in the session)."""
     executions: dict[tuple[str, str], ToolExecution]
     """Executions by (issuing message id, call id)."""
+    lengths: dict[str, tuple[list[int], list[int]]] = field(default_factory=dict)
+    """Per message id (of the page and of ``results``): the whole length in characters of each content part's text
+    or JSON value, and of each tool call's JSON arguments. The records hold at most ``SHOWN_CHARS`` of each."""
 
 
 class _Scoped:
-    """``store.sql`` with the table names shadowed by CTEs (each query becomes ``WITH ... SELECT * FROM (query)``),
-    for library functions that take a store and only run SELECTs through ``sql``, e.g. ``price_table_for``."""
+    """``store.sql`` with the table names shadowed by CTEs.
+
+    Each query becomes ``WITH ... SELECT * FROM (query)``; for library functions that take a store and only run SELECTs
+    through ``sql``, e.g. ``price_table_for``.
+    """
 
     def __init__(self, store: Store, ctes: str) -> None:
         self._store, self._ctes = store, ctes
@@ -113,9 +152,11 @@ class SessionRows:
         return self._prices
 
     def measures(self) -> dict[str, dict[str, Any]]:
-        """Per session id: ``cost`` (Decimal USD: the sum of its priced calls; 0 without usage, None when none of its
-        usage is priced), ``tokens``
-        (prompt + output) and ``failures`` (failed tool executions), as ``analytics.sessions`` computes them."""
+        """Per session id, its cost, tokens and failures.
+
+        ``cost`` (Decimal USD: the sum of its priced calls; 0 without usage, None when none of its usage is priced),
+        ``tokens`` (prompt + output) and ``failures`` (failed tool executions), as ``analytics.sessions`` computes them.
+        """
         per_session = grouped_costs_sql(self.prices(), "TRUE", [("session_id", "session_id", "{k}")])
         rows = self.store.sql(
             f"""WITH {self._ctes}, u AS ({per_session}),
@@ -136,9 +177,11 @@ FROM sessions s LEFT JOIN u ON u.session_id = s.id LEFT JOIN t ON t.session_id =
         return [dict(zip(names, r, strict=True)) for r in rel.fetchall()]
 
     def usage(self) -> pl.DataFrame:
-        """The sessions' model calls priced as ``analytics.usage`` prices them (its ``priced_ctes`` SQL). Columns:
-        ``message_id``, ``model`` (Utf8), ``prompt_tokens``, ``output_tokens`` (Int64), ``cost`` (Decimal USD,
-        null when unpriced), oldest first."""
+        """The sessions' model calls priced as ``analytics.usage`` prices them (its ``priced_ctes`` SQL).
+
+        Columns: ``message_id``, ``model`` (Utf8), ``prompt_tokens``, ``output_tokens`` (Int64), ``cost`` (Decimal USD,
+        null when unpriced), oldest first.
+        """
         return run(
             self.store,
             f"WITH {self._ctes}, {priced_ctes(self.prices(), 'TRUE')} "
@@ -148,8 +191,9 @@ FROM sessions s LEFT JOIN u ON u.session_id = s.id LEFT JOIN t ON t.session_id =
         )
 
     def message_usage(self) -> tuple[pl.DataFrame, Decimal | None]:
-        """The sessions' model calls summed per message id, priced as ``usage`` prices them, with the cost rule of
-        ``behest_lab.pricing.priced_sum``, and the cost of all of them by the same rule (one query).
+        """The sessions' model calls summed per message id and in all, in one query.
+
+        Priced as ``usage`` prices them, with the cost rule of ``behest_lab.pricing.priced_sum``.
 
         Returns:
             The frame, oldest message first: ``message_id``, ``model`` (Utf8, of the message's first call),
@@ -186,13 +230,25 @@ FROM sessions s LEFT JOIN u ON u.session_id = s.id LEFT JOIN t ON t.session_id =
         return compute_stats(UUID(self.sid), self.message_count, executions, usage)
 
     def page(self, offset: int, limit: int, executions: dict[tuple[str, str], ToolExecution]) -> TimelinePage:
-        """Messages ``offset``..``offset + limit`` in store order (created_at, then seq), with the tool results
-        answering their calls: those on the page, and the others (a call at the end of a page answered on the
-        next one) by call id."""
+        """Messages ``offset``..``offset + limit`` in store order (created_at, then seq), with their tool results.
+
+        The results answering the page's calls are those on the page, and the others (a call at the end of a page
+        answered on the next one) read by call id. Each text, JSON value and tool call's arguments is read cut to
+        ``SHOWN_CHARS`` characters, its whole length in ``TimelinePage.lengths``.
+        """
+        columns = _shown_columns(SHOWN_CHARS)
+        lengths: dict[str, tuple[list[int], list[int]]] = {}
+
+        def record(row: dict[str, Any]) -> MessageRecord:
+            parts, calls = row.pop("_part_lengths") or [], row.pop("_call_lengths") or []
+            message = tables.message_from_row(row)
+            lengths[str(message.id)] = ([int(n) for n in parts], [int(n) for n in calls])
+            return message
+
         messages = [
-            tables.message_from_row(r)
+            record(r)
             for r in self._dicts(
-                f"SELECT * FROM {self._one['messages']} ORDER BY created_at, seq "
+                f"SELECT {columns} FROM {self._one['messages']} ORDER BY created_at, seq "
                 f"LIMIT {int(limit)} OFFSET {int(offset)}"
             )
         ]
@@ -204,11 +260,26 @@ FROM sessions s LEFT JOIN u ON u.session_id = s.id LEFT JOIN t ON t.session_id =
         if missing:
             calls = "(" + ", ".join(literal(c) for c in missing) + ")"
             for r in self._dicts(
-                f"SELECT * FROM {self._one['messages']} WHERE tool_call_id IN {calls} ORDER BY created_at, seq"
+                f"SELECT {columns} FROM {self._one['messages']} WHERE tool_call_id IN {calls} ORDER BY created_at, seq"
             ):
-                result = tables.message_from_row(r)
+                result = record(r)
                 results.setdefault(str(result.tool_call_id), result)
-        return TimelinePage(messages, offset, self.message_count, results, executions)
+        return TimelinePage(messages, offset, self.message_count, results, executions, lengths)
+
+    def message_text(self, message_id: str, start: int = 0, length: int | None = None) -> str | None:
+        """The text of one of the first session's messages, or ``length`` characters of it from ``start`` (0-based).
+
+        The text is its text parts joined by newlines, as the ``text`` column holds it; None when the session has no
+        such message. Only the asked characters leave DuckDB.
+        """
+        if start < 0 or (length is not None and length < 0):
+            raise ValueError("start and length must not be negative")
+        span = f"substr(text, {int(start) + 1})" if length is None else f"substr(text, {int(start) + 1}, {int(length)})"
+        rows = self.store.sql(
+            f"SELECT coalesce({span}, '') FROM {self._one['messages']} "
+            f"WHERE id = CAST({literal(str(UUID(message_id)))} AS UUID)"
+        ).fetchall()
+        return None if not rows else str(rows[0][0])
 
     def drop(self) -> None:
         """Drop the temporary tables (idempotent)."""

@@ -10,31 +10,53 @@ import polars as pl
 
 from behest_lab.records import ImageUrlPart, JsonPart, MessageRecord, SessionStats, TextPart, ToolExecution
 from behest_lab.widgets._html import TEXT_LIMIT, esc, json_text, link, long_text, money, number, when
-from behest_lab.widgets._session import TimelinePage
+from behest_lab.widgets._session import SHOWN_CHARS, TimelinePage
 
 _TITLE_LIMIT = 200
 """Characters of a session title shown in the header (the whole is its tooltip)."""
 
 
 def message_costs(usage: pl.DataFrame) -> dict[str, dict[str, Any]]:
-    """Per message id: ``cost`` (the priced calls' sum, None when none is priced), ``prompt_tokens``,
-    ``output_tokens``, ``requests`` and ``model``, from a ``SessionRows.message_usage`` frame (one row per message,
-    the cost rule applied in SQL)."""
+    """Per message id, the usage and cost the timeline shows beside the message.
+
+    ``cost`` (the priced calls' sum, None when none is priced), ``prompt_tokens``, ``output_tokens``, ``requests`` and
+    ``model``, from a ``SessionRows.message_usage`` frame (one row per message, the cost rule applied in SQL).
+    """
     keys = ("cost", "prompt_tokens", "output_tokens", "requests", "model")
     return {row["message_id"]: {k: row[k] for k in keys} for row in usage.iter_rows(named=True)}
 
 
-def _parts(message: MessageRecord) -> str:
+def _cut(length: int | None) -> int | None:
+    """The whole length to tell ``long_text`` when a value was read cut (longer than ``SHOWN_CHARS``), else None."""
+    return length if length is not None and length > SHOWN_CHARS else None
+
+
+def _hint(message: MessageRecord) -> str:
+    """Where the whole text of a cut message is read (HTML after the cut note)."""
+    return f'; the whole text: <code>SessionBrowser.message_text("{esc(message.id)}")</code>'
+
+
+def _parts(message: MessageRecord, page: TimelinePage) -> str:
+    parts_lengths = page.lengths.get(str(message.id), ([], []))[0]
     out = []
-    for part in message.content:
+    for i, part in enumerate(message.content):
+        length = _cut(parts_lengths[i]) if i < len(parts_lengths) else None
         if isinstance(part, TextPart):
-            out.append(long_text(part.text))
+            out.append(long_text(part.text, length=length, hint=_hint(message)))
         elif isinstance(part, ImageUrlPart):
             mime = f" ({esc(part.mime_type)})" if part.mime_type else ""
             out.append(f'<div class="behest-image">image: {link(part.url)}{mime}</div>')
         elif isinstance(part, JsonPart):
-            out.append(long_text(json_text(part.value, None), "behest-json"))
+            out.append(long_text(json_text(part.value, None), "behest-json", length=length))
     return "".join(out)
+
+
+def _result_text(result: MessageRecord, page: TimelinePage) -> str:
+    """A tool result shown beside its call, with the whole length when its text was read cut."""
+    parts = page.lengths.get(str(result.id), ([], []))[0]
+    cut = any(_cut(n) for n in parts)
+    length = sum(parts) + max(len(parts) - 1, 0) if cut else None
+    return long_text(json_text(result.text_content, None), "behest-result", length=length, hint=_hint(result))
 
 
 def _execution(e: ToolExecution | None) -> str:
@@ -54,10 +76,15 @@ def _anchor(prefix: str, index: int) -> str:
 
 
 def _calls(message: MessageRecord, page: TimelinePage, on_page: Mapping[str, int], prefix: str) -> str:
-    """The message's tool calls with their execution. A result message on the page is linked (it shows its own
-    text in its place in the timeline); one on a later page is shown here, so each result appears once."""
+    """The message's tool calls with their execution.
+
+    A result message on the page is linked (it shows its own text in its place in the timeline); one on a later page is
+    shown here, so each result appears once.
+    """
     out = []
-    for call in message.tool_calls:
+    call_lengths = page.lengths.get(str(message.id), ([], []))[1]
+    for i, call in enumerate(message.tool_calls):
+        arguments = _cut(call_lengths[i]) if i < len(call_lengths) else None
         result = page.results.get(call.id)
         execution = page.executions.get((str(message.id), call.id))
         if result is None:
@@ -70,12 +97,11 @@ def _calls(message: MessageRecord, page: TimelinePage, on_page: Mapping[str, int
             )
         else:
             result_html = (
-                '<div class="behest-meta">result (its message is on a later page):</div>'
-                f"{long_text(json_text(result.text_content, None), 'behest-result')}"
+                f'<div class="behest-meta">result (its message is on a later page):</div>{_result_text(result, page)}'
             )
         out.append(
             f'<div class="behest-call" data-call-id="{esc(call.id)}"><b>tool call</b> {esc(call.name)} — '
-            f"{_execution(execution)}{long_text(json_text(call.arguments, None), 'behest-json')}"
+            f"{_execution(execution)}{long_text(json_text(call.arguments, None), 'behest-json', length=arguments)}"
             f"{result_html}</div>"
         )
     return "".join(out)
@@ -112,10 +138,11 @@ def timeline_html(
     pairs: Mapping[str, dict[str, Any]],
     anchor: str = "behest-timeline",
 ) -> str:
-    """The page's messages as ``<div class="behest-msg behest-role-{role}">`` blocks: role, time, escaped text
-    (long texts cut, see ``long_text``), image links, tool calls with their execution and a link to their result
-    message, usage and cost, compaction marks; all in one ``behest-timeline-body`` that scrolls beyond
-    ``TIMELINE_MAX_HEIGHT``.
+    """The page's messages as ``<div class="behest-msg behest-role-{role}">`` blocks.
+
+    Role, time, escaped text (long texts cut, see ``long_text``), image links, tool calls with their execution and a
+    link to their result message, usage and cost, compaction marks; all in one ``behest-timeline-body`` that scrolls
+    beyond ``TIMELINE_MAX_HEIGHT``.
 
     ``pairs`` maps the compaction and summary message ids to their ``analytics.compactions`` row. ``anchor``
     prefixes the element ids of the messages (``{anchor}-m{index}``), which the links between a tool call and its
@@ -139,7 +166,7 @@ def timeline_html(
             f'<div class="behest-msg behest-role-{esc(role)}{flags}" data-message-id="{esc(m.id)}" '
             f'id="{esc(_anchor(anchor, index))}">'
             f'<div class="behest-meta">#{index} <b>{esc(role)}</b>{tool} · {esc(when(m.created_at))}{answers}</div>'
-            f"{_compaction(m, pairs)}{_parts(m)}{_calls(m, page, on_page, anchor)}{_usage(m, costs)}</div>"
+            f"{_compaction(m, pairs)}{_parts(m, page)}{_calls(m, page, on_page, anchor)}{_usage(m, costs)}</div>"
         )
     if not blocks:
         return '<div class="behest-meta">no messages</div>'

@@ -54,7 +54,9 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
     ``<div class="behest-msg behest-role-{role}">`` per message in a ``behest-timeline-body`` that scrolls beyond
     ``TIMELINE_MAX_HEIGHT``), paged by ``timeline_prev``/``timeline_next``. A tool result shows once: in its own
     message, which the call links to (or beside the call when its message is on a later page); texts longer than
-    ``TEXT_PREVIEW`` characters show the rest from a ``<details>`` (see ``behest_lab.widgets._html.long_text``).
+    ``TEXT_PREVIEW`` characters show the rest from a ``<details>`` (see ``behest_lab.widgets._html.long_text``), up
+    to ``TEXT_LIMIT`` characters: a longer text is read cut to that in SQL and ends with a "truncated: N more
+    characters" note; ``message_text(message_id)`` returns the whole text (or a piece of it).
 
     Only one page of sessions and one page of messages is read at a time; filters, order and paging run in
     SQL over a per-session snapshot table that opening the widget builds in DuckDB (see
@@ -68,6 +70,7 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
     """
 
     def __init__(self, store: Store, *, page_size: int = 25, **kwargs: Any) -> None:
+        """Open the browser on ``store`` (see the class for the arguments)."""
         if page_size not in PAGE_SIZES:
             raise ValueError(f"page_size: {page_size!r} is not one of {', '.join(map(str, PAGE_SIZES))}")
         self.store = store
@@ -203,12 +206,13 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
     # --- one session ----------------------------------------------------------------------------------------
 
     def select_session(self, session_id: UUID | str) -> None:
-        """Select a session programmatically and show it; it is added to the top of the list when the current
-        page does not hold it.
+        """Select a session programmatically and show it.
+
+        It is added to the top of the list when the current page does not hold it.
 
         Raises:
-            ValueError: ``session_id`` is not a UUID.
-            NotFoundError: the store has no such session.
+        ValueError: ``session_id`` is not a UUID.
+        NotFoundError: the store has no such session.
         """
         try:
             sid = str(session_id if isinstance(session_id, UUID) else UUID(str(session_id)))
@@ -238,6 +242,26 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
             self.session_list.value = sid
         finally:
             self.session_list.observe(self._on_select, names="value")
+
+    def message_text(self, message_id: UUID | str, start: int = 0, length: int | None = None) -> str:
+        """The whole text of a message of the selected session, or ``length`` characters of it from ``start``.
+
+        The text is the message's text parts joined by newlines, which the timeline shows cut at ``TEXT_LIMIT``
+        characters with a note naming this method; ``start`` (0-based) and ``length`` read a huge text piece by
+        piece. Only the asked characters are read out of DuckDB.
+
+        Raises:
+            ValueError: ``message_id`` is not a UUID, or ``start``/``length`` is negative.
+            NotFoundError: no session is selected, or the selected session has no such message.
+        """
+        try:
+            mid = str(message_id if isinstance(message_id, UUID) else UUID(str(message_id)))
+        except ValueError:
+            raise ValueError(f"message_id: {message_id!r} is not a UUID") from None
+        text = None if self._rows is None else self._rows.message_text(mid, start, length)
+        if text is None:
+            raise NotFoundError(mid, "message")
+        return text
 
     @property
     def selected(self) -> str | None:
@@ -305,9 +329,12 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
         self.timeline_next.disabled = offset + TIMELINE_PAGE >= page.total
 
     def close(self) -> None:
-        """Close the widget and drop its temporary table from the store's connection (with a closed store there is
-        nothing left to drop: the table went with its connection). ipywidgets keeps every widget alive in its
-        registry, so a widget that is no longer shown keeps its table until this is called or the store is closed."""
+        """Close the widget and drop its temporary table from the store's connection.
+
+        With a closed store there is nothing left to drop: the table went with its connection. ipywidgets keeps
+        every widget alive in its registry, so a widget that is no longer shown keeps its table until this is called
+        or the store is closed.
+        """
         try:
             # a closed store's connection took the temporary table with it
             index = getattr(self, "index", None)  # absent when __init__ refused its arguments
