@@ -36,9 +36,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from behest_lab.errors import InterchangeError
+from behest_lab.errors import BadRowError, InterchangeError, TooDeepError
 from behest_lab.files import open_text_atomically
-from behest_lab.interchange._batch import BadRowError, ImportWriter, TooDeepError, loads, parse
+from behest_lab.interchange._batch import ImportWriter, loads, parse
 from behest_lab.interchange._progress import progress_bar
 from behest_lab.interchange._report import ExportReport, ImportReport
 from behest_lab.interchange._source import count, iter_bundles

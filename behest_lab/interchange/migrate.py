@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import duckdb
 import pyarrow as pa
 
-from behest_lab.errors import BackendError, InterchangeError
+from behest_lab.errors import BackendError, InterchangeError, NoStoreError
 from behest_lab.stores import tables
 from behest_lab.stores.protocols import Store
 
@@ -338,7 +338,6 @@ def open_location(
             reasons = "; ".join(str(e["msg"]) for e in exc.errors())
             raise InterchangeError(f"bad store settings: {reasons}", path=redact(os.fspath(where))) from None
         from behest_lab.stores.lake import open_lake
-        from behest_lab.stores.lake.engine import NoStoreError
 
         try:
             # without ``create`` DuckLake refuses to initialise an empty catalog database (a wrong URL must not

@@ -18,7 +18,7 @@ from uuid import UUID
 
 import duckdb
 
-from behest_lab.errors import ConnectionFailedError
+from behest_lab.errors import ConnectionFailedError, NoStoreError
 from behest_lab.records import Artifact, EmbeddingRecord, MessageRecord, Session, ToolExecution, UsageRecord
 from behest_lab.stores.lake import _sql, batches
 from behest_lab.stores.lake.artifacts import LakeArtifactStore, delete_session_artifacts
@@ -31,7 +31,7 @@ from behest_lab.stores.lake.config import (
     remote_location,
 )
 from behest_lab.stores.lake.embeddings import LakeEmbeddingStore
-from behest_lab.stores.lake.engine import DEFAULT_FLUSH_EVERY, Engine, NoStoreError, RetryPolicy
+from behest_lab.stores.lake.engine import DEFAULT_FLUSH_EVERY, Engine, RetryPolicy
 from behest_lab.stores.lake.executions import LakeExecutionStore
 from behest_lab.stores.lake.maintenance import DEFAULT_KEEP, CompactionReport, Snapshot, compact, snapshots
 from behest_lab.stores.lake.migrations import migrate

@@ -34,6 +34,7 @@ from behest_lab.errors import (
     BehestLabError,
     CommitConflictError,
     ConnectionFailedError,
+    NoStoreError,
     ReadOnlyStoreError,
 )
 
@@ -64,10 +65,6 @@ _aliases = itertools.count()
 _attached: dict[Path, int] = {}
 #: Small writes between automatic flushes of inlined rows (see ``Engine.flush_inlined``).
 DEFAULT_FLUSH_EVERY = 500
-
-
-class NoStoreError(ConnectionFailedError):
-    """The place exists but holds no lake, and the caller did not allow creating one."""
 
 
 # ATTACH with READ_ONLY or CREATE_IF_NOT_EXISTS false of a catalog that holds no lake
