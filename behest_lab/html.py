@@ -65,15 +65,20 @@ class Markup(str):
 
 
 def esc(value: Any) -> str:
-    """``value`` as text, HTML-escaped with quotes (safe inside element bodies and quoted attributes); ``None`` is
-    the empty string."""
+    """``value`` as text, HTML-escaped with quotes; ``None`` is the empty string.
+
+    The result is safe inside element bodies and quoted attributes.
+    """
     return html.escape("" if value is None else str(value), quote=True)
 
 
 def esc_markdown(value: Any) -> str:
-    """``value`` as literal text inside Markdown: HTML-escaped, and every character Markdown, raw HTML or math
-    would act on (``*``, ``_``, backticks, brackets, ``$``, ``|`` ...) written as a numeric character reference,
-    so the rendered page shows exactly the stored characters. Newlines become spaces (one paragraph)."""
+    """``value`` as literal text inside Markdown.
+
+    The text is HTML-escaped, and every character Markdown, raw HTML or math would act on (``*``, ``_``, backticks,
+    brackets, ``$``, ``|`` ...) is written as a numeric character reference, so the rendered page shows exactly the
+    stored characters. Newlines become spaces (one paragraph).
+    """
     flat = " ".join(("" if value is None else str(value)).split())
     return _MARKDOWN_SPECIAL.sub(lambda m: f"&#{ord(m.group(0))};", flat)
 
@@ -143,9 +148,11 @@ def tag(name: str, *children: Any, **attributes: Any) -> Markup:
 
 
 def money(value: Decimal | float | int | None, places: int = 2) -> str:
-    """USD with thousands separators (``$1,234.57``), from an exact ``Decimal`` or a float; ``n/a`` for null or
-    NaN (no price). Amounts below one cent but above zero keep four decimals (``$0.0042``) so they do not read as
-    free."""
+    """USD with thousands separators (``$1,234.57``), from an exact ``Decimal`` or a float.
+
+    ``n/a`` for null or NaN (no price). Amounts below one cent but above zero keep four decimals (``$0.0042``) so
+    they do not read as free.
+    """
     if value is None:
         return "n/a"
     if isinstance(value, float) and math.isnan(value):
@@ -170,8 +177,11 @@ def number(value: int | float | Decimal | None, places: int = 1) -> str:
 
 
 def text(value: Any) -> str:
-    """A cell value as display text (not escaped): numbers with separators, timestamps to the second (UTC as
-    stored), lists comma-separated, ``None`` empty; ``Decimal`` is formatted as ``money``."""
+    """A cell value as display text (not escaped).
+
+    Numbers get separators, timestamps are shown to the second (UTC as stored), lists comma-separated, ``None``
+    empty; a ``Decimal`` is formatted as ``money``.
+    """
     if value is None:
         return ""
     if isinstance(value, Decimal):

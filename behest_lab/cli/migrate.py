@@ -58,8 +58,11 @@ def register(subparsers: Any) -> None:
 
 
 def s3_options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Any:
-    """``S3Options`` from the ``AWS_*`` environment (``S3Options.from_env``) with the ``--s3-*`` flags on top;
-    None when nothing is set (DuckDB's defaults and secrets then apply)."""
+    """``S3Options`` from the ``AWS_*`` environment with the ``--s3-*`` flags on top.
+
+    The environment is read by ``S3Options.from_env``. None when nothing is set (DuckDB's defaults and secrets then
+    apply).
+    """
     from behest_lab import S3Options
 
     base = S3Options.from_env(env)

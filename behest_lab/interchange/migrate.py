@@ -1,5 +1,6 @@
-"""Copy a whole lake store to another lake store: local folder <-> shared (PostgreSQL catalog + S3), or local ->
-local.
+"""Copy a whole lake store to another lake store.
+
+Either direction between a local folder and a shared store (PostgreSQL catalog + S3), or local -> local.
 
 The copy is physical: every row of every behest_lab table goes across unchanged (ids, timestamps, append
 sequence numbers, recording order, vectors, artifact bytes), so the target answers every query exactly as the
@@ -215,6 +216,51 @@ def _backend(engine: Any, what: str, exc: Exception) -> BackendError:
     return BackendError("ducklake", f"{what} ({engine.description}): {engine.scrub(str(exc))}")
 
 
+def _copy_table(
+    con: duckdb.DuckDBPyConnection,
+    cur: duckdb.DuckDBPyConnection,
+    src: Any,
+    dst: Any,
+    table: str,
+    report: MigrateReport,
+    batch_rows: int,
+) -> None:
+    """Insert every row of the source's ``table`` into the target's, ``batch_rows`` at a time, in recording order.
+
+    Raises:
+        InterchangeError: appending, and a row's id is already in the target.
+        BackendError: reading the source failed.
+    """
+    cols = _columns(table)
+    target = f"{dst.alias}.main.{table}"
+    try:
+        # rowid order keeps the recording order (the tie-break of list_executions / list_usage)
+        reader = cur.execute(f"SELECT {cols} FROM {src.alias}.main.{table} ORDER BY rowid").to_arrow_reader(batch_rows)
+        batches = iter(reader)
+    except duckdb.Error as exc:
+        raise _backend(src, f"reading {table} from the source", exc) from None
+    while True:
+        try:
+            batch = next(batches, None)
+        except (duckdb.Error, pa.ArrowException) as exc:
+            raise _backend(src, f"reading {table} from the source", exc) from None
+        if batch is None:
+            break
+        con.register(_BATCH, batch)
+        try:
+            taken = _collision(con, target) if report.appended else None
+            if taken is not None:
+                raise InterchangeError(
+                    "this id is in both the source and the target; nothing was copied",
+                    path=report.target,
+                    table=table,
+                    row_id=taken,
+                )
+            con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {_BATCH}")
+        finally:
+            con.unregister(_BATCH)
+
+
 def _copy(
     con: duckdb.DuckDBPyConnection,
     cur: duckdb.DuckDBPyConnection,
@@ -243,39 +289,8 @@ def _copy(
         )
     report.appended = bool(non_empty)
     for table in COPY_TABLES:
-        if not source_fp[table][0]:
-            continue
-        cols = _columns(table)
-        target = f"{dst.alias}.main.{table}"
-        try:
-            # rowid order keeps the recording order (the tie-break of list_executions / list_usage)
-            reader = cur.execute(f"SELECT {cols} FROM {src.alias}.main.{table} ORDER BY rowid").to_arrow_reader(
-                batch_rows
-            )
-            batches = iter(reader)
-        except duckdb.Error as exc:
-            raise _backend(src, f"reading {table} from the source", exc) from None
-        while True:
-            try:
-                batch = next(batches, None)
-            except (duckdb.Error, pa.ArrowException) as exc:
-                raise _backend(src, f"reading {table} from the source", exc) from None
-            if batch is None:
-                break
-            con.register(_BATCH, batch)
-            try:
-                if report.appended:
-                    taken = _collision(con, target)
-                    if taken is not None:
-                        raise InterchangeError(
-                            "this id is in both the source and the target; nothing was copied",
-                            path=report.target,
-                            table=table,
-                            row_id=taken,
-                        )
-                con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {_BATCH}")
-            finally:
-                con.unregister(_BATCH)
+        if source_fp[table][0]:
+            _copy_table(con, cur, src, dst, table, report, batch_rows)
     if any(n for n, _ in source_fp.values()):
         dst.changed()
     # verified inside the transaction, before the commit: a mismatch raises and nothing is applied

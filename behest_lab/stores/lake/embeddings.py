@@ -288,8 +288,10 @@ class LakeEmbeddingStore:
         mats: dict[int, F32Array],
         norms: dict[int, F32Array],
     ) -> None:
-        """Vectors (and their norms) of the rows not in local Parquet files (inlined rows, remote files), read
-        through DuckDB and matched to their rows by (file, position)."""
+        """Vectors (and their norms) of the rows not in local Parquet files (inlined rows, remote files).
+
+        They are read through DuckDB and matched to their rows by (file, position).
+        """
         got = con.execute(
             f"SELECT filename, file_row_number, dim, vector_f32 FROM {_EMB} "
             "WHERE filename IN (SELECT unnest(?::VARCHAR[]))",

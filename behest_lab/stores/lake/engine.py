@@ -204,8 +204,10 @@ class Engine:
                 _attached[catalog] = _attached.get(catalog, 0) + 1
 
     def damaged(self, exc: BaseException) -> None:
-        """Raise ``DataCorruptionError`` naming the file when ``exc`` reports a damaged store file (see
-        ``corruption.translate``); return otherwise."""
+        """Raise ``DataCorruptionError`` naming the file when ``exc`` reports a damaged store file.
+
+        Returns otherwise. See ``corruption.translate``.
+        """
         data_dir = None if self.root is None else self.root / DATA_DIR
         translate(exc, catalog=self.location.catalog_file, data_dir=data_dir, scrub=self.scrub)
 
@@ -301,8 +303,10 @@ class Engine:
 
     @property
     def small_con(self) -> duckdb.DuckDBPyConnection:
-        """The connection for small writes (see ``write``): a cursor of ``small_instance()`` with the same lake
-        attached under the same alias, created on first use."""
+        """The connection for small writes (see ``write``), created on first use.
+
+        It is a cursor of ``small_instance()`` with the same lake attached under the same alias.
+        """
         if self._con is None:
             raise ConnectionFailedError("ducklake", f"the store {self.description} is closed")
         if self._small_con is None:
