@@ -47,12 +47,12 @@ COPY_TABLES: tuple[str, ...] = (
     "artifact_data",
 )
 
-_BATCH = "_behest_migrate_batch"
+_BATCH = "_behest_copy_batch"
 
 
 @dataclass(frozen=True)
 class TableCheck:
-    """One table of a migration.
+    """One table of a store copy.
 
     Attributes:
         table: the table name.
@@ -75,8 +75,8 @@ class TableCheck:
 
 
 @dataclass
-class MigrateReport:
-    """What ``migrate_store`` did (``str()`` is the table the CLI prints).
+class CopyReport:
+    """What ``copy_store`` did (``str()`` is the table the CLI prints).
 
     Attributes:
         source: where the data came from (a redacted description: never a password).
@@ -104,7 +104,7 @@ class MigrateReport:
 
     def __str__(self) -> str:
         head = f"{'table':<16}{'source':>10}{'target before':>15}{'target after':>14}  check"
-        lines = [f"migrate {self.source} -> {self.target}{' (append)' if self.appended else ''}", head]
+        lines = [f"copy {self.source} -> {self.target}{' (append)' if self.appended else ''}", head]
         for t in self.tables:
             state = "ok" if t.ok else ("count mismatch" if t.after != t.before + t.source else "checksum mismatch")
             lines.append(f"{t.table:<16}{t.source:>10}{t.before:>15}{t.after:>14}  {state}")
@@ -126,7 +126,7 @@ def _engine(store: Store, role: str) -> Any:
     from behest_lab.stores.lake import LakeStore
 
     if not isinstance(store, LakeStore):
-        raise TypeError(f"the {role} of a migration must be a lake store (a folder or a shared store), got {store!r}")
+        raise TypeError(f"the {role} of a store copy must be a lake store (a folder or a shared store), got {store!r}")
     return store._engine
 
 
@@ -154,13 +154,13 @@ def _collision(con: duckdb.DuckDBPyConnection, qualified: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-def migrate_store(
+def copy_store(
     source: Store,
     target: Store,
     *,
     append: bool = False,
     batch_rows: int = 50_000,
-) -> MigrateReport:
+) -> CopyReport:
     """Copy every row of ``source`` into ``target`` (both lake stores) and verify it table by table.
 
     Args:
@@ -186,7 +186,7 @@ def migrate_store(
     if src is dst:
         raise InterchangeError("source and target are the same store")
     started = time.perf_counter()
-    report = MigrateReport(location(source), location(target))
+    report = CopyReport(location(source), location(target))
     # one read transaction on a private cursor: every table (and its checksum) is read at one snapshot
     cur = src.con.cursor()
     try:
@@ -201,7 +201,7 @@ def migrate_store(
         # a good copy look failed nor slip rows between the checks; any failure rolls the whole copy back.
         dst.write(
             lambda con: _copy(con, cur, src, dst, source_fp, report, append, batch_rows),
-            f"migrate from {report.source}",
+            f"copy from {report.source}",
         )
     finally:
         with contextlib.suppress(duckdb.Error):  # the transaction never began
@@ -222,7 +222,7 @@ def _copy_table(
     src: Any,
     dst: Any,
     table: str,
-    report: MigrateReport,
+    report: CopyReport,
     batch_rows: int,
 ) -> None:
     """Insert every row of the source's ``table`` into the target's, ``batch_rows`` at a time, in recording order.
@@ -267,7 +267,7 @@ def _copy(
     src: Any,
     dst: Any,
     source_fp: dict[str, tuple[int, int]],
-    report: MigrateReport,
+    report: CopyReport,
     append: bool,
     batch_rows: int,
 ) -> None:
@@ -283,7 +283,7 @@ def _copy(
     if non_empty and not append:
         counts = ", ".join(f"{t} {n}" for t, n in non_empty.items())
         raise InterchangeError(
-            f"the target already holds rows ({counts}); migrate into an empty store, or pass --append "
+            f"the target already holds rows ({counts}); copy into an empty store, or pass --append "
             "to add the source's rows (refused if any id is on both sides)",
             path=report.target,
         )
@@ -376,3 +376,8 @@ def redact(url: str) -> str:
     if parts.password is None:
         return url
     return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+
+
+#: The names this module had when the store copy was called a migration (``behest-lab migrate``); they still work.
+migrate_store = copy_store
+MigrateReport = CopyReport
