@@ -186,3 +186,13 @@ def test_bad_rows_are_interchange_errors_and_keep_their_reason() -> None:
     assert isinstance(exc, errors.InterchangeError)
     assert exc.reason == "nested too deeply"
     assert str(exc) == "nested too deeply"
+
+
+def test_the_architecture_page_draws_the_same_tree() -> None:
+    """``docs/architecture.md`` shows the tree of ``errors``' docstring, line for line."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    drawing = page.split("```\nBehestLabError", 1)[1].split("```", 1)[0]
+    drawn = ["BehestLabError" + drawing.splitlines()[0], *drawing.splitlines()[1:]]
+    assert errors.__doc__ is not None
+    in_module = [line[4:] for line in errors.__doc__.splitlines() if line.startswith("    ")]
+    assert [line.rstrip() for line in drawn] == in_module
