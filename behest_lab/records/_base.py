@@ -233,7 +233,7 @@ class BehestRecord(BaseModel):
                 data[key] = _F32_TOKEN.format(len(fragments) - 1)
 
     def model_dump_json(self, **kwargs: Any) -> str:
-        """Behest's serde JSON (compact, serde's key order, omissions and number layout)."""
+        """The JSON behest's serde writes (compact, serde's key order, omissions and number layout)."""
         fragments: list[str] = []
         context = dict(kwargs.pop("context", None) or {})
         context["f32"] = fragments
