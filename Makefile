@@ -26,6 +26,7 @@ system-deps:
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy --strict behest_lab
@@ -56,4 +57,4 @@ bench: $(VENV)/.bench-installed system-deps
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) build .mypy_cache .ruff_cache
+	rm -rf $(VENV) build .mypy_cache .ruff_cache .import_linter_cache

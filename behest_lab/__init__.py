@@ -103,8 +103,10 @@ def open_store(
     password: str | None = None,
     **options: Any,
 ) -> Store:
-    """Open a store: ``None`` gives a new in-memory store, a folder path the persistent lake store there, and a
-    ``postgresql://`` URL or a ``StoreConfig`` the shared lake (PostgreSQL catalog, Parquet files in object storage).
+    """Open a store of the kind ``path`` names.
+
+    ``None`` gives a new in-memory store, a folder path the persistent lake store there, and a ``postgresql://`` URL
+    or a ``StoreConfig`` the shared lake (PostgreSQL catalog, Parquet files in object storage).
 
     The folder, or the lake in an empty catalog database, is created on first use. ``options`` go to the
     persistent store (for example ``snapshot=N`` or ``as_of=datetime`` for a read-only view of the past).

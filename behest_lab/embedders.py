@@ -135,8 +135,9 @@ class HashEmbedder:
         return vec
 
     def embed_many(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        """Embed a batch: a ``(len(texts), dim)`` float32 array of unit rows (a row of zeros for a text with no
-        words).
+        """Embed a batch: a ``(len(texts), dim)`` float32 array of unit rows.
+
+        A text with no words gets a row of zeros.
 
         Raises:
             TypeError: an element is not a ``str`` (the message names its index).

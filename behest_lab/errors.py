@@ -10,13 +10,18 @@
     │   │   ├── MissingExtensionError   a DuckDB extension wheel is not installed (.package)
     │   │   └── CommitConflictError     a commit kept conflicting with other writers (.attempts)
     │   ├── ConnectionFailedError       a store could not be reached or opened (.backend)
-    │   ├── SerializationError          a value could not be encoded for storage
+    │   │   └── NoStoreError            the place holds no store and creating one was not allowed
+    │   ├── SerializationError          also ValueError; a record's value could not be encoded for storage (.field)
     │   ├── MigrationError              a store's schema version cannot be used (.found, .supported)
     │   ├── DataCorruptionError         stored data is damaged or does not parse (.field, .path, .table)
+    │   │   └── VectorChecksumError     a stored vector's bytes differ from the checksum stored with them
     │   └── ReadOnlyStoreError          a write on a time-travel (read-only) view
     ├── VectorDimensionError            also ValueError; query dimension matches no stored vector
     ├── ReportError                     a report could not be built or written; the message says why
+    ├── CliError                        a command-line problem, printed as one line (exit code 1)
     └── InterchangeError                also ValueError; bad input while importing (.path, .table, .line, .row_id)
+        └── BadRowError                 one input row cannot become a record (.reason); importers report it
+            └── TooDeepError            the row's JSON is nested too deeply to decode
 
 Exceptions carry their context as attributes so callers never parse messages.
 """
@@ -29,18 +34,23 @@ from uuid import UUID
 __all__ = [
     "AlreadyExistsError",
     "BackendError",
+    "BadRowError",
     "BehestLabError",
+    "CliError",
     "CommitConflictError",
     "ConnectionFailedError",
     "DataCorruptionError",
     "InterchangeError",
     "MigrationError",
     "MissingExtensionError",
+    "NoStoreError",
     "NotFoundError",
     "ReadOnlyStoreError",
     "ReportError",
     "SerializationError",
     "StoreError",
+    "TooDeepError",
+    "VectorChecksumError",
     "VectorDimensionError",
 ]
 
@@ -109,8 +119,21 @@ class ConnectionFailedError(StoreError):
         super().__init__(f"storage connection failed ({backend}): {message}")
 
 
-class SerializationError(StoreError):
-    """A value could not be encoded for storage."""
+class NoStoreError(ConnectionFailedError):
+    """The place exists but holds no store, and the caller did not allow creating one."""
+
+
+class SerializationError(StoreError, ValueError):
+    """A record's value could not be encoded for storage; nothing was written.
+
+    Validated records always encode; this is raised for a record that skipped validation (for example one made with
+    ``model_copy(update=...)``) and holds a value its column cannot take, such as NaN in free-form JSON metadata.
+    ``field`` names the table column.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"cannot store `{field}`: {message}")
 
 
 class MigrationError(StoreError):
@@ -137,6 +160,18 @@ class DataCorruptionError(StoreError):
         super().__init__(f"data corruption in `{field}`{where}: {message}")
 
 
+class VectorChecksumError(DataCorruptionError):
+    """A stored vector's bytes differ from the checksum stored with them (``embeddings.vector_check``)."""
+
+    def __init__(self, path: str, position: int) -> None:
+        super().__init__(
+            "embeddings.vector_f32",
+            f"the vector in row {position} of {path} differs from its stored checksum",
+            path=path,
+            table="embeddings",
+        )
+
+
 class ReadOnlyStoreError(StoreError):
     """A write was attempted on a read-only view (for example a time-travel snapshot)."""
 
@@ -152,8 +187,15 @@ class VectorDimensionError(BehestLabError, ValueError):
 
 
 class ReportError(BehestLabError):
-    """A report could not be built or written: the folder holds no store, a tour notebook cell failed, or the page
-    would load an external resource; the message says which."""
+    """A report could not be built or written.
+
+    The folder holds no store, a tour notebook cell failed, or the page would load an external resource; the message
+    says which.
+    """
+
+
+class CliError(BehestLabError):
+    """A command-line problem (bad option value, missing store folder); printed as one line, exit code 1."""
 
 
 class InterchangeError(BehestLabError, ValueError):
@@ -184,6 +226,20 @@ class InterchangeError(BehestLabError, ValueError):
         prefix = ", ".join(where)
         self.reason = message
         super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class BadRowError(InterchangeError):
+    """One input row cannot become a record; ``reason`` says why.
+
+    Raised by the importers' row parsers and caught by the importer, which records the row as bad in its report.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+
+
+class TooDeepError(BadRowError):
+    """The row's JSON text is nested too deeply to decode."""
 
 
 def _duckdb_version() -> str:

@@ -68,12 +68,12 @@ def replace_atomically(target: str | os.PathLike[str]) -> Iterator[Path]:
 def open_text_atomically(
     target: str | os.PathLike[str], *, encoding: str = "utf-8", newline: str | None = "\n"
 ) -> Iterator[TextIO]:
-    """Write text to ``target`` through an exclusively created temporary file (see ``replace_atomically``).
+    r"""Write text to ``target`` through an exclusively created temporary file (see ``replace_atomically``).
 
     Args:
         target: the file to create or replace; its folder must exist.
         encoding: text encoding.
-        newline: line ending written for ``"\\n"`` (``open``'s meaning).
+        newline: line ending written for ``"\n"`` (``open``'s meaning).
     """
     fd, tmp = _temporary(Path(target))
     try:

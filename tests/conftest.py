@@ -47,6 +47,47 @@ BACKENDS: dict[str, BackendFactory] = {
 }
 
 
+#: The pytest marker of each backend: ``pytest -m memory`` (or ``lake``, ``shared``) runs that backend's tests only.
+BACKEND_MARKS = {"memory": "memory", "lake": "lake", "lake-pg-s3": "shared"}
+#: Folders whose tests exercise one backend directly, without a backend parameter.
+FOLDER_MARKS = {"lake": "lake", "remote": "shared"}
+#: Fixtures that open the shared store themselves.
+SHARED_FIXTURES = frozenset({"pg_server", "s3_server", "remote_factory", "remote_config"})
+
+
+def backend_marks(item: pytest.Item) -> set[str]:
+    """The backend markers of one collected test.
+
+    A test parametrized by a fixture whose parameters are backend names (``store`` here, and the analytics and
+    widget fixtures built the same way) gets the marker of its parameter; a test in ``tests/lake`` or
+    ``tests/remote``, or one using the shared-store fixtures, gets ``lake`` or ``shared``.
+    """
+    marks: set[str] = set()
+    callspec = getattr(item, "callspec", None)
+    info = getattr(item, "_fixtureinfo", None)
+    if callspec is not None and info is not None:
+        for name, value in callspec.params.items():
+            defs = info.name2fixturedefs.get(name)
+            params = defs[-1].params if defs else None
+            if params and set(params) <= set(BACKEND_MARKS) and value in BACKEND_MARKS:
+                marks.add(BACKEND_MARKS[value])
+    parts = (
+        item.path.relative_to(Path(__file__).parent).parts if item.path.is_relative_to(Path(__file__).parent) else ()
+    )
+    if len(parts) > 1 and parts[0] in FOLDER_MARKS:
+        marks.add(FOLDER_MARKS[parts[0]])
+    if SHARED_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        marks.add("shared")
+    return marks
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with the backends it runs on (see ``backend_marks``)."""
+    for item in items:
+        for mark in sorted(backend_marks(item)):
+            item.add_marker(getattr(pytest.mark, mark))
+
+
 @pytest.fixture(params=sorted(BACKENDS))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """A fresh, empty store of each backend."""

@@ -1,4 +1,4 @@
-"""The public surface: ``behest_lab.__all__`` is pinned, and every name API.md promises imports from its place."""
+"""The public surface: ``behest_lab.__all__`` is pinned, and every documented public name imports from its place."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ PINNED_ALL = [
     "uuid7",
 ]
 
-#: API.md, section by section: module -> names it documents there.
+#: The public API, section by section: module -> the names documented there.
 API_MD: dict[str, list[str]] = {
     "behest_lab.records": [
         "Session",
@@ -93,7 +93,7 @@ API_MD: dict[str, list[str]] = {
     ],
 }
 
-#: API.md's "Stores" section: protocol -> method -> parameter names (without self).
+#: The stores' public API: protocol -> method -> parameter names (without self).
 API_METHODS: dict[str, dict[str, list[str]]] = {
     "SessionStore": {
         "create_session": ["session"],
@@ -166,7 +166,7 @@ def test_protocol_methods_are_api_md(protocol: str) -> None:
     for method, params in API_METHODS[protocol].items():
         signature = [p for p in inspect.signature(getattr(cls, method)).parameters.values() if p.name != "self"]
         assert [p.name for p in signature[: len(params)]] == params, f"{protocol}.{method}"
-        # additions keep old calls working: only optional keyword-only parameters may follow API.md's
+        # additions keep old calls working: only optional keyword-only parameters may follow the documented ones
         for extra in signature[len(params) :]:
             assert extra.kind is inspect.Parameter.KEYWORD_ONLY, f"{protocol}.{method}({extra.name})"
             assert extra.default is not inspect.Parameter.empty, f"{protocol}.{method}({extra.name})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import inspect
 import re
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -46,15 +47,20 @@ EXAMPLES: dict[str, Any] = {
     "MissingExtensionError": errors.MissingExtensionError("ducklake", "duckdb-extension-ducklake"),
     "CommitConflictError": errors.CommitConflictError(5, "conflict"),
     "ConnectionFailedError": errors.ConnectionFailedError("lake", "cannot open"),
-    "SerializationError": errors.SerializationError("metadata: not JSON"),
+    "NoStoreError": errors.NoStoreError("ducklake", "no behest_lab store in /x"),
+    "SerializationError": errors.SerializationError("sessions", "not JSON"),
     "MigrationError": errors.MigrationError("too new", found=3, supported=1),
     "DataCorruptionError": errors.DataCorruptionError(
         "messages.content", "bad JSON", path="/s/data/m.parquet", table="messages"
     ),
+    "VectorChecksumError": errors.VectorChecksumError("/s/data/e.parquet", 4),
     "ReadOnlyStoreError": errors.ReadOnlyStoreError("snapshot 3 is read-only"),
     "VectorDimensionError": errors.VectorDimensionError(3, [4, 2, 4]),
     "ReportError": errors.ReportError("no store in 'x'"),
+    "CliError": errors.CliError("store folder 'x' does not exist"),
     "InterchangeError": errors.InterchangeError("bad row", path="a.db", table="messages", line=7, row_id="r1"),
+    "BadRowError": errors.BadRowError("session_id: not a UUID"),
+    "TooDeepError": errors.TooDeepError("nested too deeply"),
 }
 
 
@@ -128,3 +134,65 @@ def test_attribute_values() -> None:
     assert (ie.path, ie.table, ie.line, ie.row_id, ie.reason) == ("a.db", "messages", 7, "r1", "bad row")
     assert str(ie) == "a.db, table messages, line 7, row r1: bad row"
     assert str(errors.InterchangeError("plain")) == "plain"
+
+
+def test_every_exception_class_of_the_package_is_in_the_tree() -> None:
+    """No module of behest_lab defines an exception outside ``errors``: each one is drawn there (warnings are not
+    errors: ``UnknownModelWarning`` and the like stay with the code that warns)."""
+    import importlib
+    import pkgutil
+
+    import behest_lab
+
+    outside = []
+    for info in pkgutil.walk_packages(behest_lab.__path__, "behest_lab."):
+        if info.name in ("behest_lab.errors", "behest_lab.__main__"):  # __main__ runs the CLI when imported
+            continue
+        module = importlib.import_module(info.name)
+        for obj in vars(module).values():
+            error = inspect.isclass(obj) and issubclass(obj, Exception) and not issubclass(obj, Warning)
+            if error and obj.__module__ == info.name:
+                outside.append(f"{info.name}.{obj.__name__}")
+    assert outside == []
+
+
+def test_moved_classes_keep_their_old_import_places() -> None:
+    from behest_lab.cli import CliError
+    from behest_lab.stores.lake import NoStoreError
+
+    assert CliError is errors.CliError
+    assert NoStoreError is errors.NoStoreError
+
+
+def test_a_value_that_cannot_be_stored_is_a_serialization_error(tmp_path: Path) -> None:
+    """A record that skipped validation and holds NaN in its metadata is refused by name, and nothing is written."""
+    from behest_lab import open_store
+    from behest_lab.records import Session
+
+    good = Session(title="t", model="m")
+    bad = good.model_copy(update={"metadata": {"x": float("nan")}})  # model_copy does not validate
+    with open_store(tmp_path / "lake") as store:
+        with pytest.raises(errors.SerializationError, match="not JSON") as caught:
+            store.sessions.create_session(bad)
+        assert caught.value.field == "sessions"
+        assert isinstance(caught.value, errors.StoreError)
+        assert isinstance(caught.value, ValueError)  # callers that caught the encoder's ValueError still do
+        assert store.sessions.list_sessions() == []
+
+
+def test_bad_rows_are_interchange_errors_and_keep_their_reason() -> None:
+    exc = errors.TooDeepError("nested too deeply")
+    assert isinstance(exc, errors.BadRowError)
+    assert isinstance(exc, errors.InterchangeError)
+    assert exc.reason == "nested too deeply"
+    assert str(exc) == "nested too deeply"
+
+
+def test_the_architecture_page_draws_the_same_tree() -> None:
+    """``docs/architecture.md`` shows the tree of ``errors``' docstring, line for line."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    drawing = page.split("```\nBehestLabError", 1)[1].split("```", 1)[0]
+    drawn = ["BehestLabError" + drawing.splitlines()[0], *drawing.splitlines()[1:]]
+    assert errors.__doc__ is not None
+    in_module = [line[4:] for line in errors.__doc__.splitlines() if line.startswith("    ")]
+    assert [line.rstrip() for line in drawn] == in_module

@@ -19,16 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from behest_lab.errors import BehestLabError
+from behest_lab.errors import CliError as CliError  # re-exported: the commands raise it from here
 
 if TYPE_CHECKING:
     from behest_lab.stores.protocols import Store
 
 STORE_ENV = "BEHEST_LAB_STORE"
 """Environment variable whose value is the default ``--store`` of every command."""
-
-
-class CliError(BehestLabError):
-    """A command-line problem (bad option value, missing store folder); printed as one line, exit code 1."""
 
 
 def add_store_option(parser: argparse.ArgumentParser, *, help: str = "store folder", create: bool = False) -> None:
@@ -59,8 +56,7 @@ def open_store_folder(path: Path, *, create: bool = False) -> Store:
             the folder); or the store could not be opened.
     """
     from behest_lab import open_store
-    from behest_lab.errors import ConnectionFailedError
-    from behest_lab.stores.lake.engine import NoStoreError
+    from behest_lab.errors import ConnectionFailedError, NoStoreError
 
     if not create and not path.is_dir():
         raise CliError(f"store folder {str(path)!r} does not exist")

@@ -68,8 +68,10 @@ def _replace(target: Path, write: Callable[[Path], object]) -> None:
 def write_sample(
     directory: str | os.PathLike[str], *, sessions: int = SAMPLE_SESSIONS, seed: int = SAMPLE_SEED
 ) -> SampleFiles:
-    """Generate ``sessions`` sample sessions with ``seed`` in a memory store and write ``sample.jsonl`` and
-    ``sample.sqlite`` into ``directory`` (created if missing; existing files are replaced).
+    """Write the sample data set into ``directory``.
+
+    Generates ``sessions`` sample sessions with ``seed`` in a memory store and writes ``sample.jsonl`` and
+    ``sample.sqlite`` (the folder is created if missing; existing files are replaced).
 
     Returns:
         The two paths and the record counts the generator wrote (``SampleSummary.as_dict()``).

@@ -17,25 +17,13 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
-from behest_lab.errors import BehestLabError, InterchangeError
+from behest_lab.errors import BadRowError, BehestLabError, InterchangeError, TooDeepError
 from behest_lab.interchange._report import TABLE_ORDER, BadRow, ImportReport
 from behest_lab.records import MAX_JSON_DEPTH
 from behest_lab.stores.protocols import Store
 
 #: Tables whose rows must belong to a session that exists.
 _SESSION_OWNED = ("messages", "tool_executions", "usage_records")
-
-
-class BadRowError(Exception):
-    """Raised by row parsers: the row cannot become a record (``reason`` says why)."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
-
-
-class TooDeepError(BadRowError):
-    """JSON text nested too deeply to decode."""
 
 
 def _no_constant(name: str) -> Any:
@@ -77,6 +65,8 @@ def parse(build: Callable[[], Any]) -> Any:
     """Call ``build`` and turn validation errors into ``BadRowError``."""
     try:
         return build()
+    except BadRowError:  # already says why (it is a ValueError too, so it must not be wrapped again below)
+        raise
     except ValidationError as exc:
         raise BadRowError(describe(exc)) from None
     except (ValueError, TypeError) as exc:

@@ -33,8 +33,8 @@ from uuid import UUID
 
 import pydantic_core
 
-from behest_lab.errors import InterchangeError
-from behest_lab.interchange._batch import BadRowError, ImportWriter, loads, parse
+from behest_lab.errors import BadRowError, InterchangeError
+from behest_lab.interchange._batch import ImportWriter, loads, parse
 from behest_lab.interchange._progress import progress_bar
 from behest_lab.interchange._report import ExportReport, ImportReport
 from behest_lab.interchange._source import count, iter_bundles

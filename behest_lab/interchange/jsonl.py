@@ -1,6 +1,6 @@
-"""behest JSON Lines: every record of a store, one line each, as behest's own serde JSON.
+r"""behest JSON Lines: every record of a store, one line each, as behest's own serde JSON.
 
-Format (UTF-8, ``\\n``-terminated lines)::
+Format (UTF-8, ``\n``-terminated lines)::
 
     {"kind":"session","record":{...}}
     {"kind":"message","record":{...}}
@@ -36,9 +36,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from behest_lab.errors import InterchangeError
+from behest_lab.errors import BadRowError, InterchangeError, TooDeepError
 from behest_lab.files import open_text_atomically
-from behest_lab.interchange._batch import BadRowError, ImportWriter, TooDeepError, loads, parse
+from behest_lab.interchange._batch import ImportWriter, loads, parse
 from behest_lab.interchange._progress import progress_bar
 from behest_lab.interchange._report import ExportReport, ImportReport
 from behest_lab.interchange._source import count, iter_bundles
@@ -146,27 +146,36 @@ def _deep_key(raw: bytes) -> str | None:
     depth = deepest = 0
     key: str | None = None
     found: str | None = None
-    in_string = escape = False
-    start = 0
-    for i, byte in enumerate(raw):
-        if in_string:
-            if escape:
-                escape = False
-            elif byte == 0x5C:  # backslash
-                escape = True
-            elif byte == 0x22:  # the closing quote
-                in_string = False
-                if depth == 2 and _colon_follows(raw, i + 1):
-                    key = raw[start:i].decode("utf-8", "replace")
-        elif byte == 0x22:
-            in_string, start = True, i + 1
-        elif byte in b"[{":
+    i = 0
+    while i < len(raw):
+        byte = raw[i]
+        if byte == 0x22:  # a string: skip to its closing quote; at the record's level it may be a key
+            end = _string_end(raw, i + 1)
+            if depth == 2 and _colon_follows(raw, end + 1):
+                key = raw[i + 1 : end].decode("utf-8", "replace")
+            i = end + 1
+            continue
+        if byte in b"[{":
             depth += 1
             if depth > deepest:
                 deepest, found = depth, key
         elif byte in b"]}":
             depth -= 1
+        i += 1
     return None if found is None else f"record.{found}"
+
+
+def _string_end(raw: bytes, i: int) -> int:
+    """The index of the quote that closes the string whose text starts at ``i`` (``len(raw)`` if none does)."""
+    escape = False
+    for j in range(i, len(raw)):
+        if escape:
+            escape = False
+        elif raw[j] == 0x5C:  # backslash
+            escape = True
+        elif raw[j] == 0x22:
+            return j
+    return len(raw)
 
 
 def _colon_follows(raw: bytes, i: int) -> bool:
@@ -247,42 +256,51 @@ def import_jsonl(
             bar.update(len(raw))
             if not raw.strip():
                 continue
-            fast = _FAST_ID.match(raw)
-            fast_table = fast_id = None
-            if fast is not None and (kind_id := fast.group(1).decode()) in KINDS:
-                fast_table, fast_id = KINDS[kind_id][0], fast.group(2).decode()
-                if writer.known_id(fast_table, fast_id):
-                    writer.read(fast_table)
-                    writer.seen(fast_table, fast_id)
-                    continue
-            try:
-                kind, data, duration_us = _decode(raw)
-            except BadRowError as exc:
-                # a line that does not decode still names its table and id when it starts as export_jsonl writes
-                if fast_table is not None:
-                    writer.read(fast_table)
-                writer.bad(fast_table, exc.reason, line=lineno, row_id=fast_id)
+            read = _read_line(writer, raw, lineno)
+            if read is None:
                 continue
-            table, cls = KINDS[kind]
-            writer.read(table)
-            raw_id = data.get("id")
-            row_id = raw_id if isinstance(raw_id, str) else None
-            if writer.seen(table, row_id):
-                continue
-            try:
-                record = parse(partial(cls.from_dict, data))
-                if duration_us is not None and isinstance(record, ToolExecution):
-                    record = _exact_duration(record, duration_us)
-            except BadRowError as exc:
-                writer.bad(table, exc.reason, line=lineno, row_id=row_id)
-                continue
-            if kind == "session" and writer.pending_sessions >= batch_sessions:
+            table, record = read
+            if table == "sessions" and writer.pending_sessions >= batch_sessions:
                 writer.flush()
             writer.add(table, record, line=lineno)
             if writer.pending >= max_batch_records:
                 writer.flush()
         writer.flush()
     return report
+
+
+def _read_line(writer: ImportWriter, raw: bytes, lineno: int) -> tuple[str, Any] | None:
+    """``(table, record)`` of one line, or None when it is a duplicate or bad (the writer has counted it)."""
+    fast = _FAST_ID.match(raw)
+    fast_table = fast_id = None
+    if fast is not None and (kind_id := fast.group(1).decode()) in KINDS:
+        fast_table, fast_id = KINDS[kind_id][0], fast.group(2).decode()
+        if writer.known_id(fast_table, fast_id):
+            writer.read(fast_table)
+            writer.seen(fast_table, fast_id)
+            return None
+    try:
+        kind, data, duration_us = _decode(raw)
+    except BadRowError as exc:
+        # a line that does not decode still names its table and id when it starts as export_jsonl writes
+        if fast_table is not None:
+            writer.read(fast_table)
+        writer.bad(fast_table, exc.reason, line=lineno, row_id=fast_id)
+        return None
+    table, cls = KINDS[kind]
+    writer.read(table)
+    raw_id = data.get("id")
+    row_id = raw_id if isinstance(raw_id, str) else None
+    if writer.seen(table, row_id):
+        return None
+    try:
+        record = parse(partial(cls.from_dict, data))
+        if duration_us is not None and isinstance(record, ToolExecution):
+            record = _exact_duration(record, duration_us)
+    except BadRowError as exc:
+        writer.bad(table, exc.reason, line=lineno, row_id=row_id)
+        return None
+    return table, record
 
 
 __all__ = ["KINDS", "export_jsonl", "import_jsonl", "line_of"]

@@ -206,6 +206,14 @@ class BehestRecord(BaseModel):
         data = handler(self)
         if not info.mode_is_json() or not isinstance(data, dict):
             return data
+        self._omit_keys(data)
+        ctx = info.context
+        if self._f32_fields and isinstance(ctx, dict) and "f32" in ctx:
+            self._f32_placeholders(data, ctx["f32"])
+        return data
+
+    def _omit_keys(self, data: dict[str, Any]) -> None:
+        """Drop the keys serde skips: None or empty values of the fields that say so, and an unset group."""
         for key in self._omit_if_none:
             if key in data and data[key] is None:
                 del data[key]
@@ -216,17 +224,16 @@ class BehestRecord(BaseModel):
         if group and not self.model_fields_set.intersection(group) and all(data.get(k) is None for k in group):
             for key in group:
                 data.pop(key, None)
-        ctx = info.context
-        if self._f32_fields and isinstance(ctx, dict) and "f32" in ctx:
-            fragments: list[str] = ctx["f32"]
-            for key in self._f32_fields:
-                if key in data:
-                    fragments.append(_format_f32_value(getattr(self, key)))
-                    data[key] = _F32_TOKEN.format(len(fragments) - 1)
-        return data
+
+    def _f32_placeholders(self, data: dict[str, Any], fragments: list[str]) -> None:
+        """Put a placeholder for each float32 field; its text (f32's shortest form) goes to ``fragments``."""
+        for key in self._f32_fields:
+            if key in data:
+                fragments.append(_format_f32_value(getattr(self, key)))
+                data[key] = _F32_TOKEN.format(len(fragments) - 1)
 
     def model_dump_json(self, **kwargs: Any) -> str:
-        """behest's serde JSON (compact, serde's key order, omissions and number layout)."""
+        """The JSON behest's serde writes (compact, serde's key order, omissions and number layout)."""
         fragments: list[str] = []
         context = dict(kwargs.pop("context", None) or {})
         context["f32"] = fragments

@@ -1,8 +1,8 @@
-"""What a record's text and free-form JSON may hold: exactly what behest's serde_json can write and read back.
+r"""What a record's text and free-form JSON may hold: exactly what behest's serde_json can write and read back.
 
-* **Text** is Unicode scalar values (a Rust ``String``): a lone surrogate (``"\\ud800"``, which Python's ``json``
+* **Text** is Unicode scalar values (a Rust ``String``): a lone surrogate (``"\ud800"``, which Python's ``json``
   decodes from an escape) has no UTF-8 form, so serde_json refuses it and no store or export could write it.
-  NUL (``"\\x00"``) is an ordinary character: serde_json writes it as ``\\u0000``.
+  NUL (``"\x00"``) is an ordinary character: serde_json writes it as ``\u0000``.
 * **Numbers** in free-form JSON are finite: JSON has no NaN or Infinity (serde_json writes them as ``null`` and
   refuses to read them back as numbers), so they are refused by name rather than changed into ``null``.
 * **Nesting** of a free-form JSON value is at most ``MAX_JSON_DEPTH`` arrays/objects. serde_json stops reading at

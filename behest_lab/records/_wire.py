@@ -66,7 +66,7 @@ def utcnow() -> Instant:
 
 
 def _fraction(value: datetime) -> str:
-    """chrono's fraction: nothing, or 3, 6 or 9 digits (only as many groups of three as needed)."""
+    """The fraction as chrono writes it: nothing, or 3, 6 or 9 digits (only as many groups of three as needed)."""
     ns = value.microsecond * 1000 + nanosecond_of(value)
     if ns == 0:
         return ""

@@ -172,7 +172,7 @@ class TokenUsage(BehestRecord):
         )
 
     def merge(self, other: TokenUsage) -> Self:
-        """behest's ``merge``: sums counters; total is recomputed from the summed input and output."""
+        """The ``merge`` of behest: sums counters; total is recomputed from the summed input and output."""
 
         def add(a: int | None, b: int | None) -> int | None:
             if a is None and b is None:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from behest_lab.errors import SerializationError
 from behest_lab.records import (
     Artifact,
     EmbeddingRecord,
@@ -569,6 +570,7 @@ def to_arrow(table: str, records: Iterable[Any], seqs: Sequence[int] | None = No
     Raises:
         KeyError: ``table`` is not a table name.
         ValueError: ``messages`` without ``seqs`` or with a different number of them.
+        SerializationError: a free-form JSON value (metadata, a tool result) is NaN or an infinity.
     """
     rows = list(records)
     if table == "messages":
@@ -576,7 +578,10 @@ def to_arrow(table: str, records: Iterable[Any], seqs: Sequence[int] | None = No
             raise ValueError("messages need their seq numbers")
         arrays = _message_columns(rows, seqs)
     elif table in _COLUMN_MAKERS:
-        arrays = _COLUMN_MAKERS[table](rows)
+        try:  # only free-form JSON fails here: NaN or an infinity in a record that skipped validation
+            arrays = _COLUMN_MAKERS[table](rows)
+        except ValueError as exc:
+            raise SerializationError(table, f"a value is not JSON: {exc}") from None
     else:
         raise KeyError(f"unknown table {table!r}; the tables are {', '.join(TABLES)}")
     return pa.Table.from_arrays(arrays, schema=_SCHEMAS[table])

@@ -156,11 +156,13 @@ class VectorIndex:
 
     @classmethod
     def from_arrow(cls, batches: Iterable[pa.RecordBatch], counts: dict[int, int]) -> VectorIndex:
-        """Build from Arrow batches with columns ``id`` and ``session_id`` (16-byte UUIDs, e.g. DuckDB's
-        ``arrow.uuid`` export), ``model``, ``dim``, ``vector_f32`` (raw little-endian float32 bytes), ``metadata``
-        (JSON text), ``created_at`` (timestamp). ``counts`` gives the rows per dimension, so each matrix is
-        allocated once and filled in place: peak memory stays near the raw vector bytes plus one batch. No Python
-        loop runs per vector; Python work is per batch and per distinct model or session.
+        """Build from Arrow batches of embedding rows.
+
+        The columns are ``id`` and ``session_id`` (16-byte UUIDs, e.g. DuckDB's ``arrow.uuid`` export),
+        ``model``, ``dim``, ``vector_f32`` (raw little-endian float32 bytes), ``metadata`` (JSON text),
+        ``created_at`` (timestamp). ``counts`` gives the rows per dimension, so each matrix is allocated once and
+        filled in place: peak memory stays near the raw vector bytes plus one batch. No Python loop runs per
+        vector; Python work is per batch and per distinct model or session.
         """
         index = cls()
         mats = {d: empty_f32(n, d) for d, n in counts.items()}
@@ -439,8 +441,10 @@ def _f32_rows(column: pa.Array, dim: int) -> F32Array:
 
 
 def dim_slots(dims: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], dict[int, int]]:
-    """For rows with vector dimensions ``dims``: each row's slot in its dimension's matrix (rows of one dimension
-    keep their order) and the row count per dimension, as ``from_columns`` expects them."""
+    """Each row's slot in its dimension's matrix and the row count per dimension, for rows of dimensions ``dims``.
+
+    Rows of one dimension keep their order; the result is what ``from_columns`` expects.
+    """
     dims = np.asarray(dims)
     slots = np.empty(dims.size, dtype=np.int64)
     counts: dict[int, int] = {}

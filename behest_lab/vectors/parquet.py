@@ -57,8 +57,10 @@ class _Task:
 
 
 def _column_name(pf: pq.ParquetFile, name: str, field_id: int | None, path: str) -> str:
-    """The file's name for the column: matched by Parquet field id when given (names may have changed since the
-    file was written), else by name."""
+    """The file's name for the column.
+
+    It is matched by Parquet field id when given (names may have changed since the file was written), else by name.
+    """
     schema = pf.schema_arrow
     if field_id is not None:
         for field in schema:

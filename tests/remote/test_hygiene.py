@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from behest_lab import StoreConfig, open_store
 from behest_lab.cli import main
 from behest_lab.errors import BackendError
-from behest_lab.interchange.migrate import redact
+from behest_lab.interchange.store_copy import redact
 from behest_lab.stores.lake import LakeStore
 from behest_lab.stores.lake.config import MIN_SCRUBBED, Location
 from behest_lab.stores.lake.engine import shared_instance, small_instance

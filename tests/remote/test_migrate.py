@@ -11,7 +11,7 @@ import pytest
 from behest_lab import Store, StoreConfig, TokenUsage, open_store
 from behest_lab.cli import main
 from behest_lab.errors import BackendError, InterchangeError
-from behest_lab.interchange.migrate import MigrateReport, TableCheck, _fingerprints, migrate_store
+from behest_lab.interchange.store_copy import MigrateReport, TableCheck, _fingerprints, migrate_store
 from tests.services import S3_KEY_ID, S3_REGION, S3_SECRET, S3Server
 from tests.stores._build import artifact, at, embedding, execution, message, session, usage
 
@@ -54,6 +54,22 @@ def _rows(store: Store) -> dict[str, Any]:
     out["list_sessions"] = store.sessions.list_sessions()
     out["search"] = store.embeddings.search([1.0, 3.0, -0.5], 5)
     return out
+
+
+def test_copy_is_the_command_and_migrate_its_former_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from behest_lab.interchange import CopyReport, copy_store
+
+    assert migrate_store is copy_store
+    assert MigrateReport is CopyReport
+    with open_store(tmp_path / "a") as a:
+        session(a, title="one")
+    assert main(["copy", "--from", str(tmp_path / "a"), "--to", str(tmp_path / "b")]) == 0
+    assert main(["migrate", "--from", str(tmp_path / "a"), "--to", str(tmp_path / "c")]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("verified") == 2
+    for name in ("b", "c"):
+        with open_store(tmp_path / name) as copy:
+            assert [s.title for s in copy.sessions.list_sessions()] == ["one"]
 
 
 @pytest.mark.slow

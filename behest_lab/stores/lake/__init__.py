@@ -5,7 +5,8 @@ its catalog in PostgreSQL and its files in S3-compatible storage, so processes o
 Several processes may open the same store: readers see every committed write, writers retry conflicting commits
 (``CommitConflictError`` when they keep failing). Every write method is one DuckLake transaction; small writes are
 inlined into the catalog and ``compact()`` turns them into sorted Parquet files. ``open_lake(path, snapshot=N)`` or
-``as_of=datetime`` opens a read-only view of the past."""
+``as_of=datetime`` opens a read-only view of the past.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from uuid import UUID
 
 import duckdb
 
-from behest_lab.errors import ConnectionFailedError
+from behest_lab.errors import ConnectionFailedError, NoStoreError
 from behest_lab.records import Artifact, EmbeddingRecord, MessageRecord, Session, ToolExecution, UsageRecord
 from behest_lab.stores.lake import _sql, batches
 from behest_lab.stores.lake.artifacts import LakeArtifactStore, delete_session_artifacts
@@ -31,7 +32,7 @@ from behest_lab.stores.lake.config import (
     remote_location,
 )
 from behest_lab.stores.lake.embeddings import LakeEmbeddingStore
-from behest_lab.stores.lake.engine import DEFAULT_FLUSH_EVERY, Engine, NoStoreError, RetryPolicy
+from behest_lab.stores.lake.engine import DEFAULT_FLUSH_EVERY, Engine, RetryPolicy
 from behest_lab.stores.lake.executions import LakeExecutionStore
 from behest_lab.stores.lake.maintenance import DEFAULT_KEEP, CompactionReport, Snapshot, compact, snapshots
 from behest_lab.stores.lake.migrations import migrate
@@ -137,8 +138,10 @@ class LakeStore(Store):
         )
 
     def sql(self, query: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyRelation:
-        """A DuckDB relation for ``query``; plain table names (``sessions``, ``messages``, ``tool_executions``,
-        ``usage_records``, ``embeddings``, ``artifacts``) are views over the lake (``sessions.updated_at``
+        """A DuckDB relation for ``query`` over the store's tables.
+
+        Plain table names (``sessions``, ``messages``, ``tool_executions``, ``usage_records``, ``embeddings``,
+        ``artifacts``) are views over the lake (``sessions.updated_at``
         included as the stores return it). Similarity functions join with anything, e.g.
         ``list_cosine_similarity(vector, [..])`` or ``array_cosine_similarity(vector::FLOAT[384], ?)``.
 

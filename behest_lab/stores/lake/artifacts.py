@@ -1,5 +1,7 @@
-"""Lake ``ArtifactStore``: descriptions in ``artifacts``, bytes in ``artifact_data`` (so SQL listings never read
-the bytes); both written in one transaction."""
+"""Lake ``ArtifactStore``: descriptions in ``artifacts``, bytes in ``artifact_data``.
+
+SQL listings therefore never read the bytes; both tables are written in one transaction.
+"""
 
 from __future__ import annotations
 

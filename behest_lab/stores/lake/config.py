@@ -114,8 +114,11 @@ class S3Options(BaseModel):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> S3Options | None:
-        """Options from ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_REGION``
-        (or ``AWS_DEFAULT_REGION``) and ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``; None when none is set."""
+        """Options from the ``AWS_*`` environment variables; None when none is set.
+
+        Read: ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_REGION`` (or
+        ``AWS_DEFAULT_REGION``) and ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``.
+        """
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {
             "key_id": env.get("AWS_ACCESS_KEY_ID"),

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from behest_lab.errors import BackendError, DataCorruptionError
+from behest_lab.errors import BackendError, DataCorruptionError, VectorChecksumError
 from behest_lab.records import EmbeddingRecord, ScoredEmbedding
 from behest_lab.stores import tables
 from behest_lab.stores._common import check_batch, check_type
@@ -41,18 +41,6 @@ _KEY_SPAN = 1 << 40
 def _is_local_file(name: str | None) -> bool:
     """Whether a ``filename`` value names a local Parquet file (inlined rows carry the catalog table's name)."""
     return name is not None and "://" not in name and os.path.isabs(name) and os.path.isfile(name)
-
-
-class VectorChecksumError(DataCorruptionError):
-    """A stored vector's bytes differ from the checksum stored with them (``embeddings.vector_check``)."""
-
-    def __init__(self, path: str, position: int) -> None:
-        super().__init__(
-            "embeddings.vector_f32",
-            f"the vector in row {position} of {path} differs from its stored checksum",
-            path=path,
-            table="embeddings",
-        )
 
 
 def _checked(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -300,8 +288,10 @@ class LakeEmbeddingStore:
         mats: dict[int, F32Array],
         norms: dict[int, F32Array],
     ) -> None:
-        """Vectors (and their norms) of the rows not in local Parquet files (inlined rows, remote files), read
-        through DuckDB and matched to their rows by (file, position)."""
+        """Vectors (and their norms) of the rows not in local Parquet files (inlined rows, remote files).
+
+        They are read through DuckDB and matched to their rows by (file, position).
+        """
         got = con.execute(
             f"SELECT filename, file_row_number, dim, vector_f32 FROM {_EMB} "
             "WHERE filename IN (SELECT unnest(?::VARCHAR[]))",

@@ -34,6 +34,7 @@ from behest_lab.errors import (
     BehestLabError,
     CommitConflictError,
     ConnectionFailedError,
+    NoStoreError,
     ReadOnlyStoreError,
 )
 
@@ -64,10 +65,6 @@ _aliases = itertools.count()
 _attached: dict[Path, int] = {}
 #: Small writes between automatic flushes of inlined rows (see ``Engine.flush_inlined``).
 DEFAULT_FLUSH_EVERY = 500
-
-
-class NoStoreError(ConnectionFailedError):
-    """The place exists but holds no lake, and the caller did not allow creating one."""
 
 
 # ATTACH with READ_ONLY or CREATE_IF_NOT_EXISTS false of a catalog that holds no lake
@@ -207,8 +204,10 @@ class Engine:
                 _attached[catalog] = _attached.get(catalog, 0) + 1
 
     def damaged(self, exc: BaseException) -> None:
-        """Raise ``DataCorruptionError`` naming the file when ``exc`` reports a damaged store file (see
-        ``corruption.translate``); return otherwise."""
+        """Raise ``DataCorruptionError`` naming the file when ``exc`` reports a damaged store file.
+
+        Returns otherwise. See ``corruption.translate``.
+        """
         data_dir = None if self.root is None else self.root / DATA_DIR
         translate(exc, catalog=self.location.catalog_file, data_dir=data_dir, scrub=self.scrub)
 
@@ -304,8 +303,10 @@ class Engine:
 
     @property
     def small_con(self) -> duckdb.DuckDBPyConnection:
-        """The connection for small writes (see ``write``): a cursor of ``small_instance()`` with the same lake
-        attached under the same alias, created on first use."""
+        """The connection for small writes (see ``write``), created on first use.
+
+        It is a cursor of ``small_instance()`` with the same lake attached under the same alias.
+        """
         if self._con is None:
             raise ConnectionFailedError("ducklake", f"the store {self.description} is closed")
         if self._small_con is None:

@@ -32,8 +32,11 @@ class HeldSecrets:
         statements: Sequence[str],
         fail: Callable[[duckdb.Error], BaseException],
     ) -> None:
-        """Run ``CREATE SECRET`` statements on ``con`` (a cursor of ``instance``), counting this holder as a user of
-        each named ``behest_*`` secret; a failing statement raises ``fail(error)``. Empty statements are skipped."""
+        """Run ``CREATE SECRET`` statements on ``con`` (a cursor of ``instance``).
+
+        This holder counts as a user of each named ``behest_*`` secret; a failing statement raises ``fail(error)``.
+        Empty statements are skipped.
+        """
         for statement in statements:
             if not statement:
                 continue

@@ -31,8 +31,10 @@ def write_batch(
     artifacts: Sequence[Artifact] = (),
     touch_sessions: bool = True,
 ) -> None:
-    """Check the whole batch against ``state``, then write it with ``store``'s bulk methods (see
-    ``Store.write_batch``)."""
+    """Check the whole batch against ``state``, then write it with ``store``'s bulk methods.
+
+    See ``Store.write_batch``.
+    """
     new_sessions = check_batch(sessions, Session, "sessions")
     new_messages = check_batch(messages, MessageRecord, "messages")
     new_executions = check_batch(executions, ToolExecution, "executions")

@@ -1,5 +1,6 @@
-"""Copy a whole lake store to another lake store: local folder <-> shared (PostgreSQL catalog + S3), or local ->
-local.
+"""Copy a whole lake store to another lake store.
+
+Either direction between a local folder and a shared store (PostgreSQL catalog + S3), or local -> local.
 
 The copy is physical: every row of every behest_lab table goes across unchanged (ids, timestamps, append
 sequence numbers, recording order, vectors, artifact bytes), so the target answers every query exactly as the
@@ -31,7 +32,7 @@ from urllib.parse import urlsplit
 import duckdb
 import pyarrow as pa
 
-from behest_lab.errors import BackendError, InterchangeError
+from behest_lab.errors import BackendError, InterchangeError, NoStoreError
 from behest_lab.stores import tables
 from behest_lab.stores.protocols import Store
 
@@ -46,12 +47,12 @@ COPY_TABLES: tuple[str, ...] = (
     "artifact_data",
 )
 
-_BATCH = "_behest_migrate_batch"
+_BATCH = "_behest_copy_batch"
 
 
 @dataclass(frozen=True)
 class TableCheck:
-    """One table of a migration.
+    """One table of a store copy.
 
     Attributes:
         table: the table name.
@@ -74,8 +75,8 @@ class TableCheck:
 
 
 @dataclass
-class MigrateReport:
-    """What ``migrate_store`` did (``str()`` is the table the CLI prints).
+class CopyReport:
+    """What ``copy_store`` did (``str()`` is the table the CLI prints).
 
     Attributes:
         source: where the data came from (a redacted description: never a password).
@@ -103,7 +104,7 @@ class MigrateReport:
 
     def __str__(self) -> str:
         head = f"{'table':<16}{'source':>10}{'target before':>15}{'target after':>14}  check"
-        lines = [f"migrate {self.source} -> {self.target}{' (append)' if self.appended else ''}", head]
+        lines = [f"copy {self.source} -> {self.target}{' (append)' if self.appended else ''}", head]
         for t in self.tables:
             state = "ok" if t.ok else ("count mismatch" if t.after != t.before + t.source else "checksum mismatch")
             lines.append(f"{t.table:<16}{t.source:>10}{t.before:>15}{t.after:>14}  {state}")
@@ -125,7 +126,7 @@ def _engine(store: Store, role: str) -> Any:
     from behest_lab.stores.lake import LakeStore
 
     if not isinstance(store, LakeStore):
-        raise TypeError(f"the {role} of a migration must be a lake store (a folder or a shared store), got {store!r}")
+        raise TypeError(f"the {role} of a store copy must be a lake store (a folder or a shared store), got {store!r}")
     return store._engine
 
 
@@ -153,13 +154,13 @@ def _collision(con: duckdb.DuckDBPyConnection, qualified: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-def migrate_store(
+def copy_store(
     source: Store,
     target: Store,
     *,
     append: bool = False,
     batch_rows: int = 50_000,
-) -> MigrateReport:
+) -> CopyReport:
     """Copy every row of ``source`` into ``target`` (both lake stores) and verify it table by table.
 
     Args:
@@ -185,7 +186,7 @@ def migrate_store(
     if src is dst:
         raise InterchangeError("source and target are the same store")
     started = time.perf_counter()
-    report = MigrateReport(location(source), location(target))
+    report = CopyReport(location(source), location(target))
     # one read transaction on a private cursor: every table (and its checksum) is read at one snapshot
     cur = src.con.cursor()
     try:
@@ -200,7 +201,7 @@ def migrate_store(
         # a good copy look failed nor slip rows between the checks; any failure rolls the whole copy back.
         dst.write(
             lambda con: _copy(con, cur, src, dst, source_fp, report, append, batch_rows),
-            f"migrate from {report.source}",
+            f"copy from {report.source}",
         )
     finally:
         with contextlib.suppress(duckdb.Error):  # the transaction never began
@@ -215,13 +216,58 @@ def _backend(engine: Any, what: str, exc: Exception) -> BackendError:
     return BackendError("ducklake", f"{what} ({engine.description}): {engine.scrub(str(exc))}")
 
 
+def _copy_table(
+    con: duckdb.DuckDBPyConnection,
+    cur: duckdb.DuckDBPyConnection,
+    src: Any,
+    dst: Any,
+    table: str,
+    report: CopyReport,
+    batch_rows: int,
+) -> None:
+    """Insert every row of the source's ``table`` into the target's, ``batch_rows`` at a time, in recording order.
+
+    Raises:
+        InterchangeError: appending, and a row's id is already in the target.
+        BackendError: reading the source failed.
+    """
+    cols = _columns(table)
+    target = f"{dst.alias}.main.{table}"
+    try:
+        # rowid order keeps the recording order (the tie-break of list_executions / list_usage)
+        reader = cur.execute(f"SELECT {cols} FROM {src.alias}.main.{table} ORDER BY rowid").to_arrow_reader(batch_rows)
+        batches = iter(reader)
+    except duckdb.Error as exc:
+        raise _backend(src, f"reading {table} from the source", exc) from None
+    while True:
+        try:
+            batch = next(batches, None)
+        except (duckdb.Error, pa.ArrowException) as exc:
+            raise _backend(src, f"reading {table} from the source", exc) from None
+        if batch is None:
+            break
+        con.register(_BATCH, batch)
+        try:
+            taken = _collision(con, target) if report.appended else None
+            if taken is not None:
+                raise InterchangeError(
+                    "this id is in both the source and the target; nothing was copied",
+                    path=report.target,
+                    table=table,
+                    row_id=taken,
+                )
+            con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {_BATCH}")
+        finally:
+            con.unregister(_BATCH)
+
+
 def _copy(
     con: duckdb.DuckDBPyConnection,
     cur: duckdb.DuckDBPyConnection,
     src: Any,
     dst: Any,
     source_fp: dict[str, tuple[int, int]],
-    report: MigrateReport,
+    report: CopyReport,
     append: bool,
     batch_rows: int,
 ) -> None:
@@ -237,45 +283,14 @@ def _copy(
     if non_empty and not append:
         counts = ", ".join(f"{t} {n}" for t, n in non_empty.items())
         raise InterchangeError(
-            f"the target already holds rows ({counts}); migrate into an empty store, or pass --append "
+            f"the target already holds rows ({counts}); copy into an empty store, or pass --append "
             "to add the source's rows (refused if any id is on both sides)",
             path=report.target,
         )
     report.appended = bool(non_empty)
     for table in COPY_TABLES:
-        if not source_fp[table][0]:
-            continue
-        cols = _columns(table)
-        target = f"{dst.alias}.main.{table}"
-        try:
-            # rowid order keeps the recording order (the tie-break of list_executions / list_usage)
-            reader = cur.execute(f"SELECT {cols} FROM {src.alias}.main.{table} ORDER BY rowid").to_arrow_reader(
-                batch_rows
-            )
-            batches = iter(reader)
-        except duckdb.Error as exc:
-            raise _backend(src, f"reading {table} from the source", exc) from None
-        while True:
-            try:
-                batch = next(batches, None)
-            except (duckdb.Error, pa.ArrowException) as exc:
-                raise _backend(src, f"reading {table} from the source", exc) from None
-            if batch is None:
-                break
-            con.register(_BATCH, batch)
-            try:
-                if report.appended:
-                    taken = _collision(con, target)
-                    if taken is not None:
-                        raise InterchangeError(
-                            "this id is in both the source and the target; nothing was copied",
-                            path=report.target,
-                            table=table,
-                            row_id=taken,
-                        )
-                con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {_BATCH}")
-            finally:
-                con.unregister(_BATCH)
+        if source_fp[table][0]:
+            _copy_table(con, cur, src, dst, table, report, batch_rows)
     if any(n for n, _ in source_fp.values()):
         dst.changed()
     # verified inside the transaction, before the commit: a mismatch raises and nothing is applied
@@ -338,7 +353,6 @@ def open_location(
             reasons = "; ".join(str(e["msg"]) for e in exc.errors())
             raise InterchangeError(f"bad store settings: {reasons}", path=redact(os.fspath(where))) from None
         from behest_lab.stores.lake import open_lake
-        from behest_lab.stores.lake.engine import NoStoreError
 
         try:
             # without ``create`` DuckLake refuses to initialise an empty catalog database (a wrong URL must not
@@ -362,3 +376,8 @@ def redact(url: str) -> str:
     if parts.password is None:
         return url
     return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+
+
+#: The names this module had when the store copy was called a migration (``behest-lab migrate``); they still work.
+migrate_store = copy_store
+MigrateReport = CopyReport

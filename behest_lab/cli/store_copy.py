@@ -1,15 +1,17 @@
-"""``behest-lab migrate``: copy a whole store between a local folder and a shared store (or folder to folder).
+"""``behest-lab copy``: copy a whole store between a local folder and a shared store (or folder to folder).
 
 ::
 
-    behest-lab migrate --from DIR --to postgresql://USER@HOST:PORT/DB --data-path s3://BUCKET/PREFIX/
-    behest-lab migrate --from postgresql://USER@HOST:PORT/DB --to DIR
-    behest-lab migrate --from DIR --to OTHER_DIR
+    behest-lab copy --from DIR --to postgresql://USER@HOST:PORT/DB --data-path s3://BUCKET/PREFIX/
+    behest-lab copy --from postgresql://USER@HOST:PORT/DB --to DIR
+    behest-lab copy --from DIR --to OTHER_DIR
+
+``behest-lab migrate`` is the same command under its former name.
 
 Secrets never need to be on the command line (where ``ps`` shows them to every user): the PostgreSQL password
 comes from ``PGPASSWORD`` (or ``~/.pgpass``), the S3 keys from ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``.
 A password inside a URL is accepted with a warning. The per-table counts go to stdout; a refused or failed
-migration is one line on stderr and exit status 1.
+copy is one line on stderr and exit status 1.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from behest_lab.errors import InterchangeError
 
 
 def register(subparsers: Any) -> None:
-    """Add the ``migrate`` command."""
+    """Add the ``copy`` command (also named ``migrate``, its former name)."""
     p = subparsers.add_parser(
-        "migrate",
+        "copy",
+        aliases=["migrate"],
         help="copy a store between a folder and a shared PostgreSQL + S3 store",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -54,12 +57,15 @@ def register(subparsers: Any) -> None:
     s3.add_argument("--s3-region", metavar="REGION", help="region (default: AWS_REGION or AWS_DEFAULT_REGION)")
     s3.add_argument("--s3-url-style", choices=("path", "vhost"), help="path-style URLs (MinIO, moto) or virtual-host")
     s3.add_argument("--s3-no-ssl", action="store_true", help="plain HTTP to the endpoint (local emulators)")
-    p.set_defaults(func=_migrate)
+    p.set_defaults(func=_copy)
 
 
 def s3_options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Any:
-    """``S3Options`` from the ``AWS_*`` environment (``S3Options.from_env``) with the ``--s3-*`` flags on top;
-    None when nothing is set (DuckDB's defaults and secrets then apply)."""
+    """``S3Options`` from the ``AWS_*`` environment with the ``--s3-*`` flags on top.
+
+    The environment is read by ``S3Options.from_env``. None when nothing is set (DuckDB's defaults and secrets then
+    apply).
+    """
     from behest_lab import S3Options
 
     base = S3Options.from_env(env)
@@ -74,9 +80,9 @@ def s3_options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -
     return S3Options(**values) if values else None
 
 
-def _migrate(args: argparse.Namespace) -> int:
+def _copy(args: argparse.Namespace) -> int:
     """Copy every row of one store into another and verify the counts and checksums per table."""
-    from behest_lab.interchange.migrate import is_remote, migrate_store, open_location, redact
+    from behest_lab.interchange.store_copy import copy_store, is_remote, open_location, redact
 
     source: str = args.source
     target: str = args.target
@@ -99,6 +105,6 @@ def _migrate(args: argparse.Namespace) -> int:
         open_location(source, data_path=args.from_data_path, s3=s3, create=False) as src,
         open_location(target, data_path=args.data_path, s3=s3) as dst,
     ):
-        report = migrate_store(src, dst, append=args.append)
+        report = copy_store(src, dst, append=args.append)
     print(report)
     return 0
