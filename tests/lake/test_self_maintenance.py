@@ -2,7 +2,7 @@
 
 Every bulk write adds a Parquet file to each table it touches; ``AutoMerge`` merges a table's small files once
 there are more than its threshold of them, so their number stays bounded however many batches are written. A row
-larger than ``_sql.LARGE_INSERT_BYTES`` is never inlined into the catalog (which every query reads whole): it goes
+larger than ``config.LARGE_INSERT_BYTES`` is never inlined into the catalog (which every query reads whole): it goes
 to a file of its own, which other sessions' reads skip by its statistics. Everything here is observed in the
 catalog or in DuckDB's own account of a query (``EXPLAIN ANALYZE``), never by timing.
 """
@@ -23,7 +23,7 @@ import pytest
 
 from behest_lab import MessageRecord, open_store
 from behest_lab.stores.lake import AutoMerge, LakeStore
-from behest_lab.stores.lake._sql import LARGE_INSERT_BYTES
+from behest_lab.stores.lake.config import LARGE_INSERT_BYTES
 from behest_lab.stores.lake.maintenance import AutoMerger
 from tests.lake.test_auto_flush import _layout
 from tests.stores._build import message, session
@@ -71,6 +71,7 @@ def _merger(store: LakeStore) -> AutoMerger:
 
 
 def test_auto_merge_keeps_the_file_count_bounded_and_the_data_unchanged(tmp_path: Path) -> None:
+    """After every bulk batch a table holds at most ``threshold`` small files; every row is kept as written."""
     merge = AutoMerge(threshold=4)
     store = _open(tmp_path / "s", merge)
     sids = [session(store).id for _ in range(5)]
@@ -95,6 +96,7 @@ def test_auto_merge_keeps_the_file_count_bounded_and_the_data_unchanged(tmp_path
 
 
 def test_without_auto_merge_every_batch_stays_a_file(tmp_path: Path) -> None:
+    """``auto_merge=None`` turns merging off: one file per batch until ``compact()``."""
     store = _open(tmp_path / "s", None)
     assert store._engine.after_write is None
     sids = [session(store).id for _ in range(3)]
@@ -107,6 +109,7 @@ def test_without_auto_merge_every_batch_stays_a_file(tmp_path: Path) -> None:
 
 
 def test_a_threshold_that_is_not_passed_merges_nothing(tmp_path: Path) -> None:
+    """No merge runs while a table holds no more small files than the threshold."""
     store = _open(tmp_path / "s", AutoMerge(threshold=50))
     sids = [session(store).id for _ in range(2)]
     _batches(store, sids, 10, 2)
@@ -116,8 +119,11 @@ def test_a_threshold_that_is_not_passed_merges_nothing(tmp_path: Path) -> None:
 
 
 def test_a_run_rewrites_only_small_files_and_few_of_them(tmp_path: Path) -> None:
-    """The work bound: a merge commit replaces only files below ``small_file_bytes``, and no more of them than the
-    threshold plus the files of the commit that triggered it; a large file is never rewritten."""
+    """The work bound: a merge replaces only small files, and few of them.
+
+    Each merge commit replaces only files below ``small_file_bytes``, no more of them than the threshold plus the
+    files of the commit that triggered it; a large file is never rewritten.
+    """
     merge = AutoMerge(threshold=3, small_file_bytes=20_000)
     store = _open(tmp_path / "s", merge)
     sid = session(store).id
@@ -131,6 +137,7 @@ def test_a_run_rewrites_only_small_files_and_few_of_them(tmp_path: Path) -> None
         [merge.small_file_bytes],
     )
     assert len(large) == 1  # the big batch is one file above the small-file size
+
     def live() -> dict[int, int]:
         rows = e.rows(
             f"SELECT data_file_id, file_size_bytes FROM {e.meta}.ducklake_data_file WHERE end_snapshot IS NULL"
@@ -160,6 +167,7 @@ def test_a_run_rewrites_only_small_files_and_few_of_them(tmp_path: Path) -> None
 
 
 def test_a_time_travel_view_before_a_merge_still_reads_its_rows(tmp_path: Path) -> None:
+    """A merge keeps each snapshot's rows: a view of a snapshot before it reads them all."""
     store = _open(tmp_path / "s", AutoMerge(threshold=2))
     sid = session(store).id
     _batches(store, [sid], 2, 2)
@@ -198,8 +206,11 @@ def _finish(proc: subprocess.Popen[str], timeout: float = 240) -> str:
 
 @pytest.mark.slow
 def test_readers_never_see_rows_disappear_while_writers_merge(tmp_path: Path) -> None:
-    """Two writer processes write bulk batches and merge after every second file; two reader processes count
-    each session's messages over and over and stop with an error the moment a count drops."""
+    """Readers in other processes never see a count drop while writers merge.
+
+    Two writer processes write bulk batches and merge after every second file; two reader processes count each
+    session's messages over and over and stop with an error the moment a count drops.
+    """
     folder = tmp_path / "s"
     stop = tmp_path / "stop"
     rounds, size = 30, 5
@@ -245,6 +256,7 @@ def _noise(n: int) -> str:
 
 
 def test_a_large_message_is_never_inlined(tmp_path: Path) -> None:
+    """A message above ``LARGE_INSERT_BYTES`` goes to a Parquet file, also when it is rewritten."""
     store = open_store(tmp_path / "s")  # the defaults: single writes are inlined
     assert isinstance(store, LakeStore)
     s = session(store)
@@ -262,6 +274,7 @@ def test_a_large_message_is_never_inlined(tmp_path: Path) -> None:
 
 
 def test_a_large_message_is_not_read_by_other_sessions_reads(tmp_path: Path) -> None:
+    """Other sessions' reads do not open the large message's file, before and after merges."""
     store = open_store(tmp_path / "s", inlining_row_limit=0, flush_every=None)
     assert isinstance(store, LakeStore)
     sids = [session(store).id for _ in range(4)]

@@ -24,8 +24,8 @@ from behest_lab.stores.lake import _sql, batches
 from behest_lab.stores.lake.artifacts import LakeArtifactStore, delete_session_artifacts
 from behest_lab.stores.lake.config import (
     CATALOG_FILE,
-    AutoMerge,
     DATA_DIR,
+    AutoMerge,
     S3Options,
     StoreConfig,
     local_location,

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from behest_lab.stores import tables
+from behest_lab.stores.lake import config
 
 _SRC = "_behest_src"
 
@@ -58,13 +59,15 @@ def _nul_in_values(value: Any, nested: bool = False) -> bool:
 # --- large rows -----------------------------------------------------------------------------------------------------
 #
 # Every query of a table reads all of its inlined rows: one 50 MB message kept inline made every query of the store
-# take seconds (issue 17 in the project's tracker). An insert or update carrying more than ``LARGE_INSERT_BYTES``
-# of values is therefore written as a Parquet file of its own, like a NUL above. There the catalog's statistics of
-# the file (one session's id) let other sessions' reads skip it, and automatic merging leaves files of
-# ``AutoMerge.small_file_bytes`` and more alone.
+# take seconds (issue 17 in the project's tracker). An insert or update carrying more than
+# ``config.LARGE_INSERT_BYTES`` of values (read at each write) is therefore written as a Parquet file of its own,
+# like a NUL above. There the catalog's statistics of the file (one session's id) let other sessions' reads skip it,
+# and automatic merging leaves files of ``AutoMerge.small_file_bytes`` and more alone.
 
-#: Inserts and updates whose values take more than this many bytes are never inlined into the catalog.
-LARGE_INSERT_BYTES = 256_000
+
+def large_limit() -> int:
+    """Bytes of values above which an insert or update is never inlined (``config.LARGE_INSERT_BYTES``)."""
+    return config.LARGE_INSERT_BYTES
 
 
 def _value_bytes(value: Any) -> int:
@@ -81,13 +84,13 @@ def _value_bytes(value: Any) -> int:
 
 
 def large_values(values: list[Any]) -> bool:
-    """Whether one row's ``values`` (see ``row_values``) are too large to inline (``LARGE_INSERT_BYTES``)."""
-    return _value_bytes(values) > LARGE_INSERT_BYTES
+    """Whether one row's ``values`` (see ``row_values``) are too large to inline (``large_limit``)."""
+    return _value_bytes(values) > large_limit()
 
 
 def large_arrow(data: pa.Table) -> bool:
-    """Whether ``data`` is too large to inline (``LARGE_INSERT_BYTES`` of Arrow buffers)."""
-    return data.nbytes > LARGE_INSERT_BYTES
+    """Whether ``data`` is too large to inline (more than ``large_limit`` bytes of Arrow buffers)."""
+    return bool(data.nbytes > large_limit())
 
 
 @contextmanager

@@ -114,8 +114,11 @@ class S3Options(BaseModel):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> S3Options | None:
-        """Options from ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_REGION``
-        (or ``AWS_DEFAULT_REGION``) and ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``; None when none is set."""
+        """Options from the ``AWS_*`` environment variables; None when none is set.
+
+        Read: ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_REGION`` (or
+        ``AWS_DEFAULT_REGION``) and ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``.
+        """
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {
             "key_id": env.get("AWS_ACCESS_KEY_ID"),
@@ -287,6 +290,12 @@ class StoreConfig(BaseModel):
         return f"{text} + {self.data_path}" if self.data_path else text
 
 
+#: Inserts and updates whose values take more than this many bytes are written to a Parquet file of their own,
+#: never inlined into the catalog: every query of a table reads all of its inlined rows, so one 50 MB message kept
+#: inline slowed every query of the store (``python -m bench maintenance``).
+LARGE_INSERT_BYTES = 256_000
+
+
 class AutoMerge(BaseModel):
     """Automatic, bounded merging of a table's small Parquet files after writes (``open_lake(auto_merge=...)``).
 
@@ -306,7 +315,7 @@ class AutoMerge(BaseModel):
         threshold: merge a table once it holds more than this many live data files smaller than
             ``small_file_bytes``.
         small_file_bytes: files of at least this size are left alone (merged already, or holding a large row, see
-            ``LARGE_INSERT_BYTES`` in ``_sql``); only smaller files take part in a merge.
+            ``LARGE_INSERT_BYTES``); only smaller files take part in a merge.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

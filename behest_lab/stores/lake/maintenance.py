@@ -132,7 +132,9 @@ def _live_files(engine: Engine) -> int:
 
 
 def compact(engine: Engine, keep: timedelta = DEFAULT_KEEP) -> CompactionReport:
-    """Flush inlined rows to Parquet (sorted by each table's sort key), merge small files, rewrite files with
+    """Compact the lake: fewer, sorted files and no history older than ``keep``.
+
+    Flush inlined rows to Parquet (sorted by each table's sort key), merge small files, rewrite files with
     many deletes, expire snapshots older than ``keep`` (never the latest), delete files no kept snapshot uses and
     orphans older than ``keep`` and ``ORPHAN_MIN_AGE``; only ever inside the lake's data path (see the module).
 
@@ -307,6 +309,7 @@ class AutoMerger:
     """
 
     def __init__(self, engine: Engine, settings: AutoMerge) -> None:
+        """Merge ``engine``'s tables by ``settings``; nothing counted yet."""
         self.engine = engine
         self.settings = settings
         #: merge commits made
