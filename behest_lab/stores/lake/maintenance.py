@@ -320,6 +320,9 @@ class AutoMerger:
         self.skipped = 0
         #: the error of the last skipped run
         self.last_error: str | None = None
+        # per table, the small files a run could not merge (files with deletes, which only ``compact()`` rewrites):
+        # the next run waits until ``threshold`` more have come, so such files never cost a merge per commit
+        self._unmerged: dict[str, int] = {}
         self._busy = False
 
     def small_files(self) -> dict[str, int]:
@@ -355,7 +358,8 @@ class AutoMerger:
             CommitConflictError: the merge kept losing against other writers.
             BackendError: the catalog or a file could not be read or written.
         """
-        due = {name: n for name, n in self.small_files().items() if n > self.settings.threshold}
+        threshold = self.settings.threshold
+        due = {name: n for name, n in self.small_files().items() if n > self._unmerged.get(name, 0) + threshold}
         if not due:
             return 0
         for table in sorted(due):
@@ -370,6 +374,8 @@ class AutoMerger:
             self.engine.write(merge, f"auto-merge {table}: {due[table]} small files", retry=FLUSH_RETRY)
             self.merges += 1
         left = self.small_files()
+        for name in due:
+            self._unmerged[name] = left.get(name, 0) if left.get(name, 0) > threshold else 0
         replaced = sum(max(n - left.get(name, 0), 0) for name, n in due.items())
         self.files_merged += replaced
         return replaced
