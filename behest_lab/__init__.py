@@ -116,7 +116,8 @@ def open_store(
         data_path: with a catalog URL: where the Parquet files go (``s3://bucket/prefix/``).
         s3: with a catalog URL: object-storage options (default: ``AWS_*`` variables, else DuckDB secrets).
         password: with a catalog URL: the PostgreSQL password (default: ``PGPASSWORD``/``~/.pgpass``).
-        **options: ``snapshot``, ``as_of``, ``inlining_row_limit``, ``retry``, ``flush_every`` (see ``open_lake``).
+        **options: ``snapshot``, ``as_of``, ``inlining_row_limit``, ``retry``, ``flush_every``, ``auto_merge`` (see
+            ``open_lake``).
 
     Example:
         ``open_store("postgresql://lake@db:5432/lakecat", data_path="s3://bucket/lake/")`` or

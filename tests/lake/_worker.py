@@ -5,6 +5,9 @@ Usage:
 - ``python -m tests.lake._worker STORE SESSION_ID COUNT BULK [IDS_FILE]``: appends ``COUNT`` single messages (then
   one bulk of ``BULK``) to the session, writing each returned message id to ``IDS_FILE`` (flushed) before the next
   call, so a parent that kills it knows what was acknowledged. ``COUNT = 0`` appends forever.
+- ``python -m tests.lake._worker bulk STORE SESSION_ID ROUNDS SIZE``: appends ``ROUNDS`` bulk batches of ``SIZE``
+  messages (texts ``b<round>-<i>``), each written as a Parquet file, with automatic merging of small files after
+  every ``WORKER_AUTO_MERGE`` files (default 2), then prints how many merges it made.
 - ``python -m tests.lake._worker compact STORE STOP_FILE``: runs ``compact()`` over and over until
   ``STOP_FILE`` exists, then prints how many runs finished.
 - ``python -m tests.lake._worker read STORE STOP_FILE SESSION_ID...``: reads each session's message count and the
@@ -52,6 +55,22 @@ def write(argv: list[str]) -> int:
     return 0
 
 
+def bulk(argv: list[str]) -> int:
+    from behest_lab.stores.lake import AutoMerge, LakeStore
+    from behest_lab.stores.lake.maintenance import AutoMerger
+
+    store_path, session_id, rounds, size = argv[0], UUID(argv[1]), int(argv[2]), int(argv[3])
+    merge = AutoMerge(threshold=int(os.environ.get("WORKER_AUTO_MERGE", "2")))
+    with open_store(store_path, inlining_row_limit=0, auto_merge=merge) as store:
+        assert isinstance(store, LakeStore)
+        for r in range(rounds):
+            store.sessions.append_messages([message(session_id, f"b{r}-{i}") for i in range(size)])
+        merger = store._engine.after_write
+        assert isinstance(merger, AutoMerger)
+        print(f"done merges={merger.merges} skipped={merger.skipped}", flush=True)
+    return 0
+
+
 def compact(argv: list[str]) -> int:
     store_path, stop = argv[0], Path(argv[1])
     runs = 0
@@ -89,6 +108,8 @@ def main(argv: list[str]) -> int:
         return compact(argv[1:])
     if argv and argv[0] == "read":
         return read(argv[1:])
+    if argv and argv[0] == "bulk":
+        return bulk(argv[1:])
     return write(argv)
 
 

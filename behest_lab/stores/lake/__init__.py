@@ -26,6 +26,7 @@ from behest_lab.stores.lake.artifacts import LakeArtifactStore, delete_session_a
 from behest_lab.stores.lake.config import (
     CATALOG_FILE,
     DATA_DIR,
+    AutoMerge,
     S3Options,
     StoreConfig,
     local_location,
@@ -34,12 +35,20 @@ from behest_lab.stores.lake.config import (
 from behest_lab.stores.lake.embeddings import LakeEmbeddingStore
 from behest_lab.stores.lake.engine import DEFAULT_FLUSH_EVERY, Engine, RetryPolicy
 from behest_lab.stores.lake.executions import LakeExecutionStore
-from behest_lab.stores.lake.maintenance import DEFAULT_KEEP, CompactionReport, Snapshot, compact, snapshots
+from behest_lab.stores.lake.maintenance import (
+    DEFAULT_KEEP,
+    AutoMerger,
+    CompactionReport,
+    Snapshot,
+    compact,
+    snapshots,
+)
 from behest_lab.stores.lake.migrations import migrate
 from behest_lab.stores.lake.sessions import LakeSessionStore
 from behest_lab.stores.protocols import Store
 
 __all__ = [
+    "AutoMerge",
     "CompactionReport",
     "LakeArtifactStore",
     "LakeEmbeddingStore",
@@ -209,6 +218,7 @@ def open_lake(
     retry: RetryPolicy | None = None,
     create: bool = True,
     flush_every: int | None = DEFAULT_FLUSH_EVERY,
+    auto_merge: AutoMerge | None = AutoMerge(),  # noqa: B008 -- frozen settings, never mutated
 ) -> LakeStore:
     """Open (or create) the lake store in folder ``path``, or the shared store a ``StoreConfig`` describes.
 
@@ -226,6 +236,9 @@ def open_lake(
         flush_every: after this many single writes (``append_message``, ``create_session``, ...) through this
             store, move the rows they left inlined in the catalog into a Parquet file; every query of a table reads
             all its inlined rows, so this keeps reads fast between compactions. None: only ``compact()`` flushes.
+        auto_merge: after each bulk write or flush through this store, merge a table's small Parquet files once
+            it holds more than ``AutoMerge.threshold`` of them (bounded work, see ``AutoMerge``); None: only
+            ``compact()`` merges files.
 
     Raises:
         NoStoreError: ``create`` is False (or time travel) and there is no store there (a ``ConnectionFailedError``).
@@ -269,4 +282,6 @@ def open_lake(
     except BaseException:
         engine.close()
         raise
+    if auto_merge is not None and not engine.read_only:
+        engine.after_write = AutoMerger(engine, auto_merge)
     return LakeStore(engine)

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from behest_lab.stores import tables
+from behest_lab.stores.lake import config
 
 _SRC = "_behest_src"
 
@@ -57,6 +58,43 @@ def _nul_in_values(value: Any, nested: bool = False) -> bool:
     return False
 
 
+# --- large rows -----------------------------------------------------------------------------------------------------
+#
+# Every query of a table reads all of its inlined rows: one 50 MB message kept inline made every query of the store
+# take seconds (issue 17 in the project's tracker). An insert or update carrying more than
+# ``config.LARGE_INSERT_BYTES`` of values (read at each write) is therefore written as a Parquet file of its own,
+# like a NUL above. There the catalog's statistics of the file (one session's id) let other sessions' reads skip it,
+# and automatic merging leaves files of ``AutoMerge.small_file_bytes`` and more alone.
+
+
+def large_limit() -> int:
+    """Bytes of values above which an insert or update is never inlined (``config.LARGE_INSERT_BYTES``)."""
+    return config.LARGE_INSERT_BYTES
+
+
+def _value_bytes(value: Any) -> int:
+    """A lower bound of the stored size of a row's values (text and bytes; numbers count 8)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, bytes | bytearray):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(_value_bytes(k) + _value_bytes(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return sum(_value_bytes(v) for v in value)
+    return 8
+
+
+def large_values(values: list[Any]) -> bool:
+    """Whether one row's ``values`` (see ``row_values``) are too large to inline (``large_limit``)."""
+    return _value_bytes(values) > large_limit()
+
+
+def large_arrow(data: pa.Table) -> bool:
+    """Whether ``data`` is too large to inline (more than ``large_limit`` bytes of Arrow buffers)."""
+    return bool(data.nbytes > large_limit())
+
+
 @contextmanager
 def files_for_nul(con: duckdb.DuckDBPyConnection, nul: bool) -> Iterator[None]:
     """Inside the block, inserts on ``con`` write Parquet files rather than inlined rows when ``nul`` is true."""
@@ -83,7 +121,7 @@ def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, whe
         query = f"INSERT INTO {qualified(table)} {tables.cast_select_sql(table, _SRC)}"
         if where:
             query += f" WHERE {where}"
-        with files_for_nul(con, any(_nul_in_arrow(column) for column in data.columns)):
+        with files_for_nul(con, large_arrow(data) or any(_nul_in_arrow(column) for column in data.columns)):
             row = con.execute(query).fetchone()
     finally:
         con.unregister(_SRC)
@@ -108,7 +146,7 @@ def insert_row(con: duckdb.DuckDBPyConnection, table: str, values: list[Any]) ->
     The single-row fast path: binding the row's values as parameters is cheaper than registering an Arrow table
     and scanning it with casts (about 1.5 ms against 3-4 ms a statement).
     """
-    with files_for_nul(con, _nul_in_values(values)):
+    with files_for_nul(con, large_values(values) or _nul_in_values(values)):
         con.execute(f"INSERT INTO {qualified(table)} {_row_select(table)}", values).fetchone()
 
 
@@ -131,7 +169,7 @@ def update_row(con: duckdb.DuckDBPyConnection, table: str, values: list[Any]) ->
     rest = [c for c in cols if c.name != "id"]
     sets = ", ".join(f"{c.name} = ?::{c.sql}" for c in rest)
     params = [by_name[c.name] for c in rest] + [by_name["id"]]
-    with files_for_nul(con, _nul_in_values(values)):
+    with files_for_nul(con, large_values(values) or _nul_in_values(values)):
         row = con.execute(f"UPDATE {qualified(table)} SET {sets} WHERE id = ?::UUID", params).fetchone()
     return 0 if row is None else int(row[0])
 
@@ -147,7 +185,7 @@ def update_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> 
     try:
         src = f"({tables.cast_select_sql(table, _SRC)})"
         sets = ", ".join(f"{c} = s.{c}" for c in cols)
-        with files_for_nul(con, any(_nul_in_arrow(column) for column in data.columns)):
+        with files_for_nul(con, large_arrow(data) or any(_nul_in_arrow(column) for column in data.columns)):
             row = con.execute(f"UPDATE {target} AS t SET {sets} FROM {src} AS s WHERE t.id = s.id").fetchone()
             updated = 0 if row is None else int(row[0])
             row = con.execute(

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from behest_lab.errors import MissingExtensionError
 
@@ -288,6 +288,40 @@ class StoreConfig(BaseModel):
             return str(Path(self.catalog).expanduser().resolve())
         text = self.catalog
         return f"{text} + {self.data_path}" if self.data_path else text
+
+
+#: Inserts and updates whose values take more than this many bytes are written to a Parquet file of their own,
+#: never inlined into the catalog: every query of a table reads all of its inlined rows, so one 50 MB message kept
+#: inline slowed every query of the store (``python -m bench maintenance``).
+LARGE_INSERT_BYTES = 256_000
+
+
+class AutoMerge(BaseModel):
+    """Automatic, bounded merging of a table's small Parquet files after writes (``open_lake(auto_merge=...)``).
+
+    Every bulk write (and every flush of inlined rows) adds a file to each table it touches, and a session read
+    opens every file whose statistics may hold the session: after 20 bulk batches that each span all sessions,
+    ``list_messages`` took twice as long as on the compacted store. After such a commit the writer counts each
+    table's small files in the catalog; a table holding more than ``threshold`` of them has them merged (a DuckLake
+    ``merge_adjacent_files`` commit, sorted by the table's sort key, under the store's writer lock). See
+    ``maintenance.AutoMerger``.
+
+    The work of one run is bounded: only files smaller than ``small_file_bytes`` are read and rewritten, and since
+    every bulk commit and every flush checks the count, a table rarely holds more than ``threshold`` plus the files
+    of one commit when a run starts (more only when runs were skipped: another writer held the lake, or writers
+    without automatic merging added files).
+
+    Attributes:
+        threshold: merge a table once it holds more than this many live data files smaller than
+            ``small_file_bytes``.
+        small_file_bytes: files of at least this size are left alone (merged already, or holding a large row, see
+            ``LARGE_INSERT_BYTES``); only smaller files take part in a merge.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    threshold: int = Field(default=8, ge=1)
+    small_file_bytes: int = Field(default=4_000_000, ge=1)
 
 
 #: Secret values shorter than this are not scrubbed from error text (see ``Location.scrub``).

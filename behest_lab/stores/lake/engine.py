@@ -163,6 +163,9 @@ class Engine:
         self._small_writes = 0
         #: automatic flushes that were given up (a conflict or an error; the rows stay inlined until the next try)
         self.flushes_skipped = 0
+        #: called after each committed write that is not ``small`` (bulk writes, flushes); must not raise
+        #: (``maintenance.AutoMerger`` when automatic merging is on)
+        self.after_write: Callable[[], None] | None = None
         catalog = location.catalog_file
         if catalog is not None:
             with _install_lock:
@@ -456,9 +459,6 @@ class Engine:
                         con.execute(f"CALL {self.alias}.set_commit_message('behest_lab', ?)", [what])
                         con.execute("COMMIT")
                     self._committed()
-                    if small:
-                        self._after_small_write()
-                    return result
                 except (BehestLabError, ValueError, TypeError):
                     # a refused value (a record's validation error) as well: the transaction must not stay open
                     self._rollback(con)
@@ -471,6 +471,13 @@ class Engine:
                         raise BackendError("ducklake", f"{what}: {last}") from None
                     if attempt >= VAGUE_ATTEMPTS and not CONTENTION.search(last):
                         raise CommitConflictError(attempt, f"{what}: {last}") from None
+                else:
+                    # committed: housekeeping runs outside the handlers above, so it can never re-run the body
+                    if small:
+                        self._after_small_write()
+                    elif self.after_write is not None:
+                        self.after_write()
+                    return result
                 if attempt < policy.attempts:
                     self.conflicts_retried += 1
                     time.sleep(policy.delay(attempt))

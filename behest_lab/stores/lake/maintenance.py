@@ -12,6 +12,12 @@ delete when every file is inside the data path. A scheduled deletion naming a fi
 catalog (the file is not the store's, so the store forgets it) and reported in ``CompactionReport.files_refused``
 with an ``UnsafePathWarning``; orphan removal (below) is skipped for that run if any orphan resolves outside.
 
+Between compactions the store maintains itself: ``AutoMerger`` runs after each bulk commit and each flush of
+inlined rows, and merges a table's small files once there are more than ``AutoMerge.threshold`` of them. It never
+deletes a file: the files a merge replaced stay on disk (scheduled for deletion in the catalog) until ``compact()``
+removes them once no kept snapshot refers to them, so a reader in another process that is still scanning them is
+never cut short, and time travel to a snapshot before the merge keeps working.
+
 Orphans are Parquet files in the data path that no catalog entry names: files written by a commit or migration
 that was killed before it committed. They are removed once their modification time is older than both ``keep``
 and ``ORPHAN_MIN_AGE``, so a file another process has written for a commit still in flight is never touched.
@@ -30,7 +36,10 @@ from urllib.parse import urlsplit
 
 import duckdb
 
+from behest_lab.errors import BehestLabError
+from behest_lab.stores.lake.config import AutoMerge
 from behest_lab.stores.lake.engine import Engine
+from behest_lab.stores.lake.retry import FLUSH_RETRY
 
 #: Snapshots younger than this survive ``compact()`` unless told otherwise.
 DEFAULT_KEEP = timedelta(hours=1)
@@ -123,7 +132,9 @@ def _live_files(engine: Engine) -> int:
 
 
 def compact(engine: Engine, keep: timedelta = DEFAULT_KEEP) -> CompactionReport:
-    """Flush inlined rows to Parquet (sorted by each table's sort key), merge small files, rewrite files with
+    """Compact the lake: fewer, sorted files and no history older than ``keep``.
+
+    Flush inlined rows to Parquet (sorted by each table's sort key), merge small files, rewrite files with
     many deletes, expire snapshots older than ``keep`` (never the latest), delete files no kept snapshot uses and
     orphans older than ``keep`` and ``ORPHAN_MIN_AGE``; only ever inside the lake's data path (see the module).
 
@@ -132,6 +143,15 @@ def compact(engine: Engine, keep: timedelta = DEFAULT_KEEP) -> CompactionReport:
         keep: snapshots younger than this are kept, so running readers and recent time travel keep working.
     """
     engine.check_writable()
+    # compaction merges everything itself: no automatic merge between its steps
+    hook, engine.after_write = engine.after_write, None
+    try:
+        return _compact(engine, keep)
+    finally:
+        engine.after_write = hook
+
+
+def _compact(engine: Engine, keep: timedelta) -> CompactionReport:
     before = _live_files(engine)
     engine.flush_inlined()
     for call in (
@@ -270,3 +290,92 @@ def _when(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     return datetime.fromisoformat(str(value).replace("+00", "+00:00") if str(value).endswith("+00") else str(value))
+
+
+class AutoMerger:
+    """Merges a table's small files after a commit once they pass a threshold (``Engine.after_write``).
+
+    A run counts each table's live data files smaller than ``settings.small_file_bytes`` in the catalog (one catalog
+    query), and for every table holding more than ``settings.threshold`` of them commits a DuckLake
+    ``merge_adjacent_files`` restricted to files of that size: the rows move into files of up to the table's target
+    size, sorted by its sort key, and every snapshot keeps its rows (time travel is unaffected). The merge is an
+    ordinary write: it takes the store's writer lock, and readers re-run a query that overlapped it
+    (``reads.consistent``). A merge that loses against other writers is given up (``skipped``) and tried again
+    after the next commit; the write that triggered it has committed either way.
+
+    Args:
+        engine: the lake (a writable one).
+        settings: the threshold and file size.
+    """
+
+    def __init__(self, engine: Engine, settings: AutoMerge) -> None:
+        """Merge ``engine``'s tables by ``settings``; nothing counted yet."""
+        self.engine = engine
+        self.settings = settings
+        #: merge commits made
+        self.merges = 0
+        #: how much those merges lowered the tables' small-file counts
+        self.files_merged = 0
+        #: runs given up (a conflict or an error; the files stay until the next run)
+        self.skipped = 0
+        #: the error of the last skipped run
+        self.last_error: str | None = None
+        # per table, the small files a run could not merge (files with deletes, which only ``compact()`` rewrites):
+        # the next run waits until ``threshold`` more have come, so such files never cost a merge per commit
+        self._unmerged: dict[str, int] = {}
+        self._busy = False
+
+    def small_files(self) -> dict[str, int]:
+        """Live data files smaller than ``small_file_bytes``, per table name (tables without any left out)."""
+        e = self.engine
+        rows = e.rows(
+            f"SELECT t.table_name AS name, count(*) AS n FROM {e.meta}.ducklake_data_file AS f "
+            f"JOIN {e.meta}.ducklake_table AS t ON t.table_id = f.table_id AND t.end_snapshot IS NULL "
+            "WHERE f.end_snapshot IS NULL AND f.file_size_bytes < ? GROUP BY t.table_name",
+            [self.settings.small_file_bytes],
+        )
+        return {str(r["name"]): int(r["n"]) for r in rows}
+
+    def __call__(self) -> None:
+        """One run after a commit; never raises for a lost race (the commit that called it stands)."""
+        if self._busy:  # the merge's own commit calls back here
+            return
+        self._busy = True
+        try:
+            self.run()
+        except BehestLabError as exc:
+            # lost against other writers (``CommitConflictError``) or could not read or write: a read reports a
+            # damaged file to whoever reads it; the files simply wait for the next run
+            self.skipped += 1
+            self.last_error = str(exc)
+        finally:
+            self._busy = False
+
+    def run(self) -> int:
+        """Merge every table over the threshold now; how much its small-file count went down.
+
+        Raises:
+            CommitConflictError: the merge kept losing against other writers.
+            BackendError: the catalog or a file could not be read or written.
+        """
+        threshold = self.settings.threshold
+        due = {name: n for name, n in self.small_files().items() if n > self._unmerged.get(name, 0) + threshold}
+        if not due:
+            return 0
+        for table in sorted(due):
+
+            def merge(con: duckdb.DuckDBPyConnection, table: str = table) -> None:
+                con.execute(
+                    f"CALL ducklake_merge_adjacent_files('{self.engine.alias}', ?, max_file_size => ?)",
+                    [table, self.settings.small_file_bytes],
+                ).fetchall()
+                self.engine.changed()
+
+            self.engine.write(merge, f"auto-merge {table}: {due[table]} small files", retry=FLUSH_RETRY)
+            self.merges += 1
+        left = self.small_files()
+        for name in due:
+            self._unmerged[name] = left.get(name, 0) if left.get(name, 0) > threshold else 0
+        replaced = sum(max(n - left.get(name, 0), 0) for name, n in due.items())
+        self.files_merged += replaced
+        return replaced

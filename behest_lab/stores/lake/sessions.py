@@ -176,11 +176,13 @@ class LakeSessionStore:
         mid = str(message_id)
 
         def body(con: duckdb.DuckDBPyConnection) -> None:
-            # the rewritten row is written anew: one holding NUL in nested text goes to a file (``_sql.files_for_nul``)
+            # the rewritten row is written anew: one holding NUL in nested text, or a large one, goes to a file
+            # (``_sql.files_for_nul``, ``_sql.large_limit``)
             nul = con.execute(
                 f"SELECT 1 FROM {_MSG} WHERE id = ? AND "
-                "strpos(CAST(content AS VARCHAR) || CAST(tool_calls AS VARCHAR), chr(0)) > 0",
-                [mid],
+                "(strpos(CAST(content AS VARCHAR) || CAST(tool_calls AS VARCHAR), chr(0)) > 0 "
+                "OR strlen(coalesce(CAST(content AS VARCHAR), '')) + strlen(coalesce(text, '')) > ?)",
+                [mid, _sql.large_limit()],
             ).fetchone()
             with _sql.files_for_nul(con, nul is not None):
                 row = con.execute(f"UPDATE {_MSG} SET {assignments} WHERE id = ?", [*params, mid]).fetchone()
