@@ -53,8 +53,8 @@ class LakeArtifactStore:
     def put(self, artifact: Artifact) -> Artifact:
         check_type(artifact, Artifact, "artifact")
         self._e.check_writable()
-        meta = _sql.row_values(tables.to_arrow("artifacts", [artifact]))
-        data = _sql.row_values(tables.to_arrow("artifact_data", [artifact]))
+        meta = tables.row_params("artifacts", artifact)
+        data = tables.row_params("artifact_data", artifact)
         aid = str(artifact.id)
 
         def body(con: duckdb.DuckDBPyConnection) -> None:

@@ -54,7 +54,7 @@ class LakeExecutionStore:
 
     def _upsert_one(self, table: str, record: ToolExecution | UsageRecord) -> None:
         """One record: a plain insert when its id is new (the usual case), an in-place update otherwise."""
-        values = _sql.row_values(tables.to_arrow(table, [record]))
+        values = tables.row_params(table, record)
         rid, sid = str(record.id), str(record.session_id)
 
         def body(con: duckdb.DuckDBPyConnection) -> None:

@@ -15,8 +15,7 @@ import duckdb
 import pyarrow.compute as pc
 
 from behest_lab.errors import AlreadyExistsError, NotFoundError
-from behest_lab.records import MessageRecord, Pagination, Session, SessionFilter, TokenUsage
-from behest_lab.records._wire import utcnow
+from behest_lab.records import MessageRecord, Pagination, Session, SessionFilter, TokenUsage, utcnow
 from behest_lab.stores import tables
 from behest_lab.stores._common import check_batch, check_type, filter_and_page
 from behest_lab.stores.lake import _sql
@@ -39,7 +38,7 @@ class LakeSessionStore:
         check_type(session, Session, "session")
         self._e.check_writable()
         sid = str(session.id)
-        values = _sql.row_values(tables.to_arrow("sessions", [session]))
+        values = tables.row_params("sessions", session)
 
         def body(con: duckdb.DuckDBPyConnection) -> None:
             if _sql.has_id(con, "sessions", sid):
@@ -121,7 +120,7 @@ class LakeSessionStore:
     def append_message(self, message: MessageRecord) -> MessageRecord:
         check_type(message, MessageRecord, "message")
         self._e.check_writable()
-        values = _sql.row_values(tables.to_arrow("messages", [message], SEQ.take(1, touch=True)))
+        values = tables.row_params("messages", message, seq=SEQ.take(1, touch=True)[0])
         sid, mid = str(message.session_id), str(message.id)
 
         def body(con: duckdb.DuckDBPyConnection) -> None:
@@ -193,18 +192,10 @@ class LakeSessionStore:
 
     def update_usage(self, message_id: UUID, usage: TokenUsage) -> MessageRecord:
         check_type(usage, TokenUsage, "usage")
-        names = [
-            "input_tokens",
-            "output_tokens",
-            "total_tokens",
-            "cache_creation_input_tokens",
-            "cache_read_input_tokens",
-            "cached_input_tokens",
-        ]
-        values = [getattr(usage, n) for n in names]
-        names.append("usage_cache_keys")  # FALSE keeps a three-key (behest 0.3.1) usage three keys
-        values.append(None if usage.has_cache_keys else False)
-        assignments = ", ".join(f"{n} = ?" for n in names)
+        # the token counters and usage_cache_keys (FALSE keeps a three-key, behest 0.3.1, usage three keys)
+        columns = tables.usage_params(usage)
+        assignments = ", ".join(f"{n} = ?" for n in columns)
+        values = list(columns.values())
         return self._update_message(message_id, assignments, values, "update_usage")
 
     def list_sessions_paginated(
