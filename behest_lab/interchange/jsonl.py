@@ -1,6 +1,6 @@
-"""behest JSON Lines: every record of a store, one line each, as behest's own serde JSON.
+r"""behest JSON Lines: every record of a store, one line each, as behest's own serde JSON.
 
-Format (UTF-8, ``\\n``-terminated lines)::
+Format (UTF-8, ``\n``-terminated lines)::
 
     {"kind":"session","record":{...}}
     {"kind":"message","record":{...}}

@@ -1,5 +1,7 @@
-"""SQL building blocks shared by the lake stores: Arrow inserts and updates, single-row parameterised writes, and
-the derived ``sessions`` view."""
+"""SQL building blocks shared by the lake stores.
+
+Arrow inserts and updates, single-row parameterised writes, and the derived ``sessions`` view.
+"""
 
 from __future__ import annotations
 
@@ -114,8 +116,10 @@ def has_id(con: duckdb.DuckDBPyConnection, table: str, id: str) -> bool:
 
 
 def update_row(con: duckdb.DuckDBPyConnection, table: str, values: list[Any]) -> int:
-    """Overwrite every column of the stored row with the id in ``values`` in place (keeping its row id, hence its
-    recording order); rows updated."""
+    """Overwrite every column of the stored row with the id in ``values``; rows updated.
+
+    The row is updated in place, keeping its row id, hence its recording order.
+    """
     cols = tables.TABLES[table]
     by_name = dict(zip((c.name for c in cols), values, strict=True))
     rest = [c for c in cols if c.name != "id"]
@@ -127,8 +131,10 @@ def update_row(con: duckdb.DuckDBPyConnection, table: str, values: list[Any]) ->
 
 
 def update_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> tuple[int, int]:
-    """Upsert ``data`` by id: existing rows are updated in place (keeping their row id, hence their recording
-    order), new ones inserted. Returns ``(updated, inserted)``."""
+    """Upsert ``data`` by id; returns ``(updated, inserted)``.
+
+    Existing rows are updated in place (keeping their row id, hence their recording order), new ones inserted.
+    """
     cols = [c.name for c in tables.TABLES[table] if c.name != "id"]
     target = qualified(table)
     con.register(_SRC, data)
