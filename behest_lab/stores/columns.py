@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cached_property, partial
+from functools import cached_property
 from operator import itemgetter
 from typing import Any
 
@@ -138,12 +138,17 @@ def _timestamps(values: Sequence[datetime]) -> pa.Array:
     return pa.array([datetime.__sub__(v, _EPOCH) // _US for v in values], _TS)
 
 
-def _instant(row: Row, name: str) -> Any:
-    """Column ``name`` with its ``<name>_ns`` column (absent or NULL: 0) as an ``Instant``; None stays None."""
-    value = row[name]
-    if not isinstance(value, datetime):
-        return value
-    return Instant.from_datetime(value, row.get(f"{name}_ns") or 0)
+def _instant_reader(name: str, where: str) -> Reader:
+    """Reads column ``name`` with its ``<name>_ns`` column (absent or NULL: 0) as an ``Instant``; None stays None."""
+    ns = f"{name}_ns"
+
+    def read(row: Row) -> Any:
+        value = row[name]
+        if not isinstance(value, datetime):
+            return value
+        return Instant.from_datetime(value, row.get(ns) or 0)
+
+    return read
 
 
 def _same(value: Any) -> Any:
@@ -163,15 +168,15 @@ class Kind:
         arrow: The Arrow type.
         param: One value (from the record) to what is bound as a SQL parameter of a single-row write.
         array: The values of a batch to the Arrow column.
-        read: The stored value of a column to the record's value (arguments: the row, the column's name and
-            ``"table.column"`` for error messages).
+        reader: Makes the reader of a column of this kind, given the column's name and its ``"table.column"``
+            (for error messages): the reader takes a row and returns the record's value.
     """
 
     sql: str
     arrow: pa.DataType
     param: Callable[[Any], Any] = _same
     array: Callable[[list[Any]], pa.Array] | None = None
-    read: Callable[..., Any] = lambda row, name, where: row[name]
+    reader: Callable[[str, str], Reader] = lambda name, where: itemgetter(name)
 
     def to_array(self, values: list[Any]) -> pa.Array:
         """The Arrow column of ``values`` (``array`` when given, else ``pa.array`` with this type)."""
@@ -186,13 +191,13 @@ UUID = Kind("UUID", _STR, _text, uuid_array)
 #: Text; a StrEnum member (a role, a status) is its value.
 TEXT = Kind("VARCHAR", _STR, _text, strings)
 #: An aware timestamp, stored as UTC microseconds; read back with its ``<name>_ns`` column as an ``Instant``.
-TIMESTAMP = Kind("TIMESTAMPTZ", _TS, utc_microseconds, _timestamps, lambda row, name, where: _instant(row, name))
+TIMESTAMP = Kind("TIMESTAMPTZ", _TS, utc_microseconds, _timestamps, _instant_reader)
 #: The nanoseconds past a timestamp's microsecond (``Instant.nanosecond``; 0 for a plain datetime).
 NANOS = Kind("SMALLINT", pa.int16(), nanosecond_of, lambda vs: pa.array([nanosecond_of(v) for v in vs], pa.int16()))
 U64 = Kind("UBIGINT", pa.uint64())
 I64 = Kind("BIGINT", pa.int64())
 I32 = Kind("INTEGER", pa.int32())
-BOOL = Kind("BOOLEAN", pa.bool_(), array=flags, read=lambda row, name, where: bool(row[name]))
+BOOL = Kind("BOOLEAN", pa.bool_(), array=flags, reader=lambda name, where: lambda row: bool(row[name]))
 BLOB = Kind("BLOB", pa.binary())
 #: Free-form JSON (metadata): None is NULL, NaN refused.
 JSON_FREE = Kind(
@@ -200,7 +205,7 @@ JSON_FREE = Kind(
     _STR,
     lambda v: None if v is None else encode_free(v),
     lambda vs: pa.array([None if v is None else encode_free(v) for v in vs], _STR),
-    lambda row, name, where: load_json(row[name], where),
+    lambda name, where: lambda row: load_json(row[name], where),
 )
 #: Any JSON value, None too (written as the JSON text ``null``), NaN as behest writes it.
 JSON_VALUE = Kind(
@@ -208,10 +213,10 @@ JSON_VALUE = Kind(
     _STR,
     encode_json,
     lambda vs: pa.array([encode_json(v) for v in vs], _STR),
-    lambda row, name, where: load_json(row[name], where),
+    lambda name, where: lambda row: load_json(row[name], where),
 )
 #: JSON already written as text by the column's ``derive``.
-JSON_TEXT = Kind("JSON", _STR, array=strings, read=lambda row, name, where: load_json(row[name], where))
+JSON_TEXT = Kind("JSON", _STR, array=strings, reader=lambda name, where: lambda row: load_json(row[name], where))
 
 
 class Batch:
@@ -269,7 +274,7 @@ class Column:
         bulk: Builds the column of a batch where that shares work with other columns (None: ``derive`` and
             ``kind`` over the batch's source values).
         restores: Record fields rebuilt from a stored row, each with its reader (besides ``restores_self``).
-        restores_self: The column restores the record attribute of its own name through ``kind.read``.
+        restores_self: The column restores the record attribute of its own name through ``kind.reader``.
         given: The value is given by the store (a message's ``seq``), not read from the record.
     """
 
@@ -371,7 +376,7 @@ class TableSpec:
         out: list[tuple[str, Reader]] = []
         for c in self.columns:
             if c.restores_self:
-                out.append((c.name, partial(c.kind.read, name=c.name, where=f"{self.name}.{c.name}")))
+                out.append((c.name, c.kind.reader(c.name, f"{self.name}.{c.name}")))
             out.extend(c.restores.items())
         return out
 

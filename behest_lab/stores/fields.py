@@ -157,7 +157,7 @@ CONTENT = Kind(
     _CONTENT_SQL,
     pa.list_(_CONTENT_ARROW),
     lambda parts: [_part_param(p) for p in parts],
-    read=lambda row, name, where: [_part_from_row(p) for p in row[name] or []],
+    reader=lambda name, where: lambda row: [_part_from_row(p) for p in row[name] or []],
 )
 #: A message's tool calls: a list of structs, the arguments as JSON text.
 CALLS = Kind(
@@ -165,10 +165,12 @@ CALLS = Kind(
     pa.list_(_CALL_ARROW),
     lambda calls: [{"id": c.id, "name": c.name, "arguments": encode_json(c.arguments)} for c in calls],
     _calls_array,
-    lambda row, name, where: [
-        ToolCall(id=c["id"], name=c["name"], arguments=load_json(c["arguments"], "messages.tool_calls"))
-        for c in row[name] or []
-    ],
+    lambda name, where: (
+        lambda row: [
+            ToolCall(id=c["id"], name=c["name"], arguments=load_json(c["arguments"], "messages.tool_calls"))
+            for c in row[name] or []
+        ]
+    ),
 )
 
 
