@@ -9,6 +9,7 @@ the one-row and batch conversions and the reader that rebuilds the field from a 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import timedelta
 from itertools import accumulate, chain, pairwise
 from typing import Any
@@ -36,6 +37,16 @@ TOKEN_COUNTERS: dict[str, str] = {
     "cache_read_input_tokens": "prompt tokens read from the cache",
     "cached_input_tokens": "OpenAI-style cached prompt tokens",
 }
+
+
+def _one_of(key: str, make: Callable[[Batch], tuple[pa.Array, ...]], index: int) -> Callable[[Batch], pa.Array]:
+    """The batch builder of one of the columns ``make`` builds together (once per batch, kept under ``key``)."""
+
+    def build(batch: Batch) -> pa.Array:
+        built: tuple[pa.Array, ...] = batch.memo(key, make)
+        return built[index]
+
+    return build
 
 
 # --- messages: content parts and tool calls -----------------------------------------------------------------------
@@ -121,6 +132,11 @@ def content_arrays(batch: Batch) -> tuple[pa.Array, pa.Array]:
     )
     offsets = pa.array(bounds, pa.int32())
     return pa.ListArray.from_arrays(offsets, struct, type=pa.list_(_CONTENT_ARROW)), joined_column
+
+
+#: The ``content`` and ``text`` columns of a batch of messages, built together.
+content_array = _one_of("content", content_arrays, 0)
+text_array = _one_of("content", content_arrays, 1)
 
 
 def _calls_array(lists: list[list[ToolCall]]) -> pa.Array:
@@ -230,18 +246,6 @@ def duration_ms(execution: ToolExecution) -> int:
     return ms if ms <= _I64_MAX else ms - _U64_RANGE
 
 
-def content_array(batch: Batch) -> pa.Array:
-    """The ``content`` column of a batch of messages."""
-    content: pa.Array = batch.memo("content", content_arrays)[0]
-    return content
-
-
-def text_array(batch: Batch) -> pa.Array:
-    """The ``text`` column of a batch of messages (made with ``content``)."""
-    text: pa.Array = batch.memo("content", content_arrays)[1]
-    return text
-
-
 def durations(batch: Batch) -> tuple[pa.Array, pa.Array]:
     """``duration_us`` and ``duration_ms`` of a batch of executions: exact where BIGINT holds them."""
     records: list[ToolExecution] = batch.records
@@ -252,16 +256,9 @@ def durations(batch: Batch) -> tuple[pa.Array, pa.Array]:
     return pa.array(list(map(duration_us, records)), pa.int64()), pa.array(list(map(duration_ms, records)), pa.int64())
 
 
-def duration_us_array(batch: Batch) -> pa.Array:
-    """The ``duration_us`` column of a batch of executions."""
-    us: pa.Array = batch.memo("durations", durations)[0]
-    return us
-
-
-def duration_ms_array(batch: Batch) -> pa.Array:
-    """The ``duration_ms`` column of a batch of executions (made with ``duration_us``)."""
-    ms: pa.Array = batch.memo("durations", durations)[1]
-    return ms
+#: The ``duration_us`` and ``duration_ms`` columns of a batch of executions, built together.
+duration_us_array = _one_of("durations", durations, 0)
+duration_ms_array = _one_of("durations", durations, 1)
 
 
 def duration_from_row(row: Row) -> Any:
