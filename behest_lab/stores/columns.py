@@ -187,6 +187,7 @@ class Kind:
         return pa.array(values, self.arrow)
 
 
+#: A UUID: DuckDB's ``UUID``, its canonical text in Arrow and in parameters.
 UUID = Kind("UUID", _STR, _text, uuid_array)
 #: Text; a StrEnum member (a role, a status) is its value.
 TEXT = Kind("VARCHAR", _STR, _text, strings)
@@ -194,10 +195,13 @@ TEXT = Kind("VARCHAR", _STR, _text, strings)
 TIMESTAMP = Kind("TIMESTAMPTZ", _TS, utc_microseconds, _timestamps, _instant_reader)
 #: The nanoseconds past a timestamp's microsecond (``Instant.nanosecond``; 0 for a plain datetime).
 NANOS = Kind("SMALLINT", pa.int16(), nanosecond_of, lambda vs: pa.array([nanosecond_of(v) for v in vs], pa.int16()))
+#: Integers (token counters; counts and durations; dimensions).
 U64 = Kind("UBIGINT", pa.uint64())
 I64 = Kind("BIGINT", pa.int64())
 I32 = Kind("INTEGER", pa.int32())
+#: A flag; read back as a plain bool.
 BOOL = Kind("BOOLEAN", pa.bool_(), array=flags, reader=lambda name, where: lambda row: bool(row[name]))
+#: Bytes.
 BLOB = Kind("BLOB", pa.binary())
 #: Free-form JSON (metadata): None is NULL, NaN refused.
 JSON_FREE = Kind(
@@ -387,8 +391,16 @@ class TableSpec:
 
 
 def row_params(spec: TableSpec, record: Any, given: Mapping[str, Any] | None = None) -> list[Any]:
-    """The SQL parameters of one record's row, in column order (``given``: the store's values, by column name)."""
-    return [given[c.name] if c.given and given is not None else c.param(record) for c in spec.columns]
+    """The SQL parameters of one record's row, in column order (``given``: the store's values, by column name).
+
+    Raises:
+        ValueError: A column the store gives (a message's ``seq``) is missing from ``given``.
+    """
+    given = given or {}
+    missing = [c.name for c in spec.columns if c.given and c.name not in given]
+    if missing:
+        raise ValueError(f"a {spec.name} row needs {', '.join(missing)} from the store")
+    return [given[c.name] if c.given else c.param(record) for c in spec.columns]
 
 
 def arrow_batch(spec: TableSpec, records: list[Any], given: Mapping[str, Sequence[Any]] | None = None) -> pa.Table:

@@ -486,6 +486,11 @@ def test_single_row_params_are_the_values_the_bulk_path_stores(table: str) -> No
                 assert type(value) is datetime
 
 
+def test_a_single_message_row_needs_its_seq() -> None:
+    with pytest.raises(ValueError, match="seq"):
+        tables.row_params("messages", _messages_text_only()[0])
+
+
 def test_usage_params_are_the_message_usage_columns() -> None:
     for message in _messages_mixed():
         if message.usage is None:
