@@ -119,7 +119,7 @@ class LakeSessionStore:
             if metadata is not None:
                 changes["metadata"] = metadata
             updated: Session = current._replace(**changes)
-            _sql.update_arrow(con, "sessions", tables.to_arrow("sessions", [updated]))
+            _sql.update_row(con, "sessions", tables.row_params("sessions", updated))
             return updated
 
         return self._e.write(body, f"update_session {sid}", small=True)
