@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 import behest_lab.stores.lake as lake_package
-from behest_lab import TokenUsage, open_store
+from behest_lab import Session, TokenUsage, open_store
 from behest_lab.stores import tables
 from behest_lab.stores.lake import LakeStore, migrations
 from tests.stores._build import T0, artifact, embedding, execution, message, usage
@@ -55,8 +55,6 @@ def _spec_columns() -> list[tuple[str, str, str]]:
 def _records() -> dict[str, list[Any]]:
     """One record per table, timestamps on whole microseconds and usage with every counter (what every schema
     version can hold)."""
-    from behest_lab import Session
-
     s = Session(title="t", model="m", created_at=T0, updated_at=T0, metadata={"k": [1]})
     used = message(s.id, "two", created_at=T0).model_copy(
         update={"usage": TokenUsage.new(3, 4).with_cache_stats(1, 2, 0)}
