@@ -47,8 +47,9 @@ from behest_lab.records import (
     ToolExecution,
     ToolExecutionStatus,
     UsageRecord,
+    format_timestamp_sql,
+    parse_timestamp,
 )
-from behest_lab.records._wire import format_timestamp_sql, parse_timestamp
 from behest_lab.stores.protocols import Store
 
 _U64 = 1 << 64

@@ -44,6 +44,7 @@ from behest_lab.interchange._report import ExportReport, ImportReport
 from behest_lab.interchange._source import count, iter_bundles
 from behest_lab.records import (
     Artifact,
+    BehestRecord,
     EmbeddingRecord,
     LongDuration,
     MessageRecord,
@@ -51,7 +52,6 @@ from behest_lab.records import (
     ToolExecution,
     UsageRecord,
 )
-from behest_lab.records._base import BehestRecord
 from behest_lab.stores.protocols import Store
 
 #: ``kind`` value -> (table, record class).

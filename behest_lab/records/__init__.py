@@ -4,8 +4,9 @@ Records are immutable values: builders (``with_*``) return validated copies. ``m
 behest's serde JSON byte for byte; ``model_validate_json()`` reads it. No I/O lives here.
 """
 
+from behest_lab.records._base import BehestRecord
 from behest_lab.records._checks import MAX_JSON_DEPTH
-from behest_lab.records._wire import format_timestamp, parse_timestamp, uuid7
+from behest_lab.records._wire import format_timestamp, format_timestamp_sql, parse_timestamp, utcnow, uuid7
 from behest_lab.records.duration import LongDuration
 from behest_lab.records.embedding import Artifact, EmbeddingRecord, ScoredEmbedding
 from behest_lab.records.execution import SessionStats, ToolExecution, ToolExecutionStatus, UsageRecord
@@ -34,6 +35,7 @@ from behest_lab.records.session import (
 __all__ = [
     "MAX_JSON_DEPTH",
     "Artifact",
+    "BehestRecord",
     "CacheControl",
     "CacheKind",
     "CacheTtl",
@@ -59,6 +61,8 @@ __all__ = [
     "ToolExecutionStatus",
     "UsageRecord",
     "format_timestamp",
+    "format_timestamp_sql",
     "parse_timestamp",
+    "utcnow",
     "uuid7",
 ]

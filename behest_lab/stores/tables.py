@@ -1,569 +1,313 @@
-"""The analytical tables, derived from the records in one place.
+"""The analytical tables, declared once as column specs from which every conversion is generated.
 
 Every backend exposes the same tables to SQL (``store.sql``): the lake stores them as Parquet in DuckLake, the
 memory store builds them on demand. Columns are typed for analysis: token counts and durations are integers,
 timestamps ``TIMESTAMPTZ``, message usage and compaction metadata are plain columns; JSON only holds free-form data
 (metadata, tool arguments and results, json content parts).
 
-``to_arrow(kind, records)`` turns records into an Arrow table with these columns; ``*_from_row`` turn a row (a
-``dict`` of column values, as DuckDB or Arrow give them) back into a record.
+``SPECS`` holds one ``columns.TableSpec`` per table: each column's name, type, where its value comes from in the
+record and which record fields it restores. From them come ``arrow_schema``, ``to_arrow`` (bulk writes and the
+memory store's SQL tables), ``row_params`` (single-row writes, no Arrow on the way) and the ``*_from_row``
+functions. The lake's table definitions are not derived from here at run time: each migration step
+(``stores/lake/migrations.py``) keeps the literal definitions it created, and a test holds a new store's tables to
+these specs.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from itertools import accumulate, chain, pairwise
-from operator import itemgetter
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
 from behest_lab.errors import SerializationError
-from behest_lab.records import (
-    Artifact,
-    EmbeddingRecord,
-    ImageUrlPart,
-    JsonPart,
-    MessageRecord,
-    Session,
-    TextPart,
-    ToolCall,
-    ToolExecution,
-    UsageRecord,
+from behest_lab.records import Artifact, EmbeddingRecord, MessageRecord, Session, TokenUsage, ToolExecution, UsageRecord
+from behest_lab.stores import fields
+from behest_lab.stores.columns import (
+    BLOB,
+    BOOL,
+    I32,
+    I64,
+    JSON_FREE,
+    JSON_TEXT,
+    JSON_VALUE,
+    NANOS,
+    TEXT,
+    TIMESTAMP,
+    U64,
+    UUID,
+    Column,
+    Kind,
+    Row,
+    TableSpec,
+    arrow_batch,
+    col,
+    load_json,
+    record_from_row,
 )
-from behest_lab.records.instant import nanosecond_of
-from behest_lab.stores.rows import (  # records from rows: re-exported here
-    artifact_from_row,
-    embedding_from_row,
-    execution_from_row,
-    message_from_row,
-    session_from_row,
-    usage_from_row,
-)
-from behest_lab.vectors.parquet import vector_checksums
+from behest_lab.stores.columns import row_params as _row_params
+from behest_lab.stores.fields import TOKEN_COUNTERS
 
 SCHEMA_VERSION = 6
 
-_TS = pa.timestamp("us", tz="UTC")
 _NS_DOC = "nanoseconds past {}'s microsecond, 0-999 (NULL in rows stored before schema 3: not known)"
 
 
-@dataclass(frozen=True)
-class Column:
-    """One column: its name, DuckDB type and Arrow type, and a one-line description."""
-
-    name: str
-    sql: str
-    arrow: pa.DataType
-    doc: str
+def _ns(name: str) -> Column:
+    return col(f"{name}_ns", NANOS, _NS_DOC.format(name), source=(name,))
 
 
-def _c(name: str, sql: str, arrow: pa.DataType, doc: str) -> Column:
-    return Column(name, sql, arrow, doc)
+# --- the tables -------------------------------------------------------------------------------------------------
 
-
-_CONTENT_STRUCT = (
-    "STRUCT(type VARCHAR, text VARCHAR, value JSON, url VARCHAR, mime_type VARCHAR, "
-    "cache_kind VARCHAR, cache_ttl VARCHAR)"
-)
-_CONTENT_ARROW = pa.struct(
-    [
-        ("type", pa.string()),
-        ("text", pa.string()),
-        ("value", pa.string()),
-        ("url", pa.string()),
-        ("mime_type", pa.string()),
-        ("cache_kind", pa.string()),
-        ("cache_ttl", pa.string()),
-    ]
-)
-_CALL_STRUCT = "STRUCT(id VARCHAR, name VARCHAR, arguments JSON)"
-_CALL_ARROW = pa.struct([("id", pa.string()), ("name", pa.string()), ("arguments", pa.string())])
-
-_TOKENS = [
-    _c("input_tokens", "UBIGINT", pa.uint64(), "prompt tokens"),
-    _c("output_tokens", "UBIGINT", pa.uint64(), "completion tokens"),
-    _c("total_tokens", "UBIGINT", pa.uint64(), "total tokens as reported"),
-    _c("cache_creation_input_tokens", "UBIGINT", pa.uint64(), "prompt tokens written to the cache"),
-    _c("cache_read_input_tokens", "UBIGINT", pa.uint64(), "prompt tokens read from the cache"),
-    _c("cached_input_tokens", "UBIGINT", pa.uint64(), "OpenAI-style cached prompt tokens"),
-]
-
-TABLES: dict[str, list[Column]] = {
-    "sessions": [
-        _c("id", "UUID", pa.string(), "session id"),
-        _c("title", "VARCHAR", pa.string(), "title"),
-        _c("model", "VARCHAR", pa.string(), "model name"),
-        _c("created_at", "TIMESTAMPTZ", _TS, "creation time"),
-        _c("updated_at", "TIMESTAMPTZ", _TS, "last change"),
-        _c("metadata", "JSON", pa.string(), "free-form metadata"),
-        _c("created_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("created_at")),
-        _c("updated_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("updated_at")),
-    ],
-    "messages": [
-        _c("id", "UUID", pa.string(), "message id"),
-        _c("session_id", "UUID", pa.string(), "session id"),
-        _c("seq", "BIGINT", pa.int64(), "append order (breaks created_at ties)"),
-        _c("role", "VARCHAR", pa.string(), "system, user, assistant or tool"),
-        _c("content", f"{_CONTENT_STRUCT}[]", pa.list_(_CONTENT_ARROW), "content parts"),
-        _c("text", "VARCHAR", pa.string(), "text parts joined by newlines"),
-        _c("tool_calls", f"{_CALL_STRUCT}[]", pa.list_(_CALL_ARROW), "tool calls"),
-        _c("tool_call_id", "VARCHAR", pa.string(), "tool result: the call it answers"),
-        _c("tool_name", "VARCHAR", pa.string(), "tool result: the tool"),
-        *[Column(c.name, c.sql, c.arrow, c.doc + " (message usage; NULL when the message has none)") for c in _TOKENS],
-        _c("created_at", "TIMESTAMPTZ", _TS, "creation time"),
-        _c("is_compaction", "BOOLEAN", pa.bool_(), "compaction marker message"),
-        _c("is_summary", "BOOLEAN", pa.bool_(), "summary message"),
-        _c("has_compaction_meta", "BOOLEAN", pa.bool_(), "compaction_meta present"),
-        _c("tail_start_id", "UUID", pa.string(), "compaction_meta.tail_start_id"),
-        _c("previous_compaction_id", "UUID", pa.string(), "compaction_meta.previous_compaction_id"),
-        _c("summary_text", "VARCHAR", pa.string(), "compaction_meta.summary_text"),
-        _c("created_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("created_at")),
-        _c(
-            "usage_cache_keys",
-            "BOOLEAN",
-            pa.bool_(),
-            "FALSE: the usage had behest 0.3.1's three keys only (written back so); NULL: no usage or stored before "
-            "schema 4",
+SPECS: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        TableSpec(
+            "sessions",
+            (
+                col("id", UUID, "session id"),
+                col("title", TEXT, "title"),
+                col("model", TEXT, "model name"),
+                col("created_at", TIMESTAMP, "creation time"),
+                col("updated_at", TIMESTAMP, "last change"),
+                col("metadata", JSON_FREE, "free-form metadata"),
+                _ns("created_at"),
+                _ns("updated_at"),
+            ),
+            Session,
         ),
-    ],
-    "tool_executions": [
-        _c("id", "UUID", pa.string(), "execution id"),
-        _c("session_id", "UUID", pa.string(), "session id"),
-        _c("message_id", "UUID", pa.string(), "assistant message that issued the call"),
-        _c("call_id", "VARCHAR", pa.string(), "tool call id"),
-        _c("tool_name", "VARCHAR", pa.string(), "tool name"),
-        _c("arguments", "JSON", pa.string(), "arguments"),
-        _c("result", "JSON", pa.string(), "result (NULL when none; JSON null when behest held Some(null))"),
-        _c("status", "VARCHAR", pa.string(), "pending, success or failed"),
-        _c("error", "VARCHAR", pa.string(), "error message"),
-        _c("duration_us", "BIGINT", pa.int64(), "duration in microseconds (NULL when beyond BIGINT)"),
-        _c(
-            "duration_ms",
-            "BIGINT",
-            pa.int64(),
-            "duration in whole milliseconds (truncated; beyond BIGINT, behest's u64 wrapped negative as behest's "
-            "SQL writes u64 counters)",
+        TableSpec(
+            "messages",
+            (
+                col("id", UUID, "message id"),
+                col("session_id", UUID, "session id"),
+                col("seq", I64, "append order (breaks created_at ties)", given=True),
+                col("role", TEXT, "system, user, assistant or tool"),
+                col(
+                    "content",
+                    fields.CONTENT,
+                    "content parts",
+                    bulk=fields.content_array,
+                ),
+                col(
+                    "text",
+                    TEXT,
+                    "text parts joined by newlines",
+                    source=("content",),
+                    derive=fields.joined_text,
+                    bulk=fields.text_array,
+                ),
+                col("tool_calls", fields.CALLS, "tool calls"),
+                col("tool_call_id", TEXT, "tool result: the call it answers"),
+                col("tool_name", TEXT, "tool result: the tool"),
+                *fields.usage_columns(),
+                col("created_at", TIMESTAMP, "creation time"),
+                col("is_compaction", BOOL, "compaction marker message"),
+                col("is_summary", BOOL, "summary message"),
+                col(
+                    "has_compaction_meta",
+                    BOOL,
+                    "compaction_meta present",
+                    source=("compaction_meta",),
+                    derive=lambda meta: meta is not None,
+                    restores={"compaction_meta": fields.meta_from_row},
+                ),
+                col(
+                    "tail_start_id", UUID, "compaction_meta.tail_start_id", source=("compaction_meta", "tail_start_id")
+                ),
+                col(
+                    "previous_compaction_id",
+                    UUID,
+                    "compaction_meta.previous_compaction_id",
+                    source=("compaction_meta", "previous_compaction_id"),
+                ),
+                col("summary_text", TEXT, "compaction_meta.summary_text", source=("compaction_meta", "summary_text")),
+                _ns("created_at"),
+                col(
+                    "usage_cache_keys",
+                    BOOL,
+                    "FALSE: the usage had behest 0.3.1's three keys only (written back so); NULL: no usage or stored "
+                    "before schema 4",
+                    source=("usage",),
+                    derive=fields.three_keys_flag,
+                ),
+            ),
+            MessageRecord,
         ),
-        _c("created_at", "TIMESTAMPTZ", _TS, "start time"),
-        _c("created_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("created_at")),
-    ],
-    "usage_records": [
-        _c("id", "UUID", pa.string(), "usage record id"),
-        _c("session_id", "UUID", pa.string(), "session id"),
-        _c("message_id", "UUID", pa.string(), "message id"),
-        _c("provider", "VARCHAR", pa.string(), "provider"),
-        _c("model", "VARCHAR", pa.string(), "model"),
-        *_TOKENS,
-        _c("created_at", "TIMESTAMPTZ", _TS, "time of the call"),
-        _c("created_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("created_at")),
-    ],
-    "embeddings": [
-        _c("id", "UUID", pa.string(), "embedding id"),
-        _c("session_id", "UUID", pa.string(), "session id (NULL when none)"),
-        _c("model", "VARCHAR", pa.string(), "embedding model"),
-        _c("dim", "INTEGER", pa.int32(), "vector dimension"),
-        _c("vector", "FLOAT[]", pa.list_(pa.float32()), "float32 components (for SQL: list_cosine_similarity, ...)"),
-        # The same components as raw bytes: a search index loads 1M x 384 of these in about a second, where
-        # DuckDB's FLOAT[] to Arrow conversion takes several (bench/bench_store.py measures the cold search).
-        _c("vector_f32", "BLOB", pa.binary(), "the components as little-endian float32 bytes"),
-        _c("metadata", "JSON", pa.string(), "free-form metadata"),
-        _c("created_at", "TIMESTAMPTZ", _TS, "creation time"),
-        _c("created_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("created_at")),
-        # Parquet verifies none of the vector bytes: a search checks them against this (vectors.parquet)
-        _c("vector_check", "BIGINT", pa.int64(), "checksum of vector_f32 (NULL in rows stored before schema 6)"),
-    ],
-    "artifacts": [
-        _c("id", "UUID", pa.string(), "artifact id"),
-        _c("session_id", "UUID", pa.string(), "session id (NULL when none)"),
-        _c("name", "VARCHAR", pa.string(), "name"),
-        _c("content_type", "VARCHAR", pa.string(), "MIME type"),
-        _c("size", "BIGINT", pa.int64(), "number of bytes"),
-        _c("metadata", "JSON", pa.string(), "free-form metadata"),
-        _c("created_at", "TIMESTAMPTZ", _TS, "creation time"),
-        _c("created_at_ns", "SMALLINT", pa.int16(), _NS_DOC.format("created_at")),
-    ],
-    "artifact_data": [
-        _c("id", "UUID", pa.string(), "artifact id"),
-        _c("data", "BLOB", pa.binary(), "the bytes"),
-        # Parquet verifies none of these bytes: ``get`` checks them against this
-        _c("sha256", "VARCHAR", pa.string(), "SHA-256 of the bytes, hex (NULL for bytes stored before schema 5)"),
-    ],
+        TableSpec(
+            "tool_executions",
+            (
+                col("id", UUID, "execution id"),
+                col("session_id", UUID, "session id"),
+                col("message_id", UUID, "assistant message that issued the call"),
+                col("call_id", TEXT, "tool call id"),
+                col("tool_name", TEXT, "tool name"),
+                col("arguments", JSON_VALUE, "arguments"),
+                col(
+                    "result",
+                    JSON_TEXT,
+                    "result (NULL when none; JSON null when behest held Some(null))",
+                    source=(),
+                    derive=fields.result_text,
+                    restores={
+                        "result": lambda row: load_json(row["result"], "tool_executions.result"),
+                        "result_null": fields.result_null,
+                    },
+                ),
+                col("status", TEXT, "pending, success or failed"),
+                col("error", TEXT, "error message"),
+                col(
+                    "duration_us",
+                    I64,
+                    "duration in microseconds (NULL when beyond BIGINT)",
+                    source=(),
+                    derive=fields.duration_us,
+                    bulk=fields.duration_us_array,
+                    restores={"duration": fields.duration_from_row},
+                ),
+                col(
+                    "duration_ms",
+                    I64,
+                    "duration in whole milliseconds (truncated; beyond BIGINT, behest's u64 wrapped negative as "
+                    "behest's SQL writes u64 counters)",
+                    source=(),
+                    derive=fields.duration_ms,
+                    bulk=fields.duration_ms_array,
+                ),
+                col("created_at", TIMESTAMP, "start time"),
+                _ns("created_at"),
+            ),
+            ToolExecution,
+        ),
+        TableSpec(
+            "usage_records",
+            (
+                col("id", UUID, "usage record id"),
+                col("session_id", UUID, "session id"),
+                col("message_id", UUID, "message id"),
+                col("provider", TEXT, "provider"),
+                col("model", TEXT, "model"),
+                *[col(name, U64, doc) for name, doc in TOKEN_COUNTERS.items()],
+                col("created_at", TIMESTAMP, "time of the call"),
+                _ns("created_at"),
+            ),
+            UsageRecord,
+        ),
+        TableSpec(
+            "embeddings",
+            (
+                col("id", UUID, "embedding id"),
+                col("session_id", UUID, "session id (NULL when none)"),
+                col("model", TEXT, "embedding model"),
+                col(
+                    "dim",
+                    I32,
+                    "vector dimension",
+                    source=("vector",),
+                    derive=len,
+                    bulk=fields.dims_array,
+                ),
+                col(
+                    "vector",
+                    Kind("FLOAT[]", pa.list_(pa.float32())),
+                    "float32 components (for SQL: list_cosine_similarity, ...)",
+                    bulk=fields.vectors_array,
+                ),
+                # The same components as raw bytes: a search index loads 1M x 384 of these in about a second, where
+                # DuckDB's FLOAT[] to Arrow conversion takes several (bench/bench_store.py measures the cold search).
+                col(
+                    "vector_f32",
+                    BLOB,
+                    "the components as little-endian float32 bytes",
+                    source=("vector",),
+                    derive=fields.vector_bytes,
+                    bulk=fields.vector_bytes_array,
+                ),
+                col("metadata", JSON_FREE, "free-form metadata"),
+                col("created_at", TIMESTAMP, "creation time"),
+                _ns("created_at"),
+                # Parquet verifies none of the vector bytes: a search checks them against this (vectors.parquet)
+                col(
+                    "vector_check",
+                    I64,
+                    "checksum of vector_f32 (NULL in rows stored before schema 6)",
+                    source=("vector",),
+                    derive=fields.vector_check,
+                    bulk=fields.vector_check_array,
+                ),
+            ),
+            EmbeddingRecord,
+        ),
+        TableSpec(
+            "artifacts",
+            (
+                col("id", UUID, "artifact id"),
+                col("session_id", UUID, "session id (NULL when none)"),
+                col("name", TEXT, "name"),
+                col("content_type", TEXT, "MIME type"),
+                col("size", I64, "number of bytes", source=("data",), derive=len),
+                col("metadata", JSON_FREE, "free-form metadata"),
+                col("created_at", TIMESTAMP, "creation time"),
+                _ns("created_at"),
+            ),
+            Artifact,
+            given_fields=("data",),
+        ),
+        TableSpec(
+            "artifact_data",
+            (
+                col("id", UUID, "artifact id"),
+                col("data", BLOB, "the bytes", restores={}),
+                # Parquet verifies none of these bytes: ``get`` checks them against this
+                col(
+                    "sha256",
+                    TEXT,
+                    "SHA-256 of the bytes, hex (NULL for bytes stored before schema 5)",
+                    source=("data",),
+                    derive=fields.sha256,
+                ),
+            ),
+        ),
+    )
 }
+
+#: Each table's columns in stored order (the specs' columns; ``Column.sql``, ``.arrow`` and ``.doc`` describe them).
+TABLES: dict[str, list[Column]] = {name: list(spec.columns) for name, spec in SPECS.items()}
+
+
+def _spec(table: str) -> TableSpec:
+    try:
+        return SPECS[table]
+    except KeyError:
+        raise KeyError(f"unknown table {table!r}; the tables are {', '.join(SPECS)}") from None
 
 
 def arrow_schema(table: str) -> pa.Schema:
     """The Arrow schema of ``table``."""
-    return pa.schema([(c.name, c.arrow) for c in TABLES[table]])
+    return _spec(table).arrow_schema
 
 
 def create_table_sql(table: str, qualified: str | None = None) -> str:
-    """``CREATE TABLE IF NOT EXISTS`` for ``table`` (optionally under another qualified name)."""
-    cols = ", ".join(f"{c.name} {c.sql}" for c in TABLES[table])
+    """``CREATE TABLE IF NOT EXISTS`` for ``table`` as the spec has it now (optionally under another name).
+
+    The lake's tables are made by its migration steps, each with the definitions it created; this is for tables
+    outside a store (benchmarks, checks that the steps arrive at the spec).
+    """
+    cols = ", ".join(f"{c.name} {c.sql}" for c in _spec(table).columns)
     return f"CREATE TABLE IF NOT EXISTS {qualified or table} ({cols})"
 
 
 def cast_select_sql(table: str, source: str) -> str:
     """``SELECT`` that reads ``source`` (an Arrow scan with this table's columns) with the SQL column types."""
-    cols = ", ".join(f"CAST({c.name} AS {c.sql}) AS {c.name}" for c in TABLES[table])
+    cols = ", ".join(f"CAST({c.name} AS {c.sql}) AS {c.name}" for c in _spec(table).columns)
     return f"SELECT {cols} FROM {source}"
 
 
-# --- records -> columns --------------------------------------------------------------------------------------
-# Each column is built directly from the records, one list comprehension per column, nested lists as flat child
-# arrays plus offsets: a dict per row (the obvious way) costs several times more than the DuckDB insert of the
-# result, and the garbage collector keeps scanning those dicts while a big batch is being built.
-
-
-def _json_encoder(*, allow_nan: bool) -> Callable[[Any], str]:
-    """``json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=allow_nan)``, made once.
-
-    ``json.dumps`` with options builds a new encoder per call; calling the C encoder directly skips that. The
-    values come from validated records, which cannot be circular, so the circular-reference check is off.
-    """
-    py = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=allow_nan)
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # no C accelerator (other Python implementations)
-        return py.encode
-    c = make(None, py.default, json.encoder.encode_basestring, None, ":", ",", False, False, allow_nan)
-
-    def encode(value: Any) -> str:
-        return "".join(c(value, 0))
-
-    return encode
-
-
-_encode_json = _json_encoder(allow_nan=True)
-# Free-form values (metadata, results): NaN and infinities are not JSON, so they fail here and not in DuckDB.
-_encode_free = _json_encoder(allow_nan=False)
-
-_STR = pa.string()
-_U64 = pa.uint64()
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
-_I64_MAX = 2**63 - 1
-_U64_RANGE = 2**64
-_TOKEN_NAMES = [c.name for c in _TOKENS]
-# a UUID's 32 hex digits go to these slices of its 36-character text; the four gaps are dashes
-_UUID_GROUPS = ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))
-_UUID_MAX_ROWS = (2**31 - 1) // 36  # int32 string offsets
-
-
-def _strings(values: Sequence[Any]) -> pa.Array:
-    return pa.array(values, _STR)
-
-
-def _fields(records: Sequence[Any]) -> list[dict[str, Any]]:
-    """Each record's field values: pydantic keeps them in the instance ``__dict__``, and reading a column through
-    ``_column`` is cheaper than an attribute read per record (which looks in the model class first)."""
-    return [r.__dict__ for r in records]
-
-
-def _column(fields: list[dict[str, Any]], name: str) -> list[Any]:
-    return list(map(itemgetter(name), fields))
-
-
-def _optional_strings(values: list[Any]) -> pa.Array:
-    """Strings or None; a column of None only (tool call ids of most messages) is made without a pass."""
-    if values.count(None) == len(values):
-        return pa.nulls(len(values), _STR)
-    return pa.array(values, _STR)
-
-
-def _flags(values: list[Any]) -> pa.Array:
-    """Booleans; a column of False only (most messages' compaction flags) is made without a pass."""
-    if values.count(True) == 0:
-        return pa.array(np.zeros(len(values), dtype=bool))
-    return pa.array(values, pa.bool_())
-
-
-def _json_column(values: Sequence[Any]) -> pa.Array:
-    """Free-form JSON text; None is NULL."""
-    return pa.array([None if v is None else _encode_free(v) for v in values], _STR)
-
-
-def _uuid_column(values: Sequence[Any]) -> pa.Array:
-    """The canonical text of UUIDs (exactly ``str(uuid)``, lower-case with dashes); None is NULL.
-
-    The hex digits of the whole column come from one ``bytes.hex()`` call and numpy puts in the dashes: ``str``
-    per UUID would cost more than the rest of a message row.
-    """
-    n = len(values)
-    missing = [v is None for v in values]
-    has_missing = any(missing)
-    if n > _UUID_MAX_ROWS:
-        return pa.array([None if v is None else str(v) for v in values], _STR)
-    raw = b"".join([b"\0" * 16 if v is None else v.int.to_bytes(16, "big") for v in values])
-    digits = np.frombuffer(raw.hex().encode("ascii"), np.uint8).reshape(n, 32)
-    text = np.full((n, 36), ord("-"), np.uint8)
-    for i, (start, stop) in enumerate(_UUID_GROUPS):
-        text[:, start + i : stop + i] = digits[:, start:stop]
-    offsets = np.arange(0, 36 * n + 1, 36, dtype=np.int32)
-    validity = None
-    if has_missing:
-        validity = pa.py_buffer(np.packbits(~np.array(missing, dtype=bool), bitorder="little"))
-    return pa.Array.from_buffers(_STR, n, [validity, pa.py_buffer(offsets), pa.py_buffer(text)])
-
-
-def _timestamp_column(values: Sequence[datetime]) -> pa.Array:
-    """Aware datetimes as UTC microseconds (integer arithmetic is cheaper than Arrow's per-value tz handling)."""
-    return pa.array([(datetime.__sub__(v, _EPOCH)) // _US for v in values], _TS)
-
-
-def _ns_column(values: Sequence[datetime]) -> pa.Array:
-    """The nanoseconds past the microsecond of each timestamp (``Instant.nanosecond``; 0 for a plain datetime)."""
-    return pa.array([nanosecond_of(v) for v in values], pa.int16())
-
-
-def _list_offsets(lists: Sequence[list[Any]]) -> pa.Array:
-    return pa.array(list(accumulate(map(len, lists), initial=0)), pa.int32())
-
-
-_PART_TYPES: dict[type, str] = {TextPart: "text", JsonPart: "json", ImageUrlPart: "image_url"}
-
-
-def _content_columns(contents: Sequence[list[Any]]) -> tuple[pa.Array, pa.Array]:
-    """The ``content`` list column and the ``text`` column (text parts joined by newlines) of messages."""
-    parts = list(chain.from_iterable(contents))
-    bounds = list(accumulate(map(len, contents), initial=0))
-    m = len(parts)
-    null = pa.nulls(m, _STR)
-    # a part's class (read from the object header) names its type: cheaper than reading the ``type`` field
-    classes = list(map(type, parts))
-    part_fields = _fields(parts)
-    if classes.count(TextPart) == m:  # the usual case: only text parts
-        types: list[str] = ["text"] * m
-        texts: list[str | None] = _column(part_fields, "text")
-        values = urls = mimes = null
-    else:
-        types = [_PART_TYPES[c] for c in classes]
-        texts = [p.text if c is TextPart else None for p, c in zip(parts, classes, strict=True)]
-        # json and image parts are few: fill their columns by index instead of a pass over every part per column
-        value_col: list[str | None] = [None] * m
-        url_col: list[str | None] = [None] * m
-        mime_col: list[str | None] = [None] * m
-        for i in [i for i, c in enumerate(classes) if c is not TextPart]:
-            p = parts[i]
-            if classes[i] is JsonPart:
-                value_col[i] = _encode_json(p.value)
-            else:
-                url_col[i], mime_col[i] = p.url, p.mime_type
-        values, urls, mimes = _strings(value_col), _strings(url_col), _strings(mime_col)
-    text_parts = _strings(texts)
-    if m == len(contents) and texts.count(None) == 0 and contents.count([]) == 0:
-        # the usual case: one text part per message, whose text is the message's text as it is
-        joined_column = text_parts
-    else:
-        # most messages have one part: its text (or "" for another part type) needs no join
-        joined = [
-            (texts[a] or "") if b - a == 1 else "\n".join([x for x in texts[a:b] if x is not None])
-            for a, b in pairwise(bounds)
-        ]
-        joined_column = _strings(joined)
-    caches = _column(part_fields, "cache_control")
-    if caches.count(None) == m:
-        kinds = ttls = null
-    else:
-        kinds = _strings([None if c is None else c.kind.value for c in caches])
-        ttls = _strings([None if c is None else c.ttl.value for c in caches])
-    struct = pa.StructArray.from_arrays(
-        [_strings(types), text_parts, values, urls, mimes, kinds, ttls], fields=list(_CONTENT_ARROW)
-    )
-    offsets = pa.array(bounds, pa.int32())
-    return pa.ListArray.from_arrays(offsets, struct, type=pa.list_(_CONTENT_ARROW)), joined_column
-
-
-def _calls_column(lists: list[list[ToolCall]]) -> pa.Array:
-    calls = [c for cs in lists for c in cs] if lists.count([]) < len(lists) else []
-    struct = pa.StructArray.from_arrays(
-        [
-            _strings([c.id for c in calls]),
-            _strings([c.name for c in calls]),
-            _strings([_encode_json(c.arguments) for c in calls]),
-        ],
-        fields=list(_CALL_ARROW),
-    )
-    return pa.ListArray.from_arrays(_list_offsets(lists), struct, type=pa.list_(_CALL_ARROW))
-
-
-def _token_columns(usages: list[Any]) -> list[pa.Array]:
-    """The six token counters of optional usages (NULL where the usage is None)."""
-    n = len(usages)
-    present = [u for u in usages if u is not None]
-    if not present:
-        return [pa.nulls(n, _U64) for _ in _TOKEN_NAMES]
-    # read only the usages there are, then spread them over all rows with one take per column
-    fields = _fields(present)
-    arrays = [pa.array(_column(fields, name), _U64) for name in _TOKEN_NAMES]
-    if len(present) == n:
-        return arrays
-    has = np.array([u is not None for u in usages], dtype=bool)
-    index = pa.array(np.cumsum(has) - 1, pa.int64(), mask=~has)
-    return [a.take(index) for a in arrays]
-
-
-def _message_columns(records: list[MessageRecord], seqs: Sequence[int]) -> list[pa.Array]:
-    n = len(records)
-    if len(seqs) != n:
-        raise ValueError(f"messages need one seq number each: got {n} messages and {len(seqs)} seqs")
-    fields = _fields(records)
-    content, text = _content_columns(_column(fields, "content"))
-    metas = _column(fields, "compaction_meta")
-    if metas.count(None) == n:
-        meta_cols = [pa.array(np.zeros(n, dtype=bool)), pa.nulls(n, _STR), pa.nulls(n, _STR), pa.nulls(n, _STR)]
-    else:
-        meta_cols = [
-            pa.array([m is not None for m in metas], pa.bool_()),
-            _uuid_column([None if m is None else m.tail_start_id for m in metas]),
-            _uuid_column([None if m is None else m.previous_compaction_id for m in metas]),
-            _strings([None if m is None else m.summary_text for m in metas]),
-        ]
-    return [
-        _uuid_column(_column(fields, "id")),
-        _uuid_column(_column(fields, "session_id")),
-        pa.array(seqs, pa.int64()),
-        _strings(_column(fields, "role")),  # a StrEnum member is its value as a str
-        content,
-        text,
-        _calls_column(_column(fields, "tool_calls")),
-        _optional_strings(_column(fields, "tool_call_id")),
-        _optional_strings(_column(fields, "tool_name")),
-        *_token_columns(_column(fields, "usage")),
-        _timestamp_column(_column(fields, "created_at")),
-        _flags(_column(fields, "is_compaction")),
-        _flags(_column(fields, "is_summary")),
-        *meta_cols,
-        _ns_column(_column(fields, "created_at")),
-        pa.array([None if u is None or u.has_cache_keys else False for u in _column(fields, "usage")], pa.bool_()),
-    ]
-
-
-def _session_columns(records: list[Session]) -> list[pa.Array]:
-    return [
-        _uuid_column([r.id for r in records]),
-        _strings([r.title for r in records]),
-        _strings([r.model for r in records]),
-        _timestamp_column([r.created_at for r in records]),
-        _timestamp_column([r.updated_at for r in records]),
-        _json_column([r.metadata for r in records]),
-        _ns_column([r.created_at for r in records]),
-        _ns_column([r.updated_at for r in records]),
-    ]
-
-
-def _duration_columns(records: list[ToolExecution]) -> tuple[pa.Array, pa.Array]:
-    """``duration_us`` and ``duration_ms``: exact where BIGINT holds them (see ``TABLES``)."""
-    us = [r.duration // _US for r in records]
-    if max(us, default=0) <= _I64_MAX:  # the usual case: every duration fits
-        arr = np.array(us, dtype=np.int64)
-        return pa.array(arr, pa.int64()), pa.array(arr // 1000, pa.int64())  # floor division, as int // 1000
-    ms = [r.duration_ms for r in records]
-    return (
-        pa.array([u if u <= _I64_MAX else None for u in us], pa.int64()),
-        pa.array([m if m <= _I64_MAX else m - _U64_RANGE for m in ms], pa.int64()),
-    )
-
-
-def _execution_columns(records: list[ToolExecution]) -> list[pa.Array]:
-    duration_us, duration_ms = _duration_columns(records)
-    return [
-        _uuid_column([r.id for r in records]),
-        _uuid_column([r.session_id for r in records]),
-        _uuid_column([r.message_id for r in records]),
-        _strings([r.call_id for r in records]),
-        _strings([r.tool_name for r in records]),
-        _strings([_encode_json(r.arguments) for r in records]),
-        pa.array(
-            ["null" if r.result_null else None if r.result is None else _encode_free(r.result) for r in records], _STR
-        ),
-        _strings([r.status for r in records]),  # StrEnum
-        _strings([r.error for r in records]),
-        duration_us,
-        duration_ms,
-        _timestamp_column([r.created_at for r in records]),
-        _ns_column([r.created_at for r in records]),
-    ]
-
-
-def _usage_columns(records: list[UsageRecord]) -> list[pa.Array]:
-    return [
-        _uuid_column([r.id for r in records]),
-        _uuid_column([r.session_id for r in records]),
-        _uuid_column([r.message_id for r in records]),
-        _strings([r.provider for r in records]),
-        _strings([r.model for r in records]),
-        *[pa.array([getattr(r, name) for r in records], _U64) for name in _TOKEN_NAMES],
-        _timestamp_column([r.created_at for r in records]),
-        _ns_column([r.created_at for r in records]),
-    ]
-
-
-def _embedding_columns(records: list[EmbeddingRecord]) -> list[pa.Array]:
-    vectors = [r.vector for r in records]
-    dims = [len(v) for v in vectors]
-    flat = np.fromiter(chain.from_iterable(vectors), dtype=np.float32, count=sum(dims))
-    offsets = pa.array(list(accumulate(dims, initial=0)), pa.int32())
-    raw = flat.astype("<f4")
-    return [
-        _uuid_column([r.id for r in records]),
-        _uuid_column([r.session_id for r in records]),
-        _strings([r.model for r in records]),
-        pa.array(dims, pa.int32()),
-        pa.ListArray.from_arrays(offsets, pa.array(flat), type=pa.list_(pa.float32())),
-        pa.Array.from_buffers(
-            pa.binary(),
-            len(records),
-            [None, pa.py_buffer(np.asarray(offsets) * 4), pa.py_buffer(raw.tobytes())],
-        ),
-        _json_column([r.metadata for r in records]),
-        _timestamp_column([r.created_at for r in records]),
-        _ns_column([r.created_at for r in records]),
-        pa.array(vector_checksums(raw, np.asarray(offsets) * 4), pa.int64()),
-    ]
-
-
-def _artifact_columns(records: list[Artifact]) -> list[pa.Array]:
-    return [
-        _uuid_column([r.id for r in records]),
-        _uuid_column([r.session_id for r in records]),
-        _strings([r.name for r in records]),
-        _strings([r.content_type for r in records]),
-        pa.array([len(r.data) for r in records], pa.int64()),
-        _json_column([r.metadata for r in records]),
-        _timestamp_column([r.created_at for r in records]),
-        _ns_column([r.created_at for r in records]),
-    ]
-
-
-def _artifact_data_columns(records: list[Artifact]) -> list[pa.Array]:
-    return [
-        _uuid_column([r.id for r in records]),
-        pa.array([r.data for r in records], pa.binary()),
-        pa.array([hashlib.sha256(r.data).hexdigest() for r in records], pa.string()),
-    ]
-
-
-_COLUMN_MAKERS: dict[str, Callable[[list[Any]], list[pa.Array]]] = {
-    "sessions": _session_columns,
-    "tool_executions": _execution_columns,
-    "usage_records": _usage_columns,
-    "embeddings": _embedding_columns,
-    "artifacts": _artifact_columns,
-    "artifact_data": _artifact_data_columns,
-}
-_SCHEMAS = {name: pa.schema([(c.name, c.arrow) for c in cols]) for name, cols in TABLES.items()}
-
-
 def to_arrow(table: str, records: Iterable[Any], seqs: Sequence[int] | None = None) -> pa.Table:
-    """Records as an Arrow table with ``table``'s columns and Arrow types (see ``TABLES``).
+    """Records as an Arrow table with ``table``'s columns and Arrow types (see ``SPECS``).
 
     Args:
-        table: A key of ``TABLES``; ``artifacts`` and ``artifact_data`` both take ``Artifact`` records.
+        table: A key of ``SPECS``; ``artifacts`` and ``artifact_data`` both take ``Artifact`` records.
         records: The records, in row order.
         seqs: For ``messages`` only, and required there: each message's append order (``seq``), one per record.
 
@@ -572,24 +316,79 @@ def to_arrow(table: str, records: Iterable[Any], seqs: Sequence[int] | None = No
         ValueError: ``messages`` without ``seqs`` or with a different number of them.
         SerializationError: a free-form JSON value (metadata, a tool result) is NaN or an infinity.
     """
+    spec = _spec(table)
     rows = list(records)
+    given: dict[str, Sequence[int]] = {}
     if table == "messages":
         if seqs is None:
             raise ValueError("messages need their seq numbers")
-        arrays = _message_columns(rows, seqs)
-    elif table in _COLUMN_MAKERS:
-        try:  # only free-form JSON fails here: NaN or an infinity in a record that skipped validation
-            arrays = _COLUMN_MAKERS[table](rows)
-        except ValueError as exc:
-            raise SerializationError(table, f"a value is not JSON: {exc}") from None
-    else:
-        raise KeyError(f"unknown table {table!r}; the tables are {', '.join(TABLES)}")
-    return pa.Table.from_arrays(arrays, schema=_SCHEMAS[table])
+        if len(seqs) != len(rows):
+            raise ValueError(f"messages need one seq number each: got {len(rows)} messages and {len(seqs)} seqs")
+        given["seq"] = seqs
+    try:  # only free-form JSON fails here: NaN or an infinity in a record that skipped validation
+        return arrow_batch(spec, rows, given)
+    except ValueError as exc:
+        raise SerializationError(table, f"a value is not JSON: {exc}") from None
+
+
+def row_params(table: str, record: Any, **given: Any) -> list[Any]:
+    """The SQL parameters of one record's row in ``table``'s column order (``seq=`` for a message).
+
+    The single-row write binds these straight from the record: the same values ``to_arrow`` would store.
+    """
+    return _row_params(_spec(table), record, given)
+
+
+def usage_params(usage: TokenUsage) -> dict[str, Any]:
+    """The ``messages`` columns holding a message's usage, with their values for ``usage``."""
+    return {c.name: c.value_of(getattr(usage, c.source[1]) if len(c.source) > 1 else usage) for c in _usage_part()}
+
+
+def _usage_part() -> list[Column]:
+    return [c for c in SPECS["messages"].columns if c.source[:1] == ("usage",)]
+
+
+def session_from_row(row: Row) -> Session:
+    """A ``Session`` from a ``sessions`` row."""
+    result: Session = record_from_row(SPECS["sessions"], row)
+    return result
+
+
+def message_from_row(row: Row) -> MessageRecord:
+    """A ``MessageRecord`` from a ``messages`` row."""
+    result: MessageRecord = record_from_row(SPECS["messages"], row)
+    return result
+
+
+def execution_from_row(row: Row) -> ToolExecution:
+    """A ``ToolExecution`` from a ``tool_executions`` row."""
+    result: ToolExecution = record_from_row(SPECS["tool_executions"], row)
+    return result
+
+
+def usage_from_row(row: Row) -> UsageRecord:
+    """A ``UsageRecord`` from a ``usage_records`` row."""
+    result: UsageRecord = record_from_row(SPECS["usage_records"], row)
+    return result
+
+
+def embedding_from_row(row: Row) -> EmbeddingRecord:
+    """An ``EmbeddingRecord`` from an ``embeddings`` row."""
+    result: EmbeddingRecord = record_from_row(SPECS["embeddings"], row)
+    return result
+
+
+def artifact_from_row(row: Row, data: bytes) -> Artifact:
+    """An ``Artifact`` from an ``artifacts`` row and its bytes."""
+    result: Artifact = record_from_row(SPECS["artifacts"], row, data=data)
+    return result
 
 
 __all__ = [
     "SCHEMA_VERSION",
+    "SPECS",
     "TABLES",
+    "TOKEN_COUNTERS",
     "Column",
     "arrow_schema",
     "artifact_from_row",
@@ -598,7 +397,9 @@ __all__ = [
     "embedding_from_row",
     "execution_from_row",
     "message_from_row",
+    "row_params",
     "session_from_row",
     "to_arrow",
     "usage_from_row",
+    "usage_params",
 ]

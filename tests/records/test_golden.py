@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import behest_lab.records as records
-from behest_lab.records._base import BehestRecord
+from behest_lab.records import BehestRecord
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -37,7 +37,9 @@ def test_golden_files_cover_every_record_type() -> None:
     expected = {
         name
         for name in records.__all__
-        if isinstance(getattr(records, name), type) and issubclass(getattr(records, name), BehestRecord)
+        if isinstance(getattr(records, name), type)
+        and issubclass(getattr(records, name), BehestRecord)
+        and getattr(records, name) is not BehestRecord  # the base every record type shares
     }
     assert covered == expected
 

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pytest
 
 from behest_lab import sample
+from behest_lab.errors import DataCorruptionError
 from behest_lab.records import (
     Artifact,
     CacheControl,
@@ -453,3 +454,77 @@ def test_nan_in_free_form_json_is_refused() -> None:
 def test_unknown_table_is_named() -> None:
     with pytest.raises(KeyError, match="'message'"):
         tables.to_arrow("message", [])
+
+
+# --- the column spec --------------------------------------------------------------------------------------------
+
+_RECORDS: dict[str, Callable[[], list[Any]]] = {
+    "sessions": _sessions,
+    "messages": _messages_mixed,
+    "tool_executions": _executions,
+    "usage_records": _usages,
+    "embeddings": _embeddings,
+    "artifacts": _artifacts,
+    "artifact_data": _artifacts,
+}
+
+
+@pytest.mark.parametrize("table", list(tables.SPECS))
+def test_single_row_params_are_the_values_the_bulk_path_stores(table: str) -> None:
+    """``row_params`` (no Arrow on the way) binds exactly what ``to_arrow`` holds for the same record."""
+    records = _RECORDS[table]()
+    if table == "messages":
+        records += _messages_text_only() + _messages_one_text_part_each()
+    for i, record in enumerate(records):
+        seqs = [7 * i + 1] if table == "messages" else None
+        bulk = tables.to_arrow(table, [record], seqs).to_pylist()[0]
+        params = tables.row_params(table, record, seq=7 * i + 1) if seqs else tables.row_params(table, record)
+        assert params == list(bulk.values()), record
+        for value in params:  # timestamps: UTC-aware, cut to the microsecond like the stored column
+            if isinstance(value, datetime):
+                assert value.utcoffset() == timedelta(0)
+                assert type(value) is datetime
+
+
+def test_a_single_message_row_needs_its_seq() -> None:
+    with pytest.raises(ValueError, match="seq"):
+        tables.row_params("messages", _messages_text_only()[0])
+
+
+def test_usage_params_are_the_message_usage_columns() -> None:
+    for message in _messages_mixed():
+        if message.usage is None:
+            continue
+        row = tables.to_arrow("messages", [message], [1]).to_pylist()[0]
+        got = tables.usage_params(message.usage)
+        assert list(got) == [*tables.TOKEN_COUNTERS, "usage_cache_keys"]
+        assert got == {name: row[name] for name in got}
+
+
+@pytest.mark.parametrize("table", [t for t, s in tables.SPECS.items() if s.record is not None])
+def test_every_record_field_is_restored_by_exactly_one_column(table: str) -> None:
+    spec = tables.SPECS[table]
+    assert spec.record is not None
+    restored = [name for name, _ in spec.readers] + list(spec.given_fields)
+    assert sorted(restored) == sorted(spec.record.model_fields), table
+
+
+def test_the_token_counters_are_the_usage_fields() -> None:
+    counters = list(tables.TOKEN_COUNTERS)
+    assert counters == list(TokenUsage.model_fields)
+    assert [n for n in UsageRecord.model_fields if n in counters] == counters
+    for table in ("messages", "usage_records"):
+        names = [c.name for c in tables.TABLES[table]]
+        start = names.index("input_tokens")
+        assert names[start : start + len(counters)] == counters
+
+
+def test_a_corrupt_value_is_named_by_table_and_column() -> None:
+    row = tables.to_arrow("sessions", _sessions()[:1]).to_pylist()[0]
+    with pytest.raises(DataCorruptionError, match=r"sessions\.metadata"):
+        tables.session_from_row({**row, "metadata": "{not json"})
+    with pytest.raises(DataCorruptionError, match=r"sessions\.title"):
+        tables.session_from_row({**row, "title": 7})
+    execution = tables.to_arrow("tool_executions", _executions()[:1]).to_pylist()[0]
+    with pytest.raises(DataCorruptionError, match=r"tool_executions\.arguments"):
+        tables.execution_from_row({**execution, "arguments": "[1,"})

@@ -50,13 +50,15 @@ class LakeArtifactStore:
     """Artifacts of one lake."""
 
     def __init__(self, engine: Engine) -> None:
+        """Work on ``engine``."""
         self._e = engine
 
     def put(self, artifact: Artifact) -> Artifact:
+        """Insert or replace by id."""
         check_type(artifact, Artifact, "artifact")
         self._e.check_writable()
-        meta = _sql.row_values(tables.to_arrow("artifacts", [artifact]))
-        data = _sql.row_values(tables.to_arrow("artifact_data", [artifact]))
+        meta = tables.row_params("artifacts", artifact)
+        data = tables.row_params("artifact_data", artifact)
         aid = str(artifact.id)
 
         def body(con: duckdb.DuckDBPyConnection) -> None:
@@ -72,6 +74,7 @@ class LakeArtifactStore:
         return artifact
 
     def put_many(self, artifacts: Sequence[Artifact]) -> list[Artifact]:
+        """Bulk ``put``: all or nothing."""
         batch = check_batch(artifacts, Artifact, "artifacts")
         if not batch:
             return batch
@@ -91,10 +94,12 @@ class LakeArtifactStore:
         return batch
 
     def get(self, id: UUID) -> Artifact | None:
+        """The artifact with its bytes, or None."""
         rows = self._e.rows(_SELECT.format(where="a.id = ?"), [str(id)])
         return _artifact(rows[0]) if rows else None
 
     def delete(self, id: UUID) -> None:
+        """Delete one artifact; idempotent."""
         aid = str(id)
 
         def body(con: duckdb.DuckDBPyConnection) -> None:
@@ -104,6 +109,7 @@ class LakeArtifactStore:
         self._e.write(body, f"delete artifact {aid}", small=True)
 
     def list_by_session(self, session_id: UUID) -> list[Artifact]:
+        """The session's artifacts by ``created_at`` (ties by id)."""
         rows = self._e.rows(
             _SELECT.format(where="a.session_id = ?") + " ORDER BY a.created_at, a.created_at_ns NULLS FIRST, a.id",
             [str(session_id)],
@@ -111,6 +117,7 @@ class LakeArtifactStore:
         return [_artifact(r) for r in rows]
 
     def delete_by_session(self, session_id: UUID) -> int:
+        """Delete the session's artifacts; returns how many."""
         sid = str(session_id)
 
         def body(con: duckdb.DuckDBPyConnection) -> int:

@@ -27,6 +27,7 @@ class LakeExecutionStore:
     """Executions, usage records and per-session stats of one lake."""
 
     def __init__(self, engine: Engine) -> None:
+        """Work on ``engine``."""
         self._e = engine
 
     def _upsert(self, table: str, batch: list[R]) -> list[R]:
@@ -54,7 +55,7 @@ class LakeExecutionStore:
 
     def _upsert_one(self, table: str, record: ToolExecution | UsageRecord) -> None:
         """One record: a plain insert when its id is new (the usual case), an in-place update otherwise."""
-        values = _sql.row_values(tables.to_arrow(table, [record]))
+        values = tables.row_params(table, record)
         rid, sid = str(record.id), str(record.session_id)
 
         def body(con: duckdb.DuckDBPyConnection) -> None:
@@ -70,13 +71,16 @@ class LakeExecutionStore:
         self._e.write(body, f"upsert {table} 1", small=True)
 
     def record_execution(self, execution: ToolExecution) -> ToolExecution:
+        """Insert or replace by id; the session must exist."""
         self._upsert("tool_executions", [check_type(execution, ToolExecution, "execution")])
         return execution
 
     def record_executions(self, executions: Sequence[ToolExecution]) -> list[ToolExecution]:
+        """Bulk ``record_execution``: all or nothing."""
         return self._upsert("tool_executions", check_batch(executions, ToolExecution, "executions"))
 
     def list_executions(self, session_id: UUID) -> list[ToolExecution]:
+        """The session's executions by ``created_at`` (ties in recording order)."""
         rows = self._e.rows(
             "SELECT * FROM tool_executions WHERE session_id = ? ORDER BY created_at, created_at_ns NULLS FIRST, rowid",
             [str(session_id)],
@@ -84,6 +88,7 @@ class LakeExecutionStore:
         return [tables.execution_from_row(r) for r in rows]
 
     def list_executions_by_message(self, message_id: UUID) -> list[ToolExecution]:
+        """Executions issued by one message, by ``created_at``."""
         rows = self._e.rows(
             "SELECT * FROM tool_executions WHERE message_id = ? ORDER BY created_at, created_at_ns NULLS FIRST, rowid",
             [str(message_id)],
@@ -91,13 +96,16 @@ class LakeExecutionStore:
         return [tables.execution_from_row(r) for r in rows]
 
     def record_usage(self, record: UsageRecord) -> UsageRecord:
+        """Insert or replace by id; the session must exist."""
         self._upsert("usage_records", [check_type(record, UsageRecord, "record")])
         return record
 
     def record_usages(self, records: Sequence[UsageRecord]) -> list[UsageRecord]:
+        """Bulk ``record_usage``: all or nothing."""
         return self._upsert("usage_records", check_batch(records, UsageRecord, "records"))
 
     def list_usage(self, session_id: UUID) -> list[UsageRecord]:
+        """The session's usage records by ``created_at`` (ties in recording order)."""
         rows = self._e.rows(
             "SELECT * FROM usage_records WHERE session_id = ? ORDER BY created_at, created_at_ns NULLS FIRST, rowid",
             [str(session_id)],
@@ -105,10 +113,12 @@ class LakeExecutionStore:
         return [tables.usage_from_row(r) for r in rows]
 
     def session_stats(self, session_id: UUID) -> SessionStats:
+        """Counts and sums for one session; zeros for an unknown session."""
         count = self._e.scalar("SELECT count(*) FROM messages WHERE session_id = ?", [str(session_id)])
         return compute_stats(session_id, int(count or 0), self.list_executions(session_id), self.list_usage(session_id))
 
     def delete_by_session(self, session_id: UUID) -> int:
+        """Delete the session's executions and usage records; returns how many."""
         sid = str(session_id)
 
         def body(con: duckdb.DuckDBPyConnection) -> int:

@@ -59,9 +59,62 @@ class Migration:
     apply: Callable[[duckdb.DuckDBPyConnection, str], None]
 
 
+# --- the definitions each step made, frozen -------------------------------------------------------------------
+# A step keeps the literal definitions it created: changing ``tables.SPECS`` never changes what an old step does.
+# A new column is a new step here (with its ``tables`` spec entry); tests/lake/test_migrations.py holds a new
+# store's tables to the specs.
+
+#: The tables as schema version 1 created them, columns in stored order.
+_V1_TABLES: dict[str, str] = {
+    "sessions": "id UUID, title VARCHAR, model VARCHAR, created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ, metadata JSON",
+    "messages": (
+        "id UUID, session_id UUID, seq BIGINT, role VARCHAR, "
+        "content STRUCT(type VARCHAR, text VARCHAR, value JSON, url VARCHAR, mime_type VARCHAR, cache_kind VARCHAR, "
+        "cache_ttl VARCHAR)[], "
+        "text VARCHAR, tool_calls STRUCT(id VARCHAR, name VARCHAR, arguments JSON)[], tool_call_id VARCHAR, "
+        "tool_name VARCHAR, input_tokens UBIGINT, output_tokens UBIGINT, total_tokens UBIGINT, "
+        "cache_creation_input_tokens UBIGINT, cache_read_input_tokens UBIGINT, cached_input_tokens UBIGINT, "
+        "created_at TIMESTAMPTZ, is_compaction BOOLEAN, is_summary BOOLEAN, has_compaction_meta BOOLEAN, "
+        "tail_start_id UUID, previous_compaction_id UUID, summary_text VARCHAR"
+    ),
+    "tool_executions": (
+        "id UUID, session_id UUID, message_id UUID, call_id VARCHAR, tool_name VARCHAR, arguments JSON, result JSON, "
+        "status VARCHAR, error VARCHAR, duration_us BIGINT, duration_ms BIGINT, created_at TIMESTAMPTZ"
+    ),
+    "usage_records": (
+        "id UUID, session_id UUID, message_id UUID, provider VARCHAR, model VARCHAR, input_tokens UBIGINT, "
+        "output_tokens UBIGINT, total_tokens UBIGINT, cache_creation_input_tokens UBIGINT, "
+        "cache_read_input_tokens UBIGINT, cached_input_tokens UBIGINT, created_at TIMESTAMPTZ"
+    ),
+    "embeddings": (
+        "id UUID, session_id UUID, model VARCHAR, dim INTEGER, vector FLOAT[], vector_f32 BLOB, metadata JSON, "
+        "created_at TIMESTAMPTZ"
+    ),
+    "artifacts": (
+        "id UUID, session_id UUID, name VARCHAR, content_type VARCHAR, size BIGINT, metadata JSON, "
+        "created_at TIMESTAMPTZ"
+    ),
+    "artifact_data": "id UUID, data BLOB",
+}
+
+#: The columns schema version 3 added: (table, column, type), in the order they were added.
+_V3_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("sessions", "created_at_ns", "SMALLINT"),
+    ("sessions", "updated_at_ns", "SMALLINT"),
+    ("messages", "created_at_ns", "SMALLINT"),
+    ("tool_executions", "created_at_ns", "SMALLINT"),
+    ("usage_records", "created_at_ns", "SMALLINT"),
+    ("embeddings", "created_at_ns", "SMALLINT"),
+    ("artifacts", "created_at_ns", "SMALLINT"),
+)
+_V4_COLUMNS = (("messages", "usage_cache_keys", "BOOLEAN"),)
+_V5_COLUMNS = (("artifact_data", "sha256", "VARCHAR"),)
+_V6_COLUMNS = (("embeddings", "vector_check", "BIGINT"),)
+
+
 def _create_tables(con: duckdb.DuckDBPyConnection, alias: str) -> None:
-    for name in tables.TABLES:
-        con.execute(tables.create_table_sql(name, f"{name}"))
+    for name, columns in _V1_TABLES.items():
+        con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
         con.execute(f"ALTER TABLE {name} SET SORTED BY ({SORT_KEYS[name]})")
     for option, value in LAKE_OPTIONS.items():
         con.execute(f"CALL {alias}.set_option(?, ?)", [option, value])
@@ -83,23 +136,19 @@ def _messages_small_files(con: duckdb.DuckDBPyConnection, alias: str) -> None:
         con.execute(f"CALL {alias}.set_option(?, ?, table_name => 'messages')", [option, value])
 
 
-def _add_missing_columns(con: duckdb.DuckDBPyConnection, alias: str, names: set[str]) -> None:
-    """Add the columns of ``tables.TABLES`` named in ``names`` that a table does not have yet (at its end).
+def _add_columns(con: duckdb.DuckDBPyConnection, alias: str, columns: tuple[tuple[str, str, str], ...]) -> None:
+    """Add ``columns`` (table, name, type) at the end of their tables, skipping any a table has already.
 
-    A table created by ``create_tables`` at a later schema has them already; older rows get NULL.
+    Older rows get NULL there.
     """
-    for table, cols in tables.TABLES.items():
-        present = {
-            r[0]
-            for r in con.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'main' "
-                "AND table_name = ?",
-                [alias, table],
-            ).fetchall()
-        }
-        for c in cols:
-            if c.name in names and c.name not in present:
-                con.execute(f"ALTER TABLE {table} ADD COLUMN {c.name} {c.sql}")
+    for table, name, sql in columns:
+        present = con.execute(
+            "SELECT 1 FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'main' AND table_name = ? "
+            "AND column_name = ?",
+            [alias, table, name],
+        ).fetchone()
+        if present is None:
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql}")
 
 
 def _timestamp_nanoseconds(con: duckdb.DuckDBPyConnection, alias: str) -> None:
@@ -109,8 +158,7 @@ def _timestamp_nanoseconds(con: duckdb.DuckDBPyConnection, alias: str) -> None:
     columns. Rows stored before this step get NULL there: their sub-microsecond part was never stored, so it is
     not known (readers take it as 0).
     """
-    names = {c.name for cols in tables.TABLES.values() for c in cols if c.name.endswith("_at_ns")}
-    _add_missing_columns(con, alias, names)
+    _add_columns(con, alias, _V3_COLUMNS)
 
 
 def _usage_key_shape(con: duckdb.DuckDBPyConnection, alias: str) -> None:
@@ -118,7 +166,7 @@ def _usage_key_shape(con: duckdb.DuckDBPyConnection, alias: str) -> None:
 
     Rows stored before this step get NULL (their usage is written with the cache keys, as before).
     """
-    _add_missing_columns(con, alias, {"usage_cache_keys"})
+    _add_columns(con, alias, _V4_COLUMNS)
 
 
 def _artifact_checksums(con: duckdb.DuckDBPyConnection, alias: str) -> None:
@@ -128,7 +176,7 @@ def _artifact_checksums(con: duckdb.DuckDBPyConnection, alias: str) -> None:
     would come back changed without any error. Artifacts stored before this step get NULL there and stay
     unverified (their bytes are returned as read; nothing is known to compare them with).
     """
-    _add_missing_columns(con, alias, {"sha256"})
+    _add_columns(con, alias, _V5_COLUMNS)
 
 
 def _vector_checksums(con: duckdb.DuckDBPyConnection, alias: str) -> None:
@@ -138,10 +186,11 @@ def _vector_checksums(con: duckdb.DuckDBPyConnection, alias: str) -> None:
     flipped bit would change a vector, and so search results, without any error. Rows stored before this step
     get NULL there and stay unverified.
     """
-    _add_missing_columns(con, alias, {"vector_check"})
+    _add_columns(con, alias, _V6_COLUMNS)
 
 
-#: Every step, in order. Append new steps; never edit a released one.
+#: Every step, in order. Append new steps; never edit a released one (a new column: a new step adding it, and its
+#: entry in ``tables.SPECS``).
 MIGRATIONS: list[Migration] = [
     Migration(1, "create_tables", _create_tables),
     Migration(2, "messages_small_files", _messages_small_files),
@@ -201,18 +250,19 @@ def plan(found: int, target: int = tables.SCHEMA_VERSION) -> list[Migration]:
     return steps
 
 
-def migrate(engine: Engine) -> int:
-    """Bring the store to ``tables.SCHEMA_VERSION`` (one transaction per step); returns the version found.
+def migrate(engine: Engine, target: int = tables.SCHEMA_VERSION) -> int:
+    """Bring the store to ``target`` (one transaction per step); returns the version found.
 
-    A read-only (time-travel) view is never migrated: it must already be at the current version.
+    ``target`` is ``tables.SCHEMA_VERSION`` except in tests that build a store as an older behest_lab left it. A
+    read-only (time-travel) view is never migrated: it must already be at the target version.
     """
     found = read_version(engine)
-    steps = plan(found)
+    steps = plan(found, target)
     if steps and engine.read_only:
         raise MigrationError(
-            f"the snapshot has schema version {found}; a read-only view cannot be migrated to {tables.SCHEMA_VERSION}",
+            f"the snapshot has schema version {found}; a read-only view cannot be migrated to {target}",
             found=found,
-            supported=tables.SCHEMA_VERSION,
+            supported=target,
         )
     for step in steps:
 

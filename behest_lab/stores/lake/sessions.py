@@ -15,8 +15,7 @@ import duckdb
 import pyarrow.compute as pc
 
 from behest_lab.errors import AlreadyExistsError, NotFoundError
-from behest_lab.records import MessageRecord, Pagination, Session, SessionFilter, TokenUsage
-from behest_lab.records._wire import utcnow
+from behest_lab.records import MessageRecord, Pagination, Session, SessionFilter, TokenUsage, utcnow
 from behest_lab.stores import tables
 from behest_lab.stores._common import check_batch, check_type, filter_and_page
 from behest_lab.stores.lake import _sql
@@ -33,13 +32,15 @@ class LakeSessionStore:
     """Sessions and messages of one lake."""
 
     def __init__(self, engine: Engine) -> None:
+        """Work on ``engine``."""
         self._e = engine
 
     def create_session(self, session: Session) -> Session:
+        """Store a new session; ``AlreadyExistsError`` if the id is taken."""
         check_type(session, Session, "session")
         self._e.check_writable()
         sid = str(session.id)
-        values = _sql.row_values(tables.to_arrow("sessions", [session]))
+        values = tables.row_params("sessions", session)
 
         def body(con: duckdb.DuckDBPyConnection) -> None:
             if _sql.has_id(con, "sessions", sid):
@@ -52,6 +53,7 @@ class LakeSessionStore:
         return session
 
     def create_sessions(self, sessions: Sequence[Session]) -> list[Session]:
+        """Bulk ``create_session``: all or nothing."""
         batch = check_batch(sessions, Session, "sessions")
         if not batch:
             return batch
@@ -73,16 +75,19 @@ class LakeSessionStore:
         return batch
 
     def list_sessions(self) -> list[Session]:
+        """All sessions, most recently updated first (ties: larger id first)."""
         rows = self._e.rows(
             _sql.sessions_select() + " ORDER BY updated_at DESC, updated_at_ns DESC NULLS LAST, s.id DESC"
         )
         return [tables.session_from_row(r) for r in rows]
 
     def get_session(self, id: UUID) -> Session | None:
+        """The session, or None."""
         rows = self._e.rows(_sql.sessions_select("s.id = ?"), [str(id), str(id)])
         return tables.session_from_row(rows[0]) if rows else None
 
     def delete_session(self, id: UUID) -> None:
+        """Delete the session with its messages, tool executions and usage records; idempotent."""
         sid = str(id)
 
         def body(con: duckdb.DuckDBPyConnection) -> None:
@@ -94,6 +99,7 @@ class LakeSessionStore:
         self._e.write(body, f"delete_session {sid}")
 
     def update_session(self, id: UUID, title: str, model: str | None = None, metadata: Any = None) -> Session:
+        """Set the title (always), model and metadata (when not None); ``updated_at`` = now. ``NotFoundError``."""
         check_type(title, str, "title")
         if model is not None:
             check_type(model, str, "model")
@@ -113,15 +119,16 @@ class LakeSessionStore:
             if metadata is not None:
                 changes["metadata"] = metadata
             updated: Session = current._replace(**changes)
-            _sql.update_arrow(con, "sessions", tables.to_arrow("sessions", [updated]))
+            _sql.update_row(con, "sessions", tables.row_params("sessions", updated))
             return updated
 
         return self._e.write(body, f"update_session {sid}", small=True)
 
     def append_message(self, message: MessageRecord) -> MessageRecord:
+        """Store a message of an existing session and set the session's ``updated_at`` to now."""
         check_type(message, MessageRecord, "message")
         self._e.check_writable()
-        values = _sql.row_values(tables.to_arrow("messages", [message], SEQ.take(1, touch=True)))
+        values = tables.row_params("messages", message, seq=SEQ.take(1, touch=True)[0])
         sid, mid = str(message.session_id), str(message.id)
 
         def body(con: duckdb.DuckDBPyConnection) -> None:
@@ -138,6 +145,7 @@ class LakeSessionStore:
         return message
 
     def append_messages(self, messages: Sequence[MessageRecord], *, touch_session: bool = True) -> list[MessageRecord]:
+        """Bulk ``append_message``: all or nothing."""
         batch = check_batch(messages, MessageRecord, "messages")
         if not batch:
             return []
@@ -166,6 +174,7 @@ class LakeSessionStore:
         return batch
 
     def list_messages(self, session_id: UUID) -> list[MessageRecord]:
+        """Messages by ``created_at``, ties in append order; ``[]`` for an unknown session."""
         rows = self._e.rows(
             f"SELECT * FROM {_MSG} WHERE session_id = ? ORDER BY {_IN_ORDER}",
             [str(session_id)],
@@ -194,27 +203,22 @@ class LakeSessionStore:
         return tables.message_from_row(rows[0])
 
     def update_usage(self, message_id: UUID, usage: TokenUsage) -> MessageRecord:
+        """Replace a message's usage; ``NotFoundError`` for an unknown message."""
         check_type(usage, TokenUsage, "usage")
-        names = [
-            "input_tokens",
-            "output_tokens",
-            "total_tokens",
-            "cache_creation_input_tokens",
-            "cache_read_input_tokens",
-            "cached_input_tokens",
-        ]
-        values = [getattr(usage, n) for n in names]
-        names.append("usage_cache_keys")  # FALSE keeps a three-key (behest 0.3.1) usage three keys
-        values.append(None if usage.has_cache_keys else False)
-        assignments = ", ".join(f"{n} = ?" for n in names)
+        # the token counters and usage_cache_keys (FALSE keeps a three-key, behest 0.3.1, usage three keys)
+        columns = tables.usage_params(usage)
+        assignments = ", ".join(f"{n} = ?" for n in columns)
+        values = list(columns.values())
         return self._update_message(message_id, assignments, values, "update_usage")
 
     def list_sessions_paginated(
         self, pagination: Pagination | None = None, filter: SessionFilter | None = None
     ) -> list[Session]:
+        """Filtered (metadata containment, created_after inclusive, created_before exclusive), then paged."""
         return filter_and_page(self.list_sessions(), pagination or Pagination(), filter or SessionFilter())
 
     def list_messages_paginated(self, session_id: UUID, pagination: Pagination) -> list[MessageRecord]:
+        """``list_messages`` then skip ``offset`` and take ``limit``."""
         check_type(pagination, Pagination, "pagination")
         rows = self._e.rows(
             f"SELECT * FROM {_MSG} WHERE session_id = ? ORDER BY {_IN_ORDER} LIMIT ? OFFSET ?",
@@ -223,9 +227,11 @@ class LakeSessionStore:
         return [tables.message_from_row(r) for r in rows]
 
     def health_check(self) -> None:
+        """Raise if the store cannot be used."""
         self._e.scalar(f"SELECT count(*) FROM {_SESS} WHERE false")
 
     def get_latest_compaction(self, session_id: UUID) -> MessageRecord | None:
+        """The last ``is_compaction`` message of the session, or None."""
         rows = self._e.rows(
             f"SELECT * FROM {_MSG} WHERE session_id = ? AND is_compaction ORDER BY {_LATEST_FIRST} LIMIT 1",
             [str(session_id)],
@@ -233,4 +239,5 @@ class LakeSessionStore:
         return tables.message_from_row(rows[0]) if rows else None
 
     def mark_compacted(self, message_id: UUID) -> MessageRecord:
+        """Set ``is_summary`` on the message; ``NotFoundError`` for an unknown id."""
         return self._update_message(message_id, "is_summary = true", [], "mark_compacted")

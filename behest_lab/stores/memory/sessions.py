@@ -8,8 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from behest_lab.errors import AlreadyExistsError, NotFoundError
-from behest_lab.records import MessageRecord, Pagination, Session, SessionFilter, TokenUsage
-from behest_lab.records._wire import utcnow
+from behest_lab.records import MessageRecord, Pagination, Session, SessionFilter, TokenUsage, utcnow
 from behest_lab.stores._common import check_batch, check_type, filter_and_page, page, session_order_key
 from behest_lab.stores.memory._state import MemoryState, SessionMessages
 
@@ -18,13 +17,16 @@ class MemorySessionStore:
     """Sessions and messages in dicts; messages kept sorted by ``created_at`` then append order."""
 
     def __init__(self, state: MemoryState) -> None:
+        """Work on the shared ``state``."""
         self._s = state
 
     def create_session(self, session: Session) -> Session:
+        """Store a new session; ``AlreadyExistsError`` if the id is taken."""
         self.create_sessions([check_type(session, Session, "session")])
         return session
 
     def create_sessions(self, sessions: Sequence[Session]) -> list[Session]:
+        """Bulk ``create_session``: all or nothing."""
         batch = check_batch(sessions, Session, "sessions")
         s = self._s
         with s.lock:
@@ -39,13 +41,16 @@ class MemorySessionStore:
         return batch
 
     def list_sessions(self) -> list[Session]:
+        """All sessions, most recently updated first (ties: larger id first)."""
         with self._s.lock:
             return sorted(self._s.sessions.values(), key=session_order_key, reverse=True)
 
     def get_session(self, id: UUID) -> Session | None:
+        """The session, or None."""
         return self._s.sessions.get(id)
 
     def delete_session(self, id: UUID) -> None:
+        """Delete the session with its messages, tool executions and usage records; idempotent."""
         s = self._s
         with s.lock:
             if s.sessions.pop(id, None) is None:
@@ -60,6 +65,7 @@ class MemorySessionStore:
             s.touch()
 
     def update_session(self, id: UUID, title: str, model: str | None = None, metadata: Any = None) -> Session:
+        """Set the title (always), model and metadata (when not None); ``updated_at`` = now. ``NotFoundError``."""
         check_type(title, str, "title")
         with self._s.lock:
             current = self._s.sessions.get(id)
@@ -76,10 +82,12 @@ class MemorySessionStore:
             return updated
 
     def append_message(self, message: MessageRecord) -> MessageRecord:
+        """Store a message of an existing session and set the session's ``updated_at`` to now."""
         self.append_messages([check_type(message, MessageRecord, "message")])
         return message
 
     def append_messages(self, messages: Sequence[MessageRecord], *, touch_session: bool = True) -> list[MessageRecord]:
+        """Bulk ``append_message``: all or nothing."""
         batch = check_batch(messages, MessageRecord, "messages")
         s = self._s
         with s.lock:
@@ -110,6 +118,7 @@ class MemorySessionStore:
         return batch
 
     def list_messages(self, session_id: UUID) -> list[MessageRecord]:
+        """Messages by ``created_at``, ties in append order; ``[]`` for an unknown session."""
         with self._s.lock:
             bucket = self._s.messages.get(session_id)
             return list(bucket.records) if bucket else []
@@ -128,24 +137,29 @@ class MemorySessionStore:
             return updated
 
     def update_usage(self, message_id: UUID, usage: TokenUsage) -> MessageRecord:
+        """Replace a message's usage; ``NotFoundError`` for an unknown message."""
         return self._replace_message(message_id, usage=check_type(usage, TokenUsage, "usage"))
 
     def list_sessions_paginated(
         self, pagination: Pagination | None = None, filter: SessionFilter | None = None
     ) -> list[Session]:
+        """Filtered (metadata containment, created_after inclusive, created_before exclusive), then paged."""
         return filter_and_page(self.list_sessions(), pagination or Pagination(), filter or SessionFilter())
 
     def list_messages_paginated(self, session_id: UUID, pagination: Pagination) -> list[MessageRecord]:
+        """``list_messages`` then skip ``offset`` and take ``limit``."""
         return page(self.list_messages(session_id), pagination)
 
     def health_check(self) -> None:
-        return None
+        """Raise if the store cannot be used (an in-memory store always can)."""
 
     def get_latest_compaction(self, session_id: UUID) -> MessageRecord | None:
+        """The last ``is_compaction`` message of the session, or None."""
         for m in reversed(self.list_messages(session_id)):
             if m.is_compaction:
                 return m
         return None
 
     def mark_compacted(self, message_id: UUID) -> MessageRecord:
+        """Set ``is_summary`` on the message; ``NotFoundError`` for an unknown id."""
         return self._replace_message(message_id, is_summary=True)
