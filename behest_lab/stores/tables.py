@@ -46,7 +46,7 @@ from behest_lab.stores.rows import (  # records from rows: re-exported here
 )
 from behest_lab.vectors.parquet import vector_checksums
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 _TS = pa.timestamp("us", tz="UTC")
 _NS_DOC = "nanoseconds past {}'s microsecond, 0-999 (NULL in rows stored before schema 3: not known)"
