@@ -30,7 +30,7 @@ from behest_lab.stores import tables
 from behest_lab.stores._common import check_batch
 from behest_lab.stores.lake import _sql
 from behest_lab.stores.lake.engine import Engine
-from behest_lab.stores.memory.batches import split_replacements
+from behest_lab.stores.memory.batches import DELETABLE, split_replacements
 from behest_lab.stores.protocols import Record
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def write_batch(
     swaps = split_replacements(replace)
     prov = provenance_table.to_arrow(provenance_table.check_rows(provenance), fingerprints)
     for table, _ in delete:
-        if table not in _DELETABLE:
+        if table not in DELETABLE:
             raise ValueError(f"delete: unknown table {table!r}")
     if not any(counts.values()):
         return
@@ -105,9 +105,6 @@ def write_batch(
 
     what = ", ".join(f"{n} {table}" for table, n in counts.items() if n)
     engine.write(body, f"write_batch {what}")
-
-
-_DELETABLE = ("sessions", "messages", "tool_executions", "usage_records", "embeddings", "artifacts")
 
 
 def _replace(store: LakeStore, con: duckdb.DuckDBPyConnection, swaps: dict[type, list[Record]]) -> None:

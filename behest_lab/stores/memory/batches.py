@@ -59,6 +59,9 @@ def write_batch(
     rows = provenance_table.check_rows(provenance)
     if fingerprints and len(fingerprints) != len(rows):
         raise ValueError(f"{len(fingerprints)} fingerprints for {len(rows)} provenance rows")
+    for table, _ in delete:
+        if table not in DELETABLE:
+            raise ValueError(f"delete: unknown table {table!r}")
     with state.lock:
         # the same checks, in the same order, as the bulk methods make one by one
         for s in new_sessions:
@@ -95,6 +98,10 @@ def write_batch(
         for i, p in enumerate(rows):
             state.provenance[(p.record_id, p.table, p.location)] = (p, fingerprints[i] if fingerprints else None)
         state.touch()
+
+
+#: Tables ``write_batch(delete=...)`` deletes from.
+DELETABLE = ("sessions", "messages", "tool_executions", "usage_records", "embeddings", "artifacts")
 
 
 def split_replacements(records: Sequence[Record]) -> dict[type, list[Record]]:
@@ -170,10 +177,8 @@ def _delete(store: MemoryStore, state: MemoryState, rows: Sequence[tuple[str, UU
                 state.usage[owner].pop(id, None)
         elif table == "embeddings":
             store.embeddings.delete(id)
-        elif table == "artifacts":
+        else:  # artifacts
             store.artifacts.delete(id)
-        else:
-            raise ValueError(f"delete: unknown table {table!r}")
         gone.add((id, table))
     if gone:
         for key in [k for k in state.provenance if (k[0], k[1]) in gone]:
