@@ -111,7 +111,7 @@ class SQLiteSource:
                     f"hash({', '.join(cols)}) AS fp FROM sqlite_scan(?, '{table}') WHERE id IS NOT NULL"
                 )
             query = " UNION ALL ".join(parts)
-            result = con.execute(query, [str(self.path)] * len(parts)).fetch_arrow_table()
+            result = con.execute(query, [str(self.path)] * len(parts)).to_arrow_table()
         except duckdb.Error as exc:
             raise self._error(f"cannot scan the database: {exc}") from exc
         finally:

@@ -110,7 +110,7 @@ def _state(store: Store, location: str) -> pa.Table:
         'SELECT "table", CAST(record_id AS VARCHAR) AS id, fingerprint AS fp FROM provenance WHERE location = ?',
         [location],
     )
-    return rel.fetch_arrow_table()
+    return rel.to_arrow_table()
 
 
 def _existing(store: Store, table: str, ids: list[str]) -> set[str]:
