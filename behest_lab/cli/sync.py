@@ -7,12 +7,14 @@
 ``SOURCE`` is a URL or path (``behest_lab.sources.open_source``). Without ``--watch`` one sync runs and its report
 goes to stdout. With ``--watch`` a sync runs every SECONDS until interrupted, rewriting one status line (on a
 terminal; one line per run otherwise); Ctrl-C ends it with exit status 0 after the current commit. The store is
-created when the folder holds none.
+created when the folder holds none. ``$BEHEST_LAB_SYNC_BATCH_ROWS`` sets the records per commit (default
+``behest_lab.sources.sync.DEFAULT_BATCH_ROWS``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from typing import Any
@@ -44,19 +46,25 @@ def register(subparsers: Any) -> None:
 def _sync(args: argparse.Namespace) -> int:
     """Sync once, or every ``--watch`` seconds."""
     from behest_lab.sources import open_source
-    from behest_lab.sources.sync import sync
+    from behest_lab.sources.sync import DEFAULT_BATCH_ROWS, sync
 
+    rows = os.environ.get("BEHEST_LAB_SYNC_BATCH_ROWS")
+    try:
+        batch_rows = int(rows) if rows else DEFAULT_BATCH_ROWS
+    except ValueError:
+        raise CliError(f"BEHEST_LAB_SYNC_BATCH_ROWS is not a whole number: {rows!r}") from None
+    options = {"mirror_deletes": args.mirror_deletes, "skip_bad": args.skip_bad, "batch_rows": batch_rows}
     source = open_source(args.source)
     try:
         with open_store_folder(args.store, create=True) as store:
             if args.watch is None:
-                print(sync(source, store, mirror_deletes=args.mirror_deletes, skip_bad=args.skip_bad))
+                print(sync(source, store, **options))
                 return 0
             tty = sys.stdout.isatty()
             runs = 0
             try:
                 while True:
-                    report = sync(source, store, mirror_deletes=args.mirror_deletes, skip_bad=args.skip_bad)
+                    report = sync(source, store, **options)
                     runs += 1
                     line = f"[{time.strftime('%H:%M:%S')}] run {runs}: {report.status()}"
                     print(f"\r\x1b[2K{line}" if tty else line, end="" if tty else "\n", flush=True)

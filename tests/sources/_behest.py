@@ -55,14 +55,17 @@ class BehestSqlite:
 
     def append_message(self, session_id: str, role: str = "user", text: str = "hi", tool_calls: list[Any] | None = None) -> str:
         mid = new_id(2)
-        self.con.execute("BEGIN")
+        outer = self.con.in_transaction
+        if not outer:
+            self.con.execute("BEGIN")
         self.con.execute(
             "INSERT INTO messages (id, session_id, role, content, tool_calls, usage, created_at, is_compaction, "
             "is_summary, compaction_meta) VALUES (?, ?, ?, ?, ?, NULL, ?, 0, 0, NULL)",
             (mid, session_id, role, json.dumps([{"type": "text", "text": text}]), json.dumps(tool_calls or []), self._now()),
         )
         self.con.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (self._now(), session_id))
-        self.con.execute("COMMIT")
+        if not outer:
+            self.con.execute("COMMIT")
         return mid
 
     def update_usage(self, message_id: str, input_tokens: int, output_tokens: int) -> None:
