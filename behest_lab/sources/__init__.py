@@ -113,12 +113,14 @@ def open_source(url: str, **options: Any) -> Source:
             if cls.sniff(path):
                 return cls(url, **options)  # type: ignore[no-any-return]
         raise SourceError("not a behest backend that behest_lab can read", source="path", location=location)
-    target = SCHEMES.get(scheme)
-    if target is None:
+    reader = SCHEMES.get(scheme)
+    if reader is None:
         known = ", ".join(sorted(SCHEMES))
         raise SourceError(f"unknown scheme {scheme!r} (known: {known})", source=scheme, location=location)
     try:
-        cls = _load(target)
+        cls = _load(reader)
     except (ImportError, AttributeError) as exc:
-        raise SourceError(f"the reader for {scheme!r} cannot be loaded: {exc}", source=scheme, location=location) from exc
+        raise SourceError(
+            f"the reader for {scheme!r} cannot be loaded: {exc}", source=scheme, location=location
+        ) from exc
     return cls(url, **options)  # type: ignore[no-any-return]

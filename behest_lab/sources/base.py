@@ -154,11 +154,14 @@ def fingerprint_table(rows: Iterable[tuple[str, str, str | None, int]]) -> pa.Ta
     for row in rows:
         for col, value in zip(cols, row, strict=True):
             col.append(value)
-    return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, FINGERPRINT_SCHEMA, strict=True)],
-                                schema=FINGERPRINT_SCHEMA)
+    return pa.Table.from_arrays(
+        [pa.array(c, type=f.type) for c, f in zip(cols, FINGERPRINT_SCHEMA, strict=True)], schema=FINGERPRINT_SCHEMA
+    )
 
 
-def provenance_for(source: Source, table: str, records: Sequence[Any], refs: Sequence[str] | None = None) -> list[Provenance]:
+def provenance_for(
+    source: Source, table: str, records: Sequence[Any], refs: Sequence[str] | None = None
+) -> list[Provenance]:
     """``Provenance`` entries for ``records`` of ``table`` read from ``source``.
 
     ``refs`` gives each record's place in the source; by default ``<table>:<id>``.
@@ -167,7 +170,9 @@ def provenance_for(source: Source, table: str, records: Sequence[Any], refs: Seq
     for i, r in enumerate(records):
         ref = refs[i] if refs is not None else f"{table}:{r.id}"
         out.append(
-            Provenance.model_construct(record_id=r.id, table=table, source=source.kind, location=source.location, ref=ref)
+            Provenance.model_construct(
+                record_id=r.id, table=table, source=source.kind, location=source.location, ref=ref
+            )
         )
     return out
 
@@ -190,6 +195,8 @@ def redact_url(url: str) -> str:
         user = userinfo.split(":", 1)[0]
         netloc = f"{user}@{host}" if user else host
     query = [
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not any(s in k.lower() for s in _SECRET_PARAMS)
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not any(s in k.lower() for s in _SECRET_PARAMS)
     ]
     return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), ""))

@@ -21,7 +21,13 @@ import pyarrow as pa
 
 from behest_lab.errors import InterchangeError, SourceError
 from behest_lab.interchange.behest_schema import COLUMNS, MIGRATIONS, table_columns
-from behest_lab.interchange.behest_sqlite import ROW_DECODERS, RowError, open_behest_sqlite, recover_tool_ids, select_sql
+from behest_lab.interchange.behest_sqlite import (
+    ROW_DECODERS,
+    RowError,
+    open_behest_sqlite,
+    recover_tool_ids,
+    select_sql,
+)
 from behest_lab.interchange.bundle import Bundle
 from behest_lab.records import MessageRecord
 from behest_lab.sources.base import FINGERPRINT_SCHEMA, BadRowHandler, Want, provenance_for
@@ -53,6 +59,7 @@ class SQLiteSource:
     kind = "sqlite"
 
     def __init__(self, url: str) -> None:
+        """Open the file read-only and check its schema."""
         self.path = _path_of(url)
         self.location = str(self.path.resolve())
         try:
@@ -91,7 +98,12 @@ class SQLiteSource:
 
     def _error(self, reason: str, table: str | None = None, key: Any = None, row: int | None = None) -> SourceError:
         return SourceError(
-            reason, source=self.kind, location=self.location, table=table, key=None if key is None else str(key), row=row
+            reason,
+            source=self.kind,
+            location=self.location,
+            table=table,
+            key=None if key is None else str(key),
+            row=row,
         )
 
     # --- fingerprints --------------------------------------------------------------------------------------------
@@ -169,9 +181,9 @@ class SQLiteSource:
             session = self._decode("sessions", row, on_bad)
             mine = grouped.get(row["id"], {})
             if session is None:
-                for table, children in mine.items():
-                    for r in children:
-                        on_bad(self._error("its session row does not decode", table, r["id"], r["_rowid"]))
+                for kind, lost in mine.items():
+                    for child in lost:
+                        on_bad(self._error("its session row does not decode", kind, child["id"], child["_rowid"]))
                 continue
             bundle = Bundle(session=session)
             bundle.messages = self._messages(mine.get("messages", []), on_bad)
@@ -213,6 +225,7 @@ class SQLiteSource:
         self._con.close()
 
     def __repr__(self) -> str:
+        """The class and the location."""
         return f"<SQLiteSource {self.location}>"
 
 

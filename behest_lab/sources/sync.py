@@ -84,11 +84,14 @@ class SyncReport:
         )
 
     def __str__(self) -> str:
+        """The status line, then counts per table and the first skipped rows."""
         lines = [self.status()]
         for table in TABLES:
             counts = (self.new[table], self.updated[table], self.deleted[table], self.removed[table])
             if any(counts):
-                lines.append(f"  {table}: {counts[0]} new, {counts[1]} updated, {counts[2]} deleted, {counts[3]} removed")
+                lines.append(
+                    f"  {table}: {counts[0]} new, {counts[1]} updated, {counts[2]} deleted, {counts[3]} removed"
+                )
         lines += [f"  skipped: {e}" for e in self.bad_rows[:20]]
         return "\n".join(lines)
 
@@ -196,7 +199,12 @@ def sync(
         opened = open_source(source)
         try:
             return sync(
-                opened, store, mirror_deletes=mirror_deletes, skip_bad=skip_bad, progress=progress, batch_rows=batch_rows
+                opened,
+                store,
+                mirror_deletes=mirror_deletes,
+                skip_bad=skip_bad,
+                progress=progress,
+                batch_rows=batch_rows,
             )
         finally:
             opened.close()
@@ -216,7 +224,16 @@ def sync(
     for table, _ in gone:
         report.deleted[table] += 1
     if todo:
-        _copy(source, store, report, todo, first=state.num_rows == 0, skip_bad=skip_bad, progress=progress, batch_rows=batch_rows)
+        _copy(
+            source,
+            store,
+            report,
+            todo,
+            first=state.num_rows == 0,
+            skip_bad=skip_bad,
+            progress=progress,
+            batch_rows=batch_rows,
+        )
     if gone and mirror_deletes:
         delete = [(t, UUID(i)) for t, i in gone]
         for i in range(0, len(delete), batch_rows):
@@ -250,9 +267,7 @@ def _copy(
         if sid is not None:
             sessions.add(sid)
     # "new" rows whose id the store already holds (imported before, or synced from another location) replace it
-    stored = {
-        table: _existing(store, table, [i for i in ids if wanted[(table, i)][1]]) for table, ids in rows.items()
-    }
+    stored = {table: _existing(store, table, [i for i in ids if wanted[(table, i)][1]]) for table, ids in rows.items()}
     want = None if first else Want(sessions=frozenset(sessions), rows={t: frozenset(v) for t, v in rows.items()})
 
     def on_bad(error: SourceError) -> None:
@@ -278,7 +293,11 @@ def _copy(
                 batch.replace.append(record)
                 report.updated[table] += 1
             p = origin.get((table, record.id)) or Provenance.model_construct(
-                record_id=record.id, table=table, source=source.kind, location=source.location, ref=f"{table}:{record.id}"
+                record_id=record.id,
+                table=table,
+                source=source.kind,
+                location=source.location,
+                ref=f"{table}:{record.id}",
             )
             batch.provenance.append(p)
             batch.fingerprints.append(fp)

@@ -14,10 +14,10 @@ from uuid import UUID
 
 from behest_lab.records import (
     Artifact,
-    Provenance,
     EmbeddingRecord,
     MessageRecord,
     Pagination,
+    Provenance,
     ScoredEmbedding,
     Session,
     SessionFilter,

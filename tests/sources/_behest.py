@@ -36,7 +36,9 @@ class BehestSqlite:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.con: sqlite3.Connection = behest_db(path) if not path.exists() else sqlite3.connect(path, isolation_level=None)
+        self.con: sqlite3.Connection = (
+            behest_db(path) if not path.exists() else sqlite3.connect(path, isolation_level=None)
+        )
         self.con.execute("PRAGMA foreign_keys=ON")
         self.clock = 0
 
@@ -53,7 +55,9 @@ class BehestSqlite:
         )
         return sid
 
-    def append_message(self, session_id: str, role: str = "user", text: str = "hi", tool_calls: list[Any] | None = None) -> str:
+    def append_message(
+        self, session_id: str, role: str = "user", text: str = "hi", tool_calls: list[Any] | None = None
+    ) -> str:
         mid = new_id(2)
         outer = self.con.in_transaction
         if not outer:
@@ -61,7 +65,14 @@ class BehestSqlite:
         self.con.execute(
             "INSERT INTO messages (id, session_id, role, content, tool_calls, usage, created_at, is_compaction, "
             "is_summary, compaction_meta) VALUES (?, ?, ?, ?, ?, NULL, ?, 0, 0, NULL)",
-            (mid, session_id, role, json.dumps([{"type": "text", "text": text}]), json.dumps(tool_calls or []), self._now()),
+            (
+                mid,
+                session_id,
+                role,
+                json.dumps([{"type": "text", "text": text}]),
+                json.dumps(tool_calls or []),
+                self._now(),
+            ),
         )
         self.con.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (self._now(), session_id))
         if not outer:
@@ -69,18 +80,27 @@ class BehestSqlite:
         return mid
 
     def update_usage(self, message_id: str, input_tokens: int, output_tokens: int) -> None:
-        usage = {"input_tokens": input_tokens, "output_tokens": output_tokens, "total_tokens": input_tokens + output_tokens}
+        usage = {
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "total_tokens": input_tokens + output_tokens,
+        }
         self.con.execute("UPDATE messages SET usage = ? WHERE id = ?", (json.dumps(usage), message_id))
 
     def update_session(self, session_id: str, title: str, model: str | None = None) -> None:
         if model is None:
-            self.con.execute("UPDATE sessions SET title = ?, updated_at = ? WHERE id = ?", (title, self._now(), session_id))
+            self.con.execute(
+                "UPDATE sessions SET title = ?, updated_at = ? WHERE id = ?", (title, self._now(), session_id)
+            )
         else:
             self.con.execute(
-                "UPDATE sessions SET title = ?, model = ?, updated_at = ? WHERE id = ?", (title, model, self._now(), session_id)
+                "UPDATE sessions SET title = ?, model = ?, updated_at = ? WHERE id = ?",
+                (title, model, self._now(), session_id),
             )
 
-    def record_execution(self, session_id: str, message_id: str, call_id: str = "call-1", status: str = "pending", ms: int = 0) -> str:
+    def record_execution(
+        self, session_id: str, message_id: str, call_id: str = "call-1", status: str = "pending", ms: int = 0
+    ) -> str:
         eid = new_id(3)
         self.con.execute(
             "INSERT INTO tool_executions (id, session_id, message_id, call_id, tool_name, arguments, result, status, "

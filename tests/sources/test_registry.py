@@ -14,7 +14,15 @@ import pytest
 
 from behest_lab import SourceError
 from behest_lab.cli import main
-from behest_lab.sources import FINGERPRINT_SCHEMA, SCHEMES, Source, fingerprint, fingerprint_table, open_source, redact_url
+from behest_lab.sources import (
+    FINGERPRINT_SCHEMA,
+    SCHEMES,
+    Source,
+    fingerprint,
+    fingerprint_table,
+    open_source,
+    redact_url,
+)
 from behest_lab.sources.sqlite import SQLiteSource
 from tests.sources._behest import BehestSqlite
 
@@ -25,10 +33,13 @@ def test_sqlite_urls_and_plain_paths_open_the_sqlite_reader(tmp_path: Path) -> N
     for url in (f"sqlite://{db.path}", str(db.path)):
         source = open_source(url)
         try:
-            assert isinstance(source, SQLiteSource) and isinstance(source, Source)
-            assert source.kind == "sqlite" and source.location == str(db.path.resolve())
+            assert isinstance(source, SQLiteSource)
+            assert isinstance(source, Source)
+            assert source.kind == "sqlite"
+            assert source.location == str(db.path.resolve())
             prints = source.fingerprints()
-            assert prints.schema == FINGERPRINT_SCHEMA and prints.num_rows == 1 + 6 + 2 + 2
+            assert prints.schema == FINGERPRINT_SCHEMA
+            assert prints.num_rows == 1 + 6 + 2 + 2
         finally:
             source.close()
 
@@ -50,7 +61,8 @@ def test_fingerprints_change_only_with_the_row(tmp_path: Path) -> None:
 def test_unknown_schemes_and_missing_readers_are_named() -> None:
     with pytest.raises(SourceError, match="unknown scheme 'ftp'") as info:
         open_source("ftp://user:hunter2@host/x")
-    assert "hunter2" not in str(info.value) and info.value.location == "ftp://user@host/x"
+    assert "hunter2" not in str(info.value)
+    assert info.value.location == "ftp://user@host/x"
     for scheme in ("postgresql", "mysql", "redis", "mongodb", "file", "s3", "qdrant", "surrealdb"):
         assert scheme in SCHEMES
     with pytest.raises(SourceError, match="no such file or folder"):
@@ -72,7 +84,8 @@ def test_fingerprint_is_stable_and_tells_values_apart() -> None:
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert int(other.stdout) == fingerprint("x", 2, None, b"y")
     table = fingerprint_table([("messages", "id-1", None, fingerprint("x")), ("sessions", "s", "s", 0)])
-    assert table.schema == FINGERPRINT_SCHEMA and table.column("fp").type == pa.uint64()
+    assert table.schema == FINGERPRINT_SCHEMA
+    assert table.column("fp").type == pa.uint64()
 
 
 def test_the_sync_command_prints_its_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -80,7 +93,9 @@ def test_the_sync_command_prints_its_report(tmp_path: Path, capsys: pytest.Captu
     db.conversation()
     assert main(["sync", f"sqlite://{db.path}", "--store", str(tmp_path / "lake")]) == 0
     out = capsys.readouterr().out
-    assert "6 messages" not in out and "11 new, 0 updated" in out and "messages: 6 new" in out
+    assert "6 messages" not in out
+    assert "11 new, 0 updated" in out
+    assert "messages: 6 new" in out
     assert main(["sync", "ftp://x/y", "--store", str(tmp_path / "lake")]) == 1
     assert "unknown scheme" in capsys.readouterr().err
 
@@ -96,7 +111,11 @@ def test_watch_prints_one_status_line_per_run_and_stops_on_interrupt(tmp_path: P
     while len(lines) < 2 and time.monotonic() < deadline:
         lines.append(proc.stdout.readline())
     os.kill(proc.pid, signal.SIGINT)
-    rest, err = proc.communicate(timeout=120)
+    _rest, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
-    assert lines[0].startswith("[") and "run 1: sqlite" in lines[0] and "11 new" in lines[0]
-    assert "run 2: sqlite" in lines[1] and "0 new, 0 updated" in lines[1] and "11 unchanged" in lines[1]
+    assert lines[0].startswith("[")
+    assert "run 1: sqlite" in lines[0]
+    assert "11 new" in lines[0]
+    assert "run 2: sqlite" in lines[1]
+    assert "0 new, 0 updated" in lines[1]
+    assert "11 unchanged" in lines[1]

@@ -35,9 +35,15 @@ def _count(store: Store, table: str) -> int:
 def test_first_sync_copies_everything_as_the_import_reads_it(behest: BehestSqlite, store: Store) -> None:
     report = sync(_url(behest), store)
     assert report.new == {
-        "sessions": 3, "messages": 18, "tool_executions": 6, "usage_records": 6, "embeddings": 0, "artifacts": 0
+        "sessions": 3,
+        "messages": 18,
+        "tool_executions": 6,
+        "usage_records": 6,
+        "embeddings": 0,
+        "artifacts": 0,
     }
-    assert report.bad == 0 and report.commits == 1
+    assert report.bad == 0
+    assert report.commits == 1
     from behest_lab import MemoryStore
 
     with MemoryStore() as imported:
@@ -48,14 +54,19 @@ def test_first_sync_copies_everything_as_the_import_reads_it(behest: BehestSqlit
             assert store.executions.list_executions(s.id) == imported.executions.list_executions(s.id)
             assert store.executions.list_usage(s.id) == imported.executions.list_usage(s.id)
     # tool-result ids recovered from the preceding assistant message, as the import does
-    tools = [m for s in store.sessions.list_sessions() for m in store.sessions.list_messages(s.id) if m.role.value == "tool"]
-    assert tools and all(m.tool_call_id is not None and m.tool_name == "search" for m in tools)
+    tools = [
+        m for s in store.sessions.list_sessions() for m in store.sessions.list_messages(s.id) if m.role.value == "tool"
+    ]
+    assert tools
+    assert all(m.tool_call_id is not None and m.tool_name == "search" for m in tools)
 
 
 def test_a_second_sync_moves_nothing(behest: BehestSqlite, store: Store) -> None:
     sync(_url(behest), store)
     again = sync(_url(behest), store)
-    assert again.changed == 0 and again.commits == 0 and again.unchanged == 33
+    assert again.changed == 0
+    assert again.commits == 0
+    assert again.unchanged == 33
     assert _count(store, "messages") == 18
 
 
@@ -71,13 +82,23 @@ def test_new_rows_and_changes_in_place_are_found(behest: BehestSqlite, store: St
     ex = store.executions.list_executions(first.id)[0]
     behest.con.execute("UPDATE tool_executions SET status = 'pending', duration_ms = 0 WHERE id = ?", (str(ex.id),))
     report = sync(_url(behest), store)
-    assert report.new["sessions"] == 2 and report.new["messages"] == 1 + 3
+    assert report.new["sessions"] == 2
+    assert report.new["messages"] == 1 + 3
     assert report.updated == {
-        "sessions": 1, "messages": 1, "tool_executions": 1, "usage_records": 0, "embeddings": 0, "artifacts": 0
+        "sessions": 1,
+        "messages": 1,
+        "tool_executions": 1,
+        "usage_records": 0,
+        "embeddings": 0,
+        "artifacts": 0,
     }
     got = store.sessions.get_session(first.id)
-    assert got is not None and (got.title, got.model) == ("renamed", "gpt-5") and got.updated_at > first.updated_at
-    assert store.sessions.list_messages(first.id)[1].usage == TokenUsage(input_tokens=7, output_tokens=8, total_tokens=15)
+    assert got is not None
+    assert (got.title, got.model) == ("renamed", "gpt-5")
+    assert got.updated_at > first.updated_at
+    assert store.sessions.list_messages(first.id)[1].usage == TokenUsage(
+        input_tokens=7, output_tokens=8, total_tokens=15
+    )
     assert store.executions.list_executions(first.id)[0].status is ToolExecutionStatus.PENDING
     assert [m.id for m in store.sessions.list_messages(UUID(sid))] == [UUID(mid)]
     assert store.sessions.get_session(UUID(old_sid)) is not None
@@ -91,7 +112,8 @@ def test_an_execution_recorded_again_when_it_finished_is_updated(behest: BehestS
     sync(_url(behest), store)
     behest.finish_execution(eid, {"hits": 3}, 250)
     report = sync(_url(behest), store)
-    assert report.updated["tool_executions"] == 1 and report.changed == 1
+    assert report.updated["tool_executions"] == 1
+    assert report.changed == 1
     (e,) = store.executions.list_executions(UUID(sid))
     assert (e.status, e.result, e.duration_ms) == (ToolExecutionStatus.SUCCESS, {"hits": 3}, 250)
 
@@ -101,10 +123,13 @@ def test_deleted_sessions_are_reported_and_removed_only_when_mirrored(behest: Be
     victim = store.sessions.list_sessions()[0].id
     behest.delete_session(str(victim))  # behest's cascade: messages, executions, usage records
     report = sync(_url(behest), store)
-    assert report.deleted["sessions"] == 1 and report.deleted["messages"] == 6
-    assert sum(report.removed.values()) == 0 and store.sessions.get_session(victim) is not None
+    assert report.deleted["sessions"] == 1
+    assert report.deleted["messages"] == 6
+    assert sum(report.removed.values()) == 0
+    assert store.sessions.get_session(victim) is not None
     mirrored = sync(_url(behest), store, mirror_deletes=True)
-    assert mirrored.removed == mirrored.deleted and mirrored.removed["tool_executions"] == 2
+    assert mirrored.removed == mirrored.deleted
+    assert mirrored.removed["tool_executions"] == 2
     assert store.sessions.get_session(victim) is None
     assert _count(store, "messages") == 12
     assert _count(store, "provenance") == 2 + 12 + 4 + 4
@@ -113,7 +138,7 @@ def test_deleted_sessions_are_reported_and_removed_only_when_mirrored(behest: Be
 
 def test_provenance_names_the_source_without_secrets(behest: BehestSqlite, store: Store) -> None:
     sync(_url(behest), store)
-    rows = store.sql('SELECT DISTINCT source, location FROM provenance').fetchall()
+    rows = store.sql("SELECT DISTINCT source, location FROM provenance").fetchall()
     assert rows == [("sqlite", str(behest.path.resolve()))]
     by_source = store.sql(
         "SELECT p.source, count(*) FROM sessions AS s JOIN provenance AS p ON p.record_id = s.id "
@@ -125,15 +150,19 @@ def test_provenance_names_the_source_without_secrets(behest: BehestSqlite, store
 def test_a_bad_row_is_named_or_skipped_and_counted(behest: BehestSqlite, store: Store) -> None:
     sid = behest.create_session()
     bad = behest.append_message(sid, "user", "x")
-    behest.con.execute("UPDATE messages SET content = '[{\"type\": \"nope\"}' WHERE id = ?", (bad,))
+    behest.con.execute('UPDATE messages SET content = \'[{"type": "nope"}\' WHERE id = ?', (bad,))
     with pytest.raises(SourceError) as info:
         sync(_url(behest), store)
     err = info.value
-    assert (err.source, err.table, err.key) == ("sqlite", "messages", bad) and err.row is not None
-    assert str(behest.path.resolve()) in str(err) and "messages" in str(err)
+    assert (err.source, err.table, err.key) == ("sqlite", "messages", bad)
+    assert err.row is not None
+    assert str(behest.path.resolve()) in str(err)
+    assert "messages" in str(err)
     report = sync(_url(behest), store, skip_bad=True)
-    assert report.bad == 1 and report.bad_rows[0].key == bad
-    assert report.new["messages"] == 18 and store.sessions.get_session(UUID(sid)) is not None
+    assert report.bad == 1
+    assert report.bad_rows[0].key == bad
+    assert report.new["messages"] == 18
+    assert store.sessions.get_session(UUID(sid)) is not None
     # the bad row is read again next time (it was never stored), and counted again
     assert sync(_url(behest), store, skip_bad=True).bad == 1
 
@@ -141,8 +170,10 @@ def test_a_bad_row_is_named_or_skipped_and_counted(behest: BehestSqlite, store: 
 def test_a_sync_after_an_import_replaces_instead_of_failing(behest: BehestSqlite, store: Store) -> None:
     import_behest_sqlite(store, behest.path)
     report = sync(_url(behest), store)
-    assert sum(report.new.values()) == 0 and report.updated["messages"] == 18
-    assert _count(store, "messages") == 18 and _count(store, "provenance") == 33
+    assert sum(report.new.values()) == 0
+    assert report.updated["messages"] == 18
+    assert _count(store, "messages") == 18
+    assert _count(store, "provenance") == 33
 
 
 def test_sources_that_are_not_behest_give_named_errors(tmp_path: Path) -> None:

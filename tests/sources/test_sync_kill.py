@@ -90,14 +90,16 @@ def _check_consistent(folder: Path, expected: dict[str, dict[str, int]]) -> int:
                 assert got.get(sid, 0) == expected[table].get(sid, 0), (table, sid)
         for table in ("sessions", *CHILDREN):
             lost = store.sql(
-                f"SELECT count(*) FROM {table} AS r ANTI JOIN provenance AS p ON p.record_id = r.id AND p.\"table\" = ?",
+                f'SELECT count(*) FROM {table} AS r ANTI JOIN provenance AS p ON p.record_id = r.id AND p."table" = ?',
                 [table],
             ).fetchone()
             orphans = store.sql(
-                f"SELECT count(*) FROM provenance AS p ANTI JOIN {table} AS r ON p.record_id = r.id WHERE p.\"table\" = ?",
+                f"SELECT count(*) FROM provenance AS p ANTI JOIN {table} AS r ON p.record_id = r.id "
+                'WHERE p."table" = ?',
                 [table],
             ).fetchone()
-            assert lost == (0,) and orphans == (0,), table
+            assert lost == (0,), table
+            assert orphans == (0,), table
     return len(sessions)
 
 

@@ -116,7 +116,9 @@ def _replace(store: LakeStore, con: duckdb.DuckDBPyConnection, swaps: dict[type,
         ids = [str(m.id) for m in messages]
         stored = {
             str(r[0]): r[1]
-            for r in con.execute("SELECT id, seq FROM messages WHERE id IN (SELECT unnest(?::UUID[]))", [ids]).fetchall()
+            for r in con.execute(
+                "SELECT id, seq FROM messages WHERE id IN (SELECT unnest(?::UUID[]))", [ids]
+            ).fetchall()
         }
         fresh = [m for m in messages if str(m.id) not in stored]
         old = [m for m in messages if str(m.id) in stored]
@@ -153,10 +155,10 @@ def _delete(store: LakeStore, con: duckdb.DuckDBPyConnection, rows: Sequence[tup
             store.sessions.delete_session(UUID(sid))
     for table in ("messages", "tool_executions", "usage_records"):
         _sql.delete_ids(con, table, by_table.get(table, []))
-    for id in by_table.get("embeddings", []):
-        store.embeddings.delete(UUID(id))
-    for id in by_table.get("artifacts", []):
-        store.artifacts.delete(UUID(id))
+    for text in by_table.get("embeddings", []):
+        store.embeddings.delete(UUID(text))
+    for text in by_table.get("artifacts", []):
+        store.artifacts.delete(UUID(text))
     for table, ids in by_table.items():
         con.execute(
             'DELETE FROM provenance WHERE "table" = ? AND record_id IN (SELECT unnest(?::UUID[]))', [table, ids]
@@ -168,7 +170,7 @@ def _store_provenance(con: duckdb.DuckDBPyConnection, data: object) -> None:
     con.register("_behest_prov", data)
     try:
         con.execute(
-            'DELETE FROM provenance AS p USING _behest_prov AS n WHERE p.record_id = CAST(n.record_id AS UUID) '
+            "DELETE FROM provenance AS p USING _behest_prov AS n WHERE p.record_id = CAST(n.record_id AS UUID) "
             'AND p."table" = n."table" AND p.location = n.location'
         )
         con.execute(f"INSERT INTO provenance {provenance_table.cast_select_sql('_behest_prov')}")

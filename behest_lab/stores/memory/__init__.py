@@ -17,6 +17,7 @@ from behest_lab.records import (
     ToolExecution,
     UsageRecord,
 )
+from behest_lab.stores import provenance as provenance_table
 from behest_lab.stores import tables
 from behest_lab.stores.memory import batches
 from behest_lab.stores.memory._state import MemoryState
@@ -24,7 +25,6 @@ from behest_lab.stores.memory.artifacts import MemoryArtifactStore
 from behest_lab.stores.memory.embeddings import MemoryEmbeddingStore
 from behest_lab.stores.memory.executions import MemoryExecutionStore
 from behest_lab.stores.memory.sessions import MemorySessionStore
-from behest_lab.stores import provenance as provenance_table
 from behest_lab.stores.protocols import Record, Store
 
 __all__ = [

@@ -47,8 +47,10 @@ def write_batch(
     provenance: Sequence[Provenance] = (),
     fingerprints: Sequence[int | None] = (),
 ) -> None:
-    """Check the whole batch against ``state``, then write it with ``store``'s bulk methods (see
-    ``Store.write_batch``)."""
+    """Check the whole batch against ``state``, then write it with ``store``'s bulk methods.
+
+    See ``Store.write_batch``.
+    """
     new_sessions = check_batch(sessions, Session, "sessions")
     new_messages = check_batch(messages, MessageRecord, "messages")
     new_executions = check_batch(executions, ToolExecution, "executions")
@@ -74,10 +76,11 @@ def write_batch(
             if m.id in state.message_session:
                 raise AlreadyExistsError(m.id, "message")
         owners = owners | {s.id for s in swaps[Session]}
+        swapped = [*swaps[ToolExecution], *swaps[UsageRecord], *swaps[MessageRecord]]
         for owner in [
-            *(e.session_id for e in [*new_executions, *swaps[ToolExecution]]),
-            *(u.session_id for u in [*new_usages, *swaps[UsageRecord]]),
-            *(m.session_id for m in swaps[MessageRecord]),
+            *(e.session_id for e in new_executions),
+            *(u.session_id for u in new_usages),
+            *(r.session_id for r in swapped if isinstance(r, ToolExecution | UsageRecord | MessageRecord)),
         ]:
             if owner not in owners:
                 raise NotFoundError(owner, "session")
@@ -110,7 +113,9 @@ def split_replacements(records: Sequence[Record]) -> dict[type, list[Record]]:
     Raises:
         TypeError: An element is not a record.
     """
-    out: dict[type, list[Record]] = {c: [] for c in (Session, MessageRecord, ToolExecution, UsageRecord, EmbeddingRecord, Artifact)}
+    out: dict[type, list[Record]] = {
+        c: [] for c in (Session, MessageRecord, ToolExecution, UsageRecord, EmbeddingRecord, Artifact)
+    }
     for r in records:
         bucket = out.get(type(r))
         if bucket is None:
