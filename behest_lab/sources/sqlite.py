@@ -10,11 +10,13 @@ refused.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
+from uuid import UUID
 
 import duckdb
 import pyarrow as pa
@@ -140,14 +142,14 @@ class SQLiteSource:
                 self._orphans(on_bad, None)
                 cursor = self._con.execute(selects["sessions"] + " ORDER BY rowid")
                 while rows := cursor.fetchmany(_SESSIONS_PER_QUERY):
-                    yield from self._bundles(rows, selects, on_bad)
+                    yield from self._bundles(rows, selects, on_bad, None)
                 return
             wanted = sorted(want.sessions)
             for i in range(0, len(wanted), _MAX_VARIABLES):
                 chunk = wanted[i : i + _MAX_VARIABLES]
                 rows = self._in(selects["sessions"], "id", chunk)
                 rows.sort(key=lambda r: r["_rowid"])
-                yield from self._bundles(rows, selects, on_bad)
+                yield from self._bundles(rows, selects, on_bad, want)
             self._orphans(on_bad, set(wanted))
         except sqlite3.DatabaseError as exc:
             raise self._error(f"reading failed: {exc}") from exc
@@ -169,7 +171,10 @@ class SQLiteSource:
                 if sessions is None or str(sid).lower() in sessions:
                     on_bad(self._error(f"session {sid!r} does not exist in the database", table, rid, rowid))
 
-    def _bundles(self, rows: list[sqlite3.Row], selects: dict[str, str], on_bad: BadRowHandler) -> Iterator[Bundle]:
+    def _bundles(
+        self, rows: list[sqlite3.Row], selects: dict[str, str], on_bad: BadRowHandler, want: Want | None
+    ) -> Iterator[Bundle]:
+        """Bundles of these session rows; with ``want``, only the wanted rows of each are decoded."""
         raw_ids = [r["id"] for r in rows]
         children = {t: self._in(selects[t], "session_id", raw_ids) for t in _CHILDREN}
         grouped: dict[Any, dict[str, list[sqlite3.Row]]] = {}
@@ -186,13 +191,18 @@ class SQLiteSource:
                         on_bad(self._error("its session row does not decode", kind, child["id"], child["_rowid"]))
                 continue
             bundle = Bundle(session=session)
-            bundle.messages = self._messages(mine.get("messages", []), on_bad)
+            if want is None:
+                bundle.messages = self._messages(mine.get("messages", []), on_bad)
+            else:
+                bundle.messages = self._wanted_messages(mine.get("messages", []), on_bad, want)
             for r in mine.get("tool_executions", []):
-                if (e := self._decode("tool_executions", r, on_bad)) is not None:
-                    bundle.executions.append(e)
+                if want is None or want.wants("tool_executions", _key(r["id"])):
+                    if (e := self._decode("tool_executions", r, on_bad)) is not None:
+                        bundle.executions.append(e)
             for r in mine.get("usage_records", []):
-                if (u := self._decode("usage_records", r, on_bad)) is not None:
-                    bundle.usage.append(u)
+                if want is None or want.wants("usage_records", _key(r["id"])):
+                    if (u := self._decode("usage_records", r, on_bad)) is not None:
+                        bundle.usage.append(u)
             bundle.provenance = [
                 *provenance_for(self, "sessions", [session]),
                 *provenance_for(self, "messages", bundle.messages),
@@ -220,6 +230,41 @@ class SQLiteSource:
         fixed, _, _ = recover_tool_ids([m for m, _ in items])
         return fixed
 
+    def _wanted_messages(self, rows: list[sqlite3.Row], on_bad: BadRowHandler, want: Want) -> list[MessageRecord]:
+        """The wanted messages of one session, decoded, with tool-result ids paired as ``_messages`` pairs them.
+
+        The other rows are not decoded: the pairing needs only each row's place in the conversation, its role and
+        an assistant's ``tool_calls``. The place is the ``created_at`` text when every row has behest's fixed-width
+        ``+00:00`` form (text order is time order then), else the parsed time.
+        """
+        if not any(want.wants("messages", _key(r["id"])) for r in rows):
+            return []
+        stamps = [r["created_at"] for r in rows]
+        uniform = all(isinstance(t, str) and t.endswith("+00:00") and len(t) == len(stamps[0]) for t in stamps)
+        if uniform:
+            ordered = sorted(rows, key=lambda r: (r["created_at"], r["_rowid"]))
+        else:
+            return [m for m in self._messages(rows, on_bad) if want.wants("messages", str(m.id))]
+        out: list[MessageRecord] = []
+        queue: list[tuple[str, str]] = []
+        for row in ordered:
+            role = row["role"]
+            wanted = want.wants("messages", _key(row["id"]))
+            if role == "assistant":
+                queue = _calls(row["tool_calls"])
+            if not wanted:
+                if role == "tool" and queue:
+                    queue.pop(0)
+                continue
+            m = self._decode("messages", row, on_bad)
+            if m is None:
+                continue
+            if m.role.value == "tool" and m.tool_call_id is None and m.tool_name is None and queue:
+                call_id, name = queue.pop(0)
+                m = m.with_tool_result(call_id, name)
+            out.append(m)
+        return out
+
     def close(self) -> None:
         """Close the database."""
         self._con.close()
@@ -227,6 +272,23 @@ class SQLiteSource:
     def __repr__(self) -> str:
         """The class and the location."""
         return f"<SQLiteSource {self.location}>"
+
+
+def _key(raw: Any) -> str:
+    """A row's id text as the fingerprints give it (canonical UUID text when it parses)."""
+    try:
+        return str(UUID(raw))
+    except (TypeError, ValueError, AttributeError):
+        return str(raw)
+
+
+def _calls(text: Any) -> list[tuple[str, str]]:
+    """``(id, name)`` of each tool call in an assistant row's ``tool_calls`` text (empty when it does not parse)."""
+    try:
+        calls = json.loads(text)
+        return [(str(c["id"]), str(c["name"])) for c in calls]
+    except (TypeError, ValueError, KeyError):
+        return []
 
 
 def _canonical(column: str) -> str:

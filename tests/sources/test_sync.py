@@ -204,3 +204,18 @@ def test_a_schema_from_an_unknown_behest_version_is_refused(behest: BehestSqlite
     with pytest.raises(SourceError, match=r"migrations \[6\]") as info:
         open_source(str(behest.path))
     assert info.value.table == "_sqlx_migrations"
+
+
+def test_a_tool_result_changed_in_place_keeps_its_recovered_ids(behest: BehestSqlite, store: Store) -> None:
+    sync(_url(behest), store)
+    session = store.sessions.list_sessions()[0]
+    tools = [m for m in store.sessions.list_messages(session.id) if m.role.value == "tool"]
+    assert len(tools) == 2
+    for m in tools:
+        behest.update_usage(str(m.id), 1, 1)
+    report = sync(_url(behest), store)
+    assert report.updated["messages"] == 2 and report.changed == 2
+    after = [m for m in store.sessions.list_messages(session.id) if m.role.value == "tool"]
+    assert [(m.tool_call_id, m.tool_name) for m in after] == [(m.tool_call_id, m.tool_name) for m in tools]
+    assert [m.tool_call_id for m in after] == ["call-0", "call-1"]
+    assert all(m.usage is not None for m in after)
