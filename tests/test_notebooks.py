@@ -40,6 +40,7 @@ TUTORIALS = (
     "04_tool_performance",
     "05_semantic_search",
     "06_import_from_behest",
+    "07_sync_from_behest",
 )
 ALL_NOTEBOOKS = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 OWN = [f"{name}.ipynb" for name in TUTORIALS] + ["browser_check.ipynb"]
