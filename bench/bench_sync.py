@@ -25,6 +25,7 @@ import duckdb
 
 from behest_lab import open_store, sync
 from behest_lab.interchange.behest_schema import create_behest_schema
+from behest_lab.sources import open_source
 from behest_lab.stores.lake.instances import load_extensions
 
 TARGET_NEW_S = 2.0
@@ -62,7 +63,8 @@ def _sqlite_rows(con: sqlite3.Connection, first: int, sessions: int) -> None:
         sid = _uuid(1, s)
         base = s * MESSAGES_PER_SESSION
         con.execute(
-            "INSERT INTO sessions (id, title, model, metadata, created_at, updated_at) VALUES (?, ?, 'gpt-4', 'null', ?, ?)",
+            "INSERT INTO sessions (id, title, model, metadata, created_at, updated_at) "
+            "VALUES (?, ?, 'gpt-4', 'null', ?, ?)",
             (sid, f"session {s}", _ts(base), _ts(base + MESSAGES_PER_SESSION)),
         )
         messages = []
@@ -142,23 +144,27 @@ def _run(name: str, case: Case, messages: int) -> dict[str, Any]:
         t = time.perf_counter()
         rows = case.scan(url)
         scan_s = time.perf_counter() - t
+        source = open_source(url)  # opened once, as ``--watch`` keeps it
         with open_store(folder / "lake") as store:
             t = time.perf_counter()
-            first = sync(url, store)
+            first = sync(source, store)
             first_s = time.perf_counter() - t
             t = time.perf_counter()
-            idle = sync(url, store)
+            idle = sync(source, store)
             idle_s = time.perf_counter() - t
             case.add(url, NEW_ROWS // MESSAGES_PER_SESSION, messages // MESSAGES_PER_SESSION)
             t = time.perf_counter()
-            new = sync(url, store)
+            new = sync(source, store)
             new_s = time.perf_counter() - t
             case.rewrite(url, NEW_ROWS)
             t = time.perf_counter()
-            changed = sync(url, store)
+            changed = sync(source, store)
             changed_s = time.perf_counter() - t
-        assert first.changed == rows and idle.changed == 0
-        assert new.new["messages"] == NEW_ROWS and changed.updated["messages"] == NEW_ROWS
+        source.close()
+        assert first.changed == rows
+        assert idle.changed == 0
+        assert new.new["messages"] == NEW_ROWS
+        assert changed.updated["messages"] == NEW_ROWS
         result = {
             "messages": messages,
             "rows": rows,

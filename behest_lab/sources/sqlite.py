@@ -69,6 +69,7 @@ class SQLiteSource:
         except InterchangeError as exc:
             raise SourceError(exc.reason, source=self.kind, location=self.location, table=exc.table) from exc
         self._present = table_columns(self._con)
+        self._duck: duckdb.DuckDBPyConnection | None = None
         self._check_version()
 
     @classmethod
@@ -112,10 +113,12 @@ class SQLiteSource:
 
     def fingerprints(self) -> pa.Table:
         """Ids, owning sessions and a hash of every column, per row of behest's four tables."""
-        con = duckdb.connect()
         try:
-            load_extensions(con, names=["sqlite_scanner"])
-            con.execute("SET sqlite_all_varchar = true")
+            if self._duck is None:
+                # one DuckDB connection for the source's life: loading the SQLite scanner is the costly part
+                self._duck = duckdb.connect()
+                load_extensions(self._duck, names=["sqlite_scanner"])
+                self._duck.execute("SET sqlite_all_varchar = true")
             parts = []
             for table in COLUMNS:
                 cols = [c for c in COLUMNS[table] if c in self._present[table]]
@@ -125,11 +128,9 @@ class SQLiteSource:
                     f"hash({', '.join(cols)}) AS fp FROM sqlite_scan(?, '{table}') WHERE id IS NOT NULL"
                 )
             query = " UNION ALL ".join(parts)
-            result = con.execute(query, [str(self.path)] * len(parts)).to_arrow_table()
+            result = self._duck.execute(query, [str(self.path)] * len(parts)).to_arrow_table()
         except duckdb.Error as exc:
             raise self._error(f"cannot scan the database: {exc}") from exc
-        finally:
-            con.close()
         return result.cast(FINGERPRINT_SCHEMA)
 
     # --- records -------------------------------------------------------------------------------------------------
@@ -196,13 +197,13 @@ class SQLiteSource:
             else:
                 bundle.messages = self._wanted_messages(mine.get("messages", []), on_bad, want)
             for r in mine.get("tool_executions", []):
-                if want is None or want.wants("tool_executions", _key(r["id"])):
-                    if (e := self._decode("tool_executions", r, on_bad)) is not None:
-                        bundle.executions.append(e)
+                wanted = want is None or want.wants("tool_executions", _key(r["id"]))
+                if wanted and (e := self._decode("tool_executions", r, on_bad)) is not None:
+                    bundle.executions.append(e)
             for r in mine.get("usage_records", []):
-                if want is None or want.wants("usage_records", _key(r["id"])):
-                    if (u := self._decode("usage_records", r, on_bad)) is not None:
-                        bundle.usage.append(u)
+                wanted = want is None or want.wants("usage_records", _key(r["id"]))
+                if wanted and (u := self._decode("usage_records", r, on_bad)) is not None:
+                    bundle.usage.append(u)
             bundle.provenance = [
                 *provenance_for(self, "sessions", [session]),
                 *provenance_for(self, "messages", bundle.messages),
@@ -268,6 +269,9 @@ class SQLiteSource:
     def close(self) -> None:
         """Close the database."""
         self._con.close()
+        if self._duck is not None:
+            self._duck.close()
+            self._duck = None
 
     def __repr__(self) -> str:
         """The class and the location."""
