@@ -214,7 +214,8 @@ def test_a_tool_result_changed_in_place_keeps_its_recovered_ids(behest: BehestSq
     for m in tools:
         behest.update_usage(str(m.id), 1, 1)
     report = sync(_url(behest), store)
-    assert report.updated["messages"] == 2 and report.changed == 2
+    assert report.updated["messages"] == 2
+    assert report.changed == 2
     after = [m for m in store.sessions.list_messages(session.id) if m.role.value == "tool"]
     assert [(m.tool_call_id, m.tool_name) for m in after] == [(m.tool_call_id, m.tool_name) for m in tools]
     assert [m.tool_call_id for m in after] == ["call-0", "call-1"]
