@@ -108,10 +108,46 @@ SELECT o."table", o.id FROM _state AS o ANTI JOIN _fp AS c ON o."table" = c."tab
 """
 
 
-def _state(store: Store, location: str) -> pa.Table:
-    rel = store.sql(
-        'SELECT "table", CAST(record_id AS VARCHAR) AS id, fingerprint AS fp FROM provenance WHERE location = ?',
+#: Rows are compared in buckets (a hash of table and id): first one digest per bucket on each side, computed where
+#: the rows are, then row by row only in the buckets whose digests differ. An idle run moves a few thousand numbers
+#: instead of every kept fingerprint.
+_BUCKETS = 1 << 16
+_BUCKET = f'hash("table", {{id}}) % {_BUCKETS}'
+_DIGESTS = (
+    'SELECT {bucket} AS b, count(*) AS n, bit_xor(hash("table", {id}, {fp})) AS x FROM {source} {where} GROUP BY 1'
+)
+_STORED_ID = "CAST(record_id AS VARCHAR)"
+
+
+def _changed_buckets(store: Store, con: duckdb.DuckDBPyConnection, location: str) -> tuple[list[int], int]:
+    """Buckets whose rows differ between the source's fingerprints (``_all`` on ``con``) and the kept ones; and how
+    many rows the store keeps for ``location``."""
+    stored = store.sql(
+        _DIGESTS.format(
+            bucket=_BUCKET.format(id=_STORED_ID),
+            id=_STORED_ID,
+            fp="fingerprint",
+            source="provenance",
+            where="WHERE location = ?",
+        ),
         [location],
+    ).to_arrow_table()
+    con.register("_stored", stored)
+    current = _DIGESTS.format(bucket=_BUCKET.format(id="id"), id="id", fp="fp", source="_all", where="")
+    rows = con.execute(
+        f"SELECT coalesce(c.b, s.b) FROM ({current}) AS c FULL JOIN _stored AS s ON c.b = s.b "
+        "WHERE c.n IS DISTINCT FROM s.n OR c.x IS DISTINCT FROM s.x"
+    ).fetchall()
+    kept = con.execute("SELECT coalesce(sum(n), 0) FROM _stored").fetchone()
+    return [int(r[0]) for r in rows], int(kept[0]) if kept else 0
+
+
+def _state(store: Store, location: str, buckets: list[int]) -> pa.Table:
+    """The kept fingerprints of ``location`` in ``buckets``."""
+    rel = store.sql(
+        f'SELECT "table", {_STORED_ID} AS id, fingerprint AS fp FROM provenance WHERE location = ? '
+        f"AND {_BUCKET.format(id=_STORED_ID)} IN (SELECT unnest(?::UBIGINT[]))",
+        [location, buckets],
     )
     return rel.to_arrow_table()
 
@@ -211,13 +247,22 @@ def sync(
     started = time.perf_counter()
     report = SyncReport(source=source.kind, location=source.location)
     prints = source.fingerprints()
-    state = _state(store, source.location)
     con = duckdb.connect()
     try:
-        con.register("_fp", prints)
-        con.register("_state", state)
-        todo = con.execute(_DIFF).fetchall()
-        gone = con.execute(_GONE).fetchall()
+        con.register("_all", prints)
+        buckets, kept = _changed_buckets(store, con, source.location)
+        todo: list[Any] = []
+        gone: list[Any] = []
+        if buckets:
+            state = _state(store, source.location, buckets)
+            con.execute(
+                f"CREATE TEMP TABLE _fp AS SELECT * FROM _all WHERE {_BUCKET.format(id='id')} "
+                "IN (SELECT unnest(?::UBIGINT[]))",
+                [buckets],
+            )
+            con.register("_state", state)
+            todo = con.execute(_DIFF).fetchall()
+            gone = con.execute(_GONE).fetchall()
         report.unchanged = prints.num_rows - len(todo)
     finally:
         con.close()
@@ -229,7 +274,7 @@ def sync(
             store,
             report,
             todo,
-            first=state.num_rows == 0,
+            first=kept == 0,
             skip_bad=skip_bad,
             progress=progress,
             batch_rows=batch_rows,
