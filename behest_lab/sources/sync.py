@@ -116,7 +116,9 @@ _BUCKET = f'hash("table", {{id}}) % {_BUCKETS}'
 _DIGESTS = (
     'SELECT {bucket} AS b, count(*) AS n, bit_xor(hash("table", {id}, {fp})) AS x FROM {source} {where} GROUP BY 1'
 )
-_STORED_ID = "CAST(record_id AS VARCHAR)"
+# buckets and digests hash the id as a UUID on both sides: the store's column as it is, the source's text cast
+_STORED_ID = "record_id"
+_SOURCE_ID = "TRY_CAST(id AS UUID)"
 
 
 def _changed_buckets(store: Store, con: duckdb.DuckDBPyConnection, location: str) -> tuple[list[int], int]:
@@ -133,7 +135,7 @@ def _changed_buckets(store: Store, con: duckdb.DuckDBPyConnection, location: str
         [location],
     ).to_arrow_table()
     con.register("_stored", stored)
-    current = _DIGESTS.format(bucket=_BUCKET.format(id="id"), id="id", fp="fp", source="_all", where="")
+    current = _DIGESTS.format(bucket=_BUCKET.format(id=_SOURCE_ID), id=_SOURCE_ID, fp="fp", source="_all", where="")
     rows = con.execute(
         f"SELECT coalesce(c.b, s.b) FROM ({current}) AS c FULL JOIN _stored AS s ON c.b = s.b "
         "WHERE c.n IS DISTINCT FROM s.n OR c.x IS DISTINCT FROM s.x"
@@ -145,7 +147,7 @@ def _changed_buckets(store: Store, con: duckdb.DuckDBPyConnection, location: str
 def _state(store: Store, location: str, buckets: list[int]) -> pa.Table:
     """The kept fingerprints of ``location`` in ``buckets``."""
     rel = store.sql(
-        f'SELECT "table", {_STORED_ID} AS id, fingerprint AS fp FROM provenance WHERE location = ? '
+        f'SELECT "table", CAST(record_id AS VARCHAR) AS id, fingerprint AS fp FROM provenance WHERE location = ? '
         f"AND {_BUCKET.format(id=_STORED_ID)} IN (SELECT unnest(?::UBIGINT[]))",
         [location, buckets],
     )
@@ -256,7 +258,7 @@ def sync(
         if buckets:
             state = _state(store, source.location, buckets)
             con.execute(
-                f"CREATE TEMP TABLE _fp AS SELECT * FROM _all WHERE {_BUCKET.format(id='id')} "
+                f"CREATE TEMP TABLE _fp AS SELECT * FROM _all WHERE {_BUCKET.format(id=_SOURCE_ID)} "
                 "IN (SELECT unnest(?::UBIGINT[]))",
                 [buckets],
             )
