@@ -18,6 +18,7 @@ from behest_lab.errors import (
     MigrationError,
     NotFoundError,
     SerializationError,
+    SourceError,
     StoreError,
     VectorDimensionError,
 )
@@ -44,6 +45,7 @@ from behest_lab.records import (
     UsageRecord,
     uuid7,
 )
+from behest_lab.sources.sync import SyncReport, sync
 from behest_lab.stores import ArtifactStore, EmbeddingStore, ExecutionStore, MemoryStore, SessionStore, Store
 from behest_lab.stores.lake.config import S3Options, StoreConfig
 
@@ -78,9 +80,11 @@ __all__ = [
     "SessionFilter",
     "SessionStats",
     "SessionStore",
+    "SourceError",
     "Store",
     "StoreConfig",
     "StoreError",
+    "SyncReport",
     "TextPart",
     "TokenUsage",
     "ToolCall",
@@ -91,6 +95,7 @@ __all__ = [
     "compaction_pairs",
     "model_context",
     "open_store",
+    "sync",
     "uuid7",
 ]
 

@@ -20,8 +20,9 @@
     ├── ReportError                     a report could not be built or written; the message says why
     ├── CliError                        a command-line problem, printed as one line (exit code 1)
     └── InterchangeError                also ValueError; bad input while importing (.path, .table, .line, .row_id)
-        └── BadRowError                 one input row cannot become a record (.reason); importers report it
-            └── TooDeepError            the row's JSON is nested too deeply to decode
+        ├── BadRowError                 one input row cannot become a record (.reason); importers report it
+        │   └── TooDeepError            the row's JSON is nested too deeply to decode
+        └── SourceError                 a behest backend read as a source failed (.source, .location, .key, .row)
 
 Exceptions carry their context as attributes so callers never parse messages.
 """
@@ -48,6 +49,7 @@ __all__ = [
     "ReadOnlyStoreError",
     "ReportError",
     "SerializationError",
+    "SourceError",
     "StoreError",
     "TooDeepError",
     "VectorChecksumError",
@@ -240,6 +242,32 @@ class BadRowError(InterchangeError):
 
 class TooDeepError(BadRowError):
     """The row's JSON text is nested too deeply to decode."""
+
+
+class SourceError(InterchangeError):
+    """A source (one of behest's backends, read by ``behest_lab.sources``) failed.
+
+    It is unreachable, is not behest's, has an unknown schema version, or holds a row that does not decode.
+
+    ``source`` is the kind of backend, ``location`` the source without secrets, ``table`` the table, collection or
+    key family, ``key`` the row's id or key, ``row`` its position (a SQLite rowid, a line) when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str,
+        location: str,
+        table: str | None = None,
+        key: str | None = None,
+        row: int | None = None,
+    ) -> None:
+        self.source = source
+        self.location = location
+        self.key = key
+        self.row = row
+        super().__init__(message, path=f"{source} {location}", table=table, line=row, row_id=key)
 
 
 def _duckdb_version() -> str:

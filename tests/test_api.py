@@ -38,9 +38,11 @@ PINNED_ALL = [
     "SessionFilter",
     "SessionStats",
     "SessionStore",
+    "SourceError",
     "Store",
     "StoreConfig",
     "StoreError",
+    "SyncReport",
     "TextPart",
     "TokenUsage",
     "ToolCall",
@@ -51,6 +53,7 @@ PINNED_ALL = [
     "compaction_pairs",
     "model_context",
     "open_store",
+    "sync",
     "uuid7",
 ]
 

@@ -61,6 +61,7 @@ EXAMPLES: dict[str, Any] = {
     "InterchangeError": errors.InterchangeError("bad row", path="a.db", table="messages", line=7, row_id="r1"),
     "BadRowError": errors.BadRowError("session_id: not a UUID"),
     "TooDeepError": errors.TooDeepError("nested too deeply"),
+    "SourceError": errors.SourceError("bad row", source="sqlite", location="/a.db", table="messages", key="r1", row=7),
 }
 
 

@@ -40,6 +40,7 @@ TUTORIALS = (
     "04_tool_performance",
     "05_semantic_search",
     "06_import_from_behest",
+    "07_sync_from_behest",
 )
 ALL_NOTEBOOKS = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 OWN = [f"{name}.ipynb" for name in TUTORIALS] + ["browser_check.ipynb"]
@@ -109,7 +110,8 @@ def test_checked_cells_have_reference_outputs(name: str) -> None:
         assert cell.outputs, f"{name}: checked cell without a stored output:\n{cell.source}"
 
 
-@pytest.mark.parametrize("name", [f"{t}.ipynb" for t in TUTORIALS])
+# 07 builds its own behest database (the one it syncs from), as behest writes it
+@pytest.mark.parametrize("name", [f"{t}.ipynb" for t in TUTORIALS if t != "07_sync_from_behest"])
 def test_tutorials_read_the_committed_sample(name: str) -> None:
     source = "\n".join(c.source for c in _read(name).cells if c.cell_type == "code")
     assert '"../data"' in source

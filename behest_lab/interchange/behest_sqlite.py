@@ -560,4 +560,27 @@ def export_behest_sqlite(
     return report
 
 
-__all__ = ["export_behest_sqlite", "import_behest_sqlite", "recover_tool_ids"]
+# --- the reader, shared with ``behest_lab.sources.sqlite`` ---------------------------------------------------------
+
+#: Raised by the row decoders below; ``.reason`` says why the row cannot become a record.
+RowError = BadRowError
+#: Decoders of one row of each behest table (``sqlite3.Row`` from ``select_sql``); messages and executions return
+#: ``(record, unknown role/status text or None)``.
+ROW_DECODERS: dict[str, Callable[[sqlite3.Row], Any]] = {
+    "sessions": _session,
+    "messages": _message,
+    "tool_executions": _execution,
+    "usage_records": _usage,
+}
+open_behest_sqlite = _open_ro
+select_sql = _select
+
+__all__ = [
+    "ROW_DECODERS",
+    "RowError",
+    "export_behest_sqlite",
+    "import_behest_sqlite",
+    "open_behest_sqlite",
+    "recover_tool_ids",
+    "select_sql",
+]

@@ -341,19 +341,15 @@ def open_location(
     """
     from pydantic import ValidationError
 
-    from behest_lab import open_store
+    from behest_lab.stores.lake import StoreConfig, open_lake
 
     if is_remote(where):
-        from behest_lab import StoreConfig
-
         try:
             config = StoreConfig(catalog=os.fspath(where), data_path=data_path, s3=s3)
         except ValidationError as exc:
             # the reasons only: pydantic's full text repeats the input, which may hold a password
             reasons = "; ".join(str(e["msg"]) for e in exc.errors())
             raise InterchangeError(f"bad store settings: {reasons}", path=redact(os.fspath(where))) from None
-        from behest_lab.stores.lake import open_lake
-
         try:
             # without ``create`` DuckLake refuses to initialise an empty catalog database (a wrong URL must not
             # become a new, empty store that then "verifies" with 0 rows)
@@ -367,7 +363,7 @@ def open_location(
     folder = Path(where).expanduser()
     if not create and not (folder / CATALOG_FILE).is_file():
         raise InterchangeError(f"no behest_lab store here (no {CATALOG_FILE})", path=str(folder))
-    return open_store(folder)
+    return open_lake(folder)
 
 
 def redact(url: str) -> str:

@@ -17,6 +17,7 @@ from behest_lab.records import (
     EmbeddingRecord,
     MessageRecord,
     Pagination,
+    Provenance,
     ScoredEmbedding,
     Session,
     SessionFilter,
@@ -28,6 +29,9 @@ from behest_lab.records import (
 
 if TYPE_CHECKING:
     import duckdb
+
+#: Any of the six record classes.
+Record = Session | MessageRecord | ToolExecution | UsageRecord | EmbeddingRecord | Artifact
 
 
 @runtime_checkable
@@ -244,12 +248,24 @@ class Store(ABC):
         embeddings: Sequence[EmbeddingRecord] = (),
         artifacts: Sequence[Artifact] = (),
         touch_sessions: bool = True,
+        replace: Sequence[Record] = (),
+        delete: Sequence[tuple[str, UUID]] = (),
+        provenance: Sequence[Provenance] = (),
+        fingerprints: Sequence[int | None] = (),
     ) -> None:
         """Write records of several tables all or nothing: one commit, so no reader and no crash ever sees part.
 
         Each table follows its bulk method (``create_sessions``, ``append_messages``, ``record_executions``,
         ``record_usages``, ``upsert_many``, ``put_many``), in that order: messages, executions and usage records may
         belong to sessions of the same batch. ``touch_sessions`` is ``append_messages``' ``touch_session``.
+
+        Then, in the same commit: each record of ``replace`` (any record class) takes the place of the stored record
+        with its id, keeping its position (a message its append order), or is added when none is stored (a
+        replaced session keeps its messages; its ``updated_at`` is the record's). ``delete`` names ``(table, id)``
+        rows to remove (a session with its messages, executions and usage records; a row of another table alone;
+        unknown ids are ignored). ``provenance`` rows are stored in the ``provenance`` table, each replacing the row
+        of the same ``(record_id, table, location)``, with ``fingerprints[i]`` (when given) as its ``fingerprint``;
+        every deleted record's provenance rows go with it.
 
         Raises:
             TypeError: an element is not of its table's record class.

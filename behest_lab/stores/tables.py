@@ -48,7 +48,7 @@ from behest_lab.stores.columns import (
 from behest_lab.stores.columns import row_params as _row_params
 from behest_lab.stores.fields import TOKEN_COUNTERS
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 _NS_DOC = "nanoseconds past {}'s microsecond, 0-999 (NULL in rows stored before schema 3: not known)"
 

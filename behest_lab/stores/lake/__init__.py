@@ -20,7 +20,15 @@ from uuid import UUID
 import duckdb
 
 from behest_lab.errors import ConnectionFailedError, NoStoreError
-from behest_lab.records import Artifact, EmbeddingRecord, MessageRecord, Session, ToolExecution, UsageRecord
+from behest_lab.records import (
+    Artifact,
+    EmbeddingRecord,
+    MessageRecord,
+    Provenance,
+    Session,
+    ToolExecution,
+    UsageRecord,
+)
 from behest_lab.stores.lake import _sql, batches
 from behest_lab.stores.lake.artifacts import LakeArtifactStore, delete_session_artifacts
 from behest_lab.stores.lake.config import (
@@ -45,7 +53,7 @@ from behest_lab.stores.lake.maintenance import (
 )
 from behest_lab.stores.lake.migrations import migrate
 from behest_lab.stores.lake.sessions import LakeSessionStore
-from behest_lab.stores.protocols import Store
+from behest_lab.stores.protocols import Record, Store
 
 __all__ = [
     "AutoMerge",
@@ -63,7 +71,7 @@ __all__ = [
 ]
 
 #: The tables ``store.sql`` exposes under their plain names.
-SQL_TABLES = ("sessions", "messages", "tool_executions", "usage_records", "embeddings", "artifacts")
+SQL_TABLES = ("sessions", "messages", "tool_executions", "usage_records", "embeddings", "artifacts", "provenance")
 
 
 class LakeStore(Store):
@@ -132,6 +140,10 @@ class LakeStore(Store):
         embeddings: Sequence[EmbeddingRecord] = (),
         artifacts: Sequence[Artifact] = (),
         touch_sessions: bool = True,
+        replace: Sequence[Record] = (),
+        delete: Sequence[tuple[str, UUID]] = (),
+        provenance: Sequence[Provenance] = (),
+        fingerprints: Sequence[int | None] = (),
     ) -> None:
         """Write records of several tables in ONE commit (see ``Store.write_batch`` and ``batches``)."""
         batches.write_batch(
@@ -144,6 +156,10 @@ class LakeStore(Store):
             embeddings=embeddings,
             artifacts=artifacts,
             touch_sessions=touch_sessions,
+            replace=replace,
+            delete=delete,
+            provenance=provenance,
+            fingerprints=fingerprints,
         )
 
     def sql(self, query: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyRelation:

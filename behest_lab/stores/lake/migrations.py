@@ -189,6 +189,19 @@ def _vector_checksums(con: duckdb.DuckDBPyConnection, alias: str) -> None:
     _add_columns(con, alias, _V6_COLUMNS)
 
 
+def _provenance(con: duckdb.DuckDBPyConnection, alias: str) -> None:
+    """Add the ``provenance`` table: where synced and imported records came from, and each source's sync state.
+
+    One row per record and source location (``stores/provenance.py``); sorted by location and record so a sync
+    reads its own source's rows from few files.
+    """
+    con.execute(
+        'CREATE TABLE IF NOT EXISTS provenance (record_id UUID, "table" VARCHAR, source VARCHAR, location VARCHAR, '
+        "ref VARCHAR, fingerprint UBIGINT)"
+    )
+    con.execute("ALTER TABLE provenance SET SORTED BY (location, record_id)")
+
+
 #: Every step, in order. Append new steps; never edit a released one (a new column: a new step adding it, and its
 #: entry in ``tables.SPECS``).
 MIGRATIONS: list[Migration] = [
@@ -198,6 +211,7 @@ MIGRATIONS: list[Migration] = [
     Migration(4, "usage_key_shape", _usage_key_shape),
     Migration(5, "artifact_checksums", _artifact_checksums),
     Migration(6, "vector_checksums", _vector_checksums),
+    Migration(7, "provenance", _provenance),
 ]
 
 

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 import duckdb
 
-from behest_lab.records import Artifact, EmbeddingRecord, MessageRecord, Session, ToolExecution, UsageRecord
+from behest_lab.records import (
+    Artifact,
+    EmbeddingRecord,
+    MessageRecord,
+    Provenance,
+    Session,
+    ToolExecution,
+    UsageRecord,
+)
+from behest_lab.stores import provenance as provenance_table
 from behest_lab.stores import tables
 from behest_lab.stores.memory import batches
 from behest_lab.stores.memory._state import MemoryState
@@ -15,7 +25,7 @@ from behest_lab.stores.memory.artifacts import MemoryArtifactStore
 from behest_lab.stores.memory.embeddings import MemoryEmbeddingStore
 from behest_lab.stores.memory.executions import MemoryExecutionStore
 from behest_lab.stores.memory.sessions import MemorySessionStore
-from behest_lab.stores.protocols import Store
+from behest_lab.stores.protocols import Record, Store
 
 __all__ = [
     "MemoryArtifactStore",
@@ -56,6 +66,10 @@ class MemoryStore(Store):
         embeddings: Sequence[EmbeddingRecord] = (),
         artifacts: Sequence[Artifact] = (),
         touch_sessions: bool = True,
+        replace: Sequence[Record] = (),
+        delete: Sequence[tuple[str, UUID]] = (),
+        provenance: Sequence[Provenance] = (),
+        fingerprints: Sequence[int | None] = (),
     ) -> None:
         """Write records of several tables in one step under the lock (see ``Store.write_batch``)."""
         batches.write_batch(
@@ -68,6 +82,10 @@ class MemoryStore(Store):
             embeddings=embeddings,
             artifacts=artifacts,
             touch_sessions=touch_sessions,
+            replace=replace,
+            delete=delete,
+            provenance=provenance,
+            fingerprints=fingerprints,
         )
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
@@ -97,6 +115,10 @@ class MemoryStore(Store):
             con.register("_src", arrow)
             con.execute(f"CREATE OR REPLACE TABLE {name} AS {tables.cast_select_sql(name, '_src')}")
             con.unregister("_src")
+        rows = list(s.provenance.values())
+        con.register("_src", provenance_table.to_arrow([p for p, _ in rows], [f for _, f in rows]))
+        con.execute(f"CREATE OR REPLACE TABLE provenance AS {provenance_table.cast_select_sql('_src')}")
+        con.unregister("_src")
 
     def sql(self, query: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyRelation:
         return self._connection().sql(query, params=params)

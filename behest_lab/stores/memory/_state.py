@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from behest_lab.records import Artifact, EmbeddingRecord, MessageRecord, Session, ToolExecution, UsageRecord
+from behest_lab.records import Artifact, EmbeddingRecord, MessageRecord, Provenance, Session, ToolExecution, UsageRecord
 
 
 @dataclass
@@ -37,6 +37,8 @@ class MemoryState:
     usage_session: dict[UUID, UUID] = field(default_factory=dict)
     embeddings: dict[UUID, EmbeddingRecord] = field(default_factory=dict)
     artifacts: dict[UUID, Artifact] = field(default_factory=dict)
+    # (record_id, table, location) -> (provenance, fingerprint): the ``provenance`` table
+    provenance: dict[tuple[UUID, str, str], tuple[Provenance, int | None]] = field(default_factory=dict)
 
     def touch(self) -> None:
         self.version += 1

@@ -7,13 +7,25 @@ batch, and a refused batch changes nothing.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 from behest_lab.errors import AlreadyExistsError, NotFoundError
-from behest_lab.records import Artifact, EmbeddingRecord, MessageRecord, Session, ToolExecution, UsageRecord
+from behest_lab.records import (
+    Artifact,
+    EmbeddingRecord,
+    MessageRecord,
+    Provenance,
+    Session,
+    ToolExecution,
+    UsageRecord,
+)
+from behest_lab.stores import provenance as provenance_table
 from behest_lab.stores._common import check_batch
 from behest_lab.stores.memory._state import MemoryState
+from behest_lab.stores.protocols import Record
 
 if TYPE_CHECKING:
     from behest_lab.stores.memory import MemoryStore
@@ -30,6 +42,10 @@ def write_batch(
     embeddings: Sequence[EmbeddingRecord] = (),
     artifacts: Sequence[Artifact] = (),
     touch_sessions: bool = True,
+    replace: Sequence[Record] = (),
+    delete: Sequence[tuple[str, UUID]] = (),
+    provenance: Sequence[Provenance] = (),
+    fingerprints: Sequence[int | None] = (),
 ) -> None:
     """Check the whole batch against ``state``, then write it with ``store``'s bulk methods.
 
@@ -41,6 +57,13 @@ def write_batch(
     new_usages = check_batch(usages, UsageRecord, "usages")
     new_embeddings = check_batch(embeddings, EmbeddingRecord, "embeddings")
     new_artifacts = check_batch(artifacts, Artifact, "artifacts")
+    swaps = split_replacements(replace)
+    rows = provenance_table.check_rows(provenance)
+    if fingerprints and len(fingerprints) != len(rows):
+        raise ValueError(f"{len(fingerprints)} fingerprints for {len(rows)} provenance rows")
+    for table, _ in delete:
+        if table not in DELETABLE:
+            raise ValueError(f"delete: unknown table {table!r}")
     with state.lock:
         # the same checks, in the same order, as the bulk methods make one by one
         for s in new_sessions:
@@ -52,7 +75,13 @@ def write_batch(
                 raise NotFoundError(m.session_id, "session")
             if m.id in state.message_session:
                 raise AlreadyExistsError(m.id, "message")
-        for owner in [*(e.session_id for e in new_executions), *(u.session_id for u in new_usages)]:
+        owners = owners | {s.id for s in swaps[Session]}
+        swapped = [*swaps[ToolExecution], *swaps[UsageRecord], *swaps[MessageRecord]]
+        for owner in [
+            *(e.session_id for e in new_executions),
+            *(u.session_id for u in new_usages),
+            *(r.session_id for r in swapped if isinstance(r, ToolExecution | UsageRecord | MessageRecord)),
+        ]:
             if owner not in owners:
                 raise NotFoundError(owner, "session")
         if new_sessions:
@@ -67,3 +96,95 @@ def write_batch(
             store.embeddings.upsert_many(new_embeddings)
         if new_artifacts:
             store.artifacts.put_many(new_artifacts)
+        _replace(store, state, swaps)
+        _delete(store, state, delete)
+        for i, p in enumerate(rows):
+            state.provenance[(p.record_id, p.table, p.location)] = (p, fingerprints[i] if fingerprints else None)
+        state.touch()
+
+
+#: Tables ``write_batch(delete=...)`` deletes from.
+DELETABLE = ("sessions", "messages", "tool_executions", "usage_records", "embeddings", "artifacts")
+
+
+def split_replacements(records: Sequence[Record]) -> dict[type, list[Record]]:
+    """``records`` by class (every record class is a key).
+
+    Raises:
+        TypeError: An element is not a record.
+    """
+    out: dict[type, list[Record]] = {
+        c: [] for c in (Session, MessageRecord, ToolExecution, UsageRecord, EmbeddingRecord, Artifact)
+    }
+    for r in records:
+        bucket = out.get(type(r))
+        if bucket is None:
+            raise TypeError(f"replace: expected records, got {type(r).__name__}")
+        bucket.append(r)
+    return out
+
+
+def _replace(store: MemoryStore, state: MemoryState, swaps: dict[type, list[Record]]) -> None:
+    for session in swaps[Session]:
+        assert isinstance(session, Session)
+        if session.id in state.sessions:
+            state.sessions[session.id] = session
+        else:
+            store.sessions.create_sessions([session])
+    for m in swaps[MessageRecord]:
+        assert isinstance(m, MessageRecord)
+        owner = state.message_session.get(m.id)
+        if owner is None:
+            store.sessions.append_messages([m], touch_session=False)
+            continue
+        bucket = state.messages[owner]
+        seq = state.message_seq[m.id]
+        i = next(k for k, r in enumerate(bucket.records) if r.id == m.id)
+        del bucket.records[i], bucket.keys[i]
+        key = (m.created_at, seq)
+        j = bisect.bisect_right(bucket.keys, key)
+        bucket.keys.insert(j, key)
+        bucket.records.insert(j, m)
+    if swaps[ToolExecution]:
+        store.executions.record_executions(swaps[ToolExecution])  # type: ignore[arg-type]
+    if swaps[UsageRecord]:
+        store.executions.record_usages(swaps[UsageRecord])  # type: ignore[arg-type]
+    if swaps[EmbeddingRecord]:
+        store.embeddings.upsert_many(swaps[EmbeddingRecord])  # type: ignore[arg-type]
+    if swaps[Artifact]:
+        store.artifacts.put_many(swaps[Artifact])  # type: ignore[arg-type]
+
+
+def _delete(store: MemoryStore, state: MemoryState, rows: Sequence[tuple[str, UUID]]) -> None:
+    gone: set[tuple[UUID, str]] = set()
+    for table, id in rows:
+        if table == "sessions":
+            if id in state.sessions:
+                gone.update((m.id, "messages") for m in state.messages[id].records)
+                gone.update((e, "tool_executions") for e in state.executions.get(id, {}))
+                gone.update((u, "usage_records") for u in state.usage.get(id, {}))
+            store.sessions.delete_session(id)
+            store.executions.delete_by_session(id)
+        elif table == "messages":
+            owner = state.message_session.pop(id, None)
+            state.message_seq.pop(id, None)
+            if owner is not None:
+                bucket = state.messages[owner]
+                i = next(k for k, r in enumerate(bucket.records) if r.id == id)
+                del bucket.records[i], bucket.keys[i]
+        elif table == "tool_executions":
+            owner = state.execution_session.pop(id, None)
+            if owner is not None:
+                state.executions[owner].pop(id, None)
+        elif table == "usage_records":
+            owner = state.usage_session.pop(id, None)
+            if owner is not None:
+                state.usage[owner].pop(id, None)
+        elif table == "embeddings":
+            store.embeddings.delete(id)
+        else:  # artifacts
+            store.artifacts.delete(id)
+        gone.add((id, table))
+    if gone:
+        for key in [k for k in state.provenance if (k[0], k[1]) in gone]:
+            del state.provenance[key]
