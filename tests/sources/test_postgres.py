@@ -1,0 +1,152 @@
+"""behest's PostgreSQL backend read as a source, against a real PostgreSQL loaded as behest writes it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from behest_lab.errors import SourceError
+from behest_lab.sources import Want, open_source
+from behest_lab.sources.postgres import PostgresSource
+from tests.services import PostgresServer
+from tests.sources import _behest_sql as b
+from tests.sources._sql_checks import check_sample, read_all
+
+PG = b.PG
+
+
+def load(pg: PostgresServer, statements: list[str], prefix: str = "behest") -> str:
+    """A fresh database holding ``statements``' result, readable by the login role; its URL (with password)."""
+    url = pg.new_database(prefix=prefix)
+    name = url.rsplit("/", 1)[1]
+    grant = [
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {pg.user}",
+    ]
+    pg.admin(*statements, *grant, database=name)
+    return url
+
+
+@pytest.fixture(scope="module")
+def pg_url(pg_server: PostgresServer) -> str:
+    """behest's schema (all six migrations, vector column holding pgvector's text form) with the sample."""
+    return load(pg_server, [*b.schema(PG), *b.inserts(PG, b.sample())])
+
+
+@pytest.fixture
+def source(pg_url: str) -> Iterator[PostgresSource]:
+    """The sample database opened as a source."""
+    s = open_source(pg_url)
+    assert isinstance(s, PostgresSource)
+    yield s
+    s.close()
+
+
+def test_reads_every_record_as_behest_decodes_it(source: PostgresSource, pg_server: PostgresServer) -> None:
+    bundles, bad = read_all(source)
+    assert bad == []
+    check_sample(bundles, kind="postgresql", location=source.location, password=pg_server.password)
+
+
+def test_location_and_repr_hold_no_password(source: PostgresSource, pg_server: PostgresServer) -> None:
+    assert pg_server.password not in source.location and pg_server.password not in repr(source)
+    assert source.location.startswith(f"postgresql://{pg_server.user}@127.0.0.1:")
+
+
+def test_fingerprints_name_every_row_and_change_only_with_the_row(pg_server: PostgresServer) -> None:
+    url = load(pg_server, [*b.schema(PG), *b.inserts(PG, b.sample())])
+    with PostgresSource(url) as s:
+        before = s.fingerprints().to_pylist()
+    ids = {(r["table"], r["id"]) for r in before}
+    assert ("sessions", b.SA) in ids and ("messages", b.M[2]) in ids and ("embeddings", b.V[1]) in ids
+    assert len(before) == 2 + 9 + 4 + 2 + 2
+    assert {r["session_id"] for r in before if r["table"] == "messages"} == {b.SA}
+    # behest's update_usage rewrites a message's usage in place and touches nothing else
+    name = url.rsplit("/", 1)[1]
+    pg_server.admin(
+        f"UPDATE messages SET usage = '{b.USAGE_031}' WHERE id = '{b.M[2]}'", database=name
+    )
+    with PostgresSource(url) as s:
+        after = s.fingerprints().to_pylist()
+        changed = {(r["table"], r["id"]) for r in after} ^ set()  # same ids
+        assert changed == ids
+        fp0 = {(r["table"], r["id"]): r["fp"] for r in before}
+        diff = [(r["table"], r["id"]) for r in after if fp0[(r["table"], r["id"])] != r["fp"]]
+        assert diff == [("messages", b.M[2])]
+        # reading only that session gives the new usage
+        bundles = list(s.read(Want(sessions=frozenset({b.SA})), lambda e: None))
+        assert [str(x.session.id) for x in bundles if x.session] == [b.SA]
+        m2 = next(m for m in bundles[0].messages if str(m.id) == b.M[2])
+        assert m2.usage is not None and m2.usage.total_tokens == 12
+
+
+def test_an_undecodable_row_is_named_with_its_table_and_id(pg_server: PostgresServer) -> None:
+    data = b.sample()
+    data["messages"][1]["content"] = '[{"type":"video","src":"x"}]'  # valid JSON, no such ContentPart
+    url = load(pg_server, [*b.schema(PG), *b.inserts(PG, data)])
+    with PostgresSource(url) as s:
+        bundles, bad = read_all(s)
+        assert len(bad) == 1
+        err = bad[0]
+        assert (err.source, err.table, err.key) == ("postgresql", "messages", b.M[1])
+        assert "messages" in str(err) and b.M[1] in str(err) and pg_server.password not in str(err)
+        a = next(x for x in bundles if x.session and str(x.session.id) == b.SA)
+        assert b.M[1] not in {str(m.id) for m in a.messages} and len(a.messages) == 8
+
+        def stop(e: SourceError) -> None:
+            raise e
+
+        with pytest.raises(SourceError, match=b.M[1]):
+            list(s.read(None, stop))
+
+
+def test_a_database_without_behests_tables_is_refused(pg_server: PostgresServer) -> None:
+    url = load(pg_server, ["CREATE TABLE sessions (id TEXT PRIMARY KEY)"], prefix="other")
+    with pytest.raises(SourceError, match="not a behest database") as info:
+        PostgresSource(url)
+    assert info.value.table in ("sessions", "messages") and pg_server.password not in str(info.value)
+
+
+def test_an_unknown_schema_version_is_refused(pg_server: PostgresServer) -> None:
+    url = load(pg_server, [*b.schema(PG), b.sqlx_row(PG, 7, "add something new")], prefix="newer")
+    with pytest.raises(SourceError, match="unknown schema version") as info:
+        PostgresSource(url)
+    assert info.value.table == "_sqlx_migrations" and info.value.key == "7"
+
+
+def test_a_schema_before_the_compaction_migration_reads_behests_defaults(pg_server: PostgresServer) -> None:
+    statements = b.inserts(PG, b.sample(), compaction=False)
+    url = load(pg_server, [*b.schema(PG, upto=5), *statements], prefix="old")
+    with PostgresSource(url) as s:
+        bundles, bad = read_all(s)
+    assert bad == []
+    a = next(x for x in bundles if x.session and str(x.session.id) == b.SA)
+    assert len(a.messages) == 9 and not any(m.is_compaction or m.is_summary for m in a.messages)
+
+
+def test_wrong_credentials_and_unreachable_servers_are_named_without_the_password(
+    pg_server: PostgresServer, pg_url: str
+) -> None:
+    wrong = pg_url.replace(pg_server.password, "not-the-password-42")
+    with pytest.raises(SourceError, match="cannot connect") as info:
+        PostgresSource(wrong)
+    assert "not-the-password-42" not in str(info.value) and "not-the-password-42" not in info.value.location
+    with pytest.raises(SourceError, match="cannot connect") as info:
+        PostgresSource(f"postgresql://lake:secret-9876@127.0.0.1:1/nothing")
+    assert "secret-9876" not in str(info.value) and info.value.source == "postgresql"
+    assert info.value.location == "postgresql://lake@127.0.0.1:1/nothing"
+
+
+def test_vector_column_in_pgvector_text_form_with_many_dimensions(pg_server: PostgresServer) -> None:
+    data = b.sample()
+    values = [((i * 7919) % 1000) / 997.0 - 0.5 for i in range(1536)]
+    data["embeddings"][0]["vector"] = "[" + ",".join(repr(v) for v in values) + "]"
+    url = load(pg_server, [*b.schema(PG), *b.inserts(PG, data)], prefix="vec")
+    with PostgresSource(url) as s:
+        bundles, bad = read_all(s)
+    assert bad == []
+    a = next(x for x in bundles if x.session and str(x.session.id) == b.SA)
+    import numpy as np
+
+    assert a.embeddings[0].dimension == 1536
+    assert np.array_equal(np.asarray(a.embeddings[0].vector, np.float32), np.asarray(values, np.float32))
