@@ -166,6 +166,9 @@ class SqlTarget:
 
 
 def _quote_libpq(value: str) -> str:
+    """A connection-string value: as it is when plain, else in single quotes with ``\\`` and ``'`` escaped."""
+    if value and not any(c in value for c in " '\\\"="):
+        return value
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 

@@ -169,6 +169,12 @@ def _int(value: Any, column: str) -> int:
     return value
 
 
+def _flag(value: Any, column: str) -> bool:
+    if isinstance(value, bool):  # DuckDB's MySQL scanner reads TINYINT(1) (MySQL's BOOLEAN) as a boolean
+        return value
+    return _int(value, column) != 0
+
+
 def _tokens(value: Any, column: str) -> int:
     v = _int(value, column)
     return v + _U64 if v < 0 else v  # behest writes u64 with a wrapping cast to i64 and reads it back so
@@ -228,8 +234,8 @@ def decode_message(r: dict[str, Any]) -> MessageRecord:
         "tool_calls": _json(r["tool_calls"], "tool_calls"),
         "usage": _json(r["usage"], "usage", nullable=True),
         "created_at": _time(r["created_at"], "created_at"),
-        "is_compaction": _int(r["is_compaction"], "is_compaction") != 0,
-        "is_summary": _int(r["is_summary"], "is_summary") != 0,
+        "is_compaction": _flag(r["is_compaction"], "is_compaction"),
+        "is_summary": _flag(r["is_summary"], "is_summary"),
         "compaction_meta": _json(r["compaction_meta"], "compaction_meta", nullable=True),
     }
     return _build(lambda: MessageRecord.from_dict(data))  # type: ignore[no-any-return]

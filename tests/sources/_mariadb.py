@@ -184,7 +184,7 @@ class MariaDBServer:
 
     def run(self, *statements: str, database: str | None = None) -> str:
         """Run SQL statements as root over the socket, in order, in one client session; its output."""
-        args = [str(_which("mariadb")), "--no-defaults", "-S", str(self.socket), "-u", "root", "-N", "-B"]
+        args = [str(_which("mariadb")), "--no-defaults", "-S", str(self.socket), "-u", "root", "-N", "-B", "--default-character-set=utf8mb4"]
         if database is not None:
             args.append(database)
         script = "".join(s.rstrip().rstrip(";") + ";\n" for s in statements)
