@@ -21,7 +21,7 @@ sources decode rows with (``_sql_read``), written in DuckDB SQL so that queries 
 
 from __future__ import annotations
 
-from behest_lab.sources._sql_connect import MYSQL, POSTGRES, SQLITE, SchemaInfo, SqlDialect
+from behest_lab.sources._sql_connect import BEHEST_COLUMNS, COMPACTION_COLUMNS, MYSQL, POSTGRES, SQLITE, SchemaInfo, SqlDialect
 
 _ROLES = "('system', 'user', 'assistant', 'tool')"
 _STATUSES = "('pending', 'success', 'failed')"
@@ -65,12 +65,31 @@ def _usage_counter(key: str) -> str:
     return f"TRY_CAST(json_extract_string(u, '$.{key}') AS UBIGINT)"
 
 
-def sessions_sql(d: SqlDialect) -> str:
+_MYSQL_TEXT = {"id", "session_id", "message_id", "metadata", "content", "tool_calls", "usage", "compaction_meta"}
+_MYSQL_TEXT |= {"arguments", "result"}
+
+
+def _table(d: SqlDialect, table: str, schema: SchemaInfo) -> str:
+    """Where a view reads ``table``: the attached table; for MySQL a server query with the JSON and id columns cast
+    to text there (over the attached tables, DuckDB 1.5.5's MySQL scanner fails an internal check on
+    ``count(*)`` of a view, and reads MariaDB's JSON columns with escaped quotes)."""
+    if d is not MYSQL:
+        return f"src.{table}"
+    cols = []
+    for c in BEHEST_COLUMNS[table]:
+        if c in COMPACTION_COLUMNS and not schema.has(table, c):
+            continue
+        cols.append(f"CAST(`{c}` AS CHAR) AS `{c}`" if c in _MYSQL_TEXT else f"`{c}`")
+    return f"mysql_query('src', 'SELECT {', '.join(cols)} FROM {table}')"
+
+
+def sessions_sql(d: SqlDialect, schema: SchemaInfo) -> str:
     """The ``sessions`` view."""
     return (
         f"SELECT CAST({_text('id')} AS UUID) AS id, title, model, {_ts(d, 'created_at')} AS created_at, "
         f"{_ts(d, 'updated_at')} AS updated_at, CAST({_text('metadata')} AS JSON) AS metadata, "
-        f"{_ns(d, 'created_at')} AS created_at_ns, {_ns(d, 'updated_at')} AS updated_at_ns FROM src.sessions"
+        f"{_ns(d, 'created_at')} AS created_at_ns, {_ns(d, 'updated_at')} AS updated_at_ns "
+        f"FROM {_table(d, 'sessions', schema)}"
     )
 
 
@@ -78,15 +97,14 @@ def messages_sql(d: SqlDialect, schema: SchemaInfo) -> str:
     """The ``messages`` view (tool-result ids recovered; see the module docstring)."""
     order = "rowid" if d is SQLITE else f"{_ts(d, 'created_at')}, {_text('id')}"
     meta = _text("compaction_meta") if schema.has("messages", "compaction_meta") else "CAST(NULL AS VARCHAR)"
-    usage = "`usage`" if d is MYSQL else "usage"
     raw = (
         f"SELECT CAST({_text('id')} AS UUID) AS id, CAST({_text('session_id')} AS UUID) AS session_id, "
         f"row_number() OVER (ORDER BY {order}) AS seq, "
         f"CASE WHEN role IN {_ROLES} THEN role ELSE 'user' END AS role, "
         f"from_json({_text('content')}, '{_PART}') AS parts, from_json({_text('tool_calls')}, '{_CALL}') AS calls, "
-        f"{_text(usage)} AS u, {_ts(d, 'created_at')} AS created_at, {_ns(d, 'created_at')} AS created_at_ns, "
+        f"{_text('usage')} AS u, {_ts(d, 'created_at')} AS created_at, {_ns(d, 'created_at')} AS created_at_ns, "
         f"{_flag(schema, 'is_compaction')} AS is_compaction, {_flag(schema, 'is_summary')} AS is_summary, "
-        f"{meta} AS cm FROM src.messages"
+        f"{meta} AS cm FROM {_table(d, 'messages', schema)}"
     )
     turns = (
         "SELECT *, count(*) FILTER (WHERE role = 'assistant') OVER "
@@ -131,7 +149,7 @@ def messages_sql(d: SqlDialect, schema: SchemaInfo) -> str:
     )
 
 
-def executions_sql(d: SqlDialect) -> str:
+def executions_sql(d: SqlDialect, schema: SchemaInfo) -> str:
     """The ``tool_executions`` view."""
     return (
         f"SELECT CAST({_text('id')} AS UUID) AS id, CAST({_text('session_id')} AS UUID) AS session_id, "
@@ -140,11 +158,12 @@ def executions_sql(d: SqlDialect) -> str:
         f"CASE WHEN status IN {_STATUSES} THEN status ELSE 'pending' END AS status, error, "
         "CASE WHEN duration_ms BETWEEN 0 AND 9223372036854775 THEN CAST(duration_ms AS BIGINT) * 1000 END "
         "AS duration_us, CAST(duration_ms AS BIGINT) AS duration_ms, "
-        f"{_ts(d, 'created_at')} AS created_at, {_ns(d, 'created_at')} AS created_at_ns FROM src.tool_executions"
+        f"{_ts(d, 'created_at')} AS created_at, {_ns(d, 'created_at')} AS created_at_ns "
+        f"FROM {_table(d, 'tool_executions', schema)}"
     )
 
 
-def usage_sql(d: SqlDialect) -> str:
+def usage_sql(d: SqlDialect, schema: SchemaInfo) -> str:
     """The ``usage_records`` view (behest's SQL keeps no cache counters: NULL)."""
     return (
         f"SELECT CAST({_text('id')} AS UUID) AS id, CAST({_text('session_id')} AS UUID) AS session_id, "
@@ -152,7 +171,8 @@ def usage_sql(d: SqlDialect) -> str:
         f"{_u64('input_tokens')} AS input_tokens, {_u64('output_tokens')} AS output_tokens, "
         f"{_u64('total_tokens')} AS total_tokens, CAST(NULL AS UBIGINT) AS cache_creation_input_tokens, "
         "CAST(NULL AS UBIGINT) AS cache_read_input_tokens, CAST(NULL AS UBIGINT) AS cached_input_tokens, "
-        f"{_ts(d, 'created_at')} AS created_at, {_ns(d, 'created_at')} AS created_at_ns FROM src.usage_records"
+        f"{_ts(d, 'created_at')} AS created_at, {_ns(d, 'created_at')} AS created_at_ns "
+        f"FROM {_table(d, 'usage_records', schema)}"
     )
 
 

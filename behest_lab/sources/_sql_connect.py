@@ -185,7 +185,7 @@ def parse_url(url: str, dialect: SqlDialect, *, password: str | None = None) -> 
         path = url.split("://", 1)[1] if "://" in url else url
         if not path:
             raise ValueError(f"a sqlite URL needs a path: {url!r}")
-        return SqlTarget(dialect, f"sqlite://{path}", _quote_sql(path))
+        return SqlTarget(dialect, f"sqlite://{path}", path)
     parts = urlsplit(url)
     if parts.scheme not in dialect.schemes:
         raise ValueError(f"not a {dialect.kind} URL (expected {' or '.join(s + '://' for s in dialect.schemes)})")
@@ -331,7 +331,8 @@ def inspect_schema(con: duckdb.DuckDBPyConnection, target: SqlTarget) -> SchemaI
         columns.setdefault(str(table).lower(), set()).add(str(column).lower())
     versions: list[int] = []
     if "_sqlx_migrations" in columns:
-        rows = server_rows(con, target, "SELECT version, success FROM _sqlx_migrations ORDER BY version")
+        prefix = "src." if d is SQLITE else ""
+        rows = server_rows(con, target, f"SELECT version, success FROM {prefix}_sqlx_migrations ORDER BY version")
         for version, success in rows:
             v = int(version)
             if v not in d.migrations:

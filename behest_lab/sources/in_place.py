@@ -326,10 +326,10 @@ class BehestSqlStore(Store):
     def _create_views(self, con: duckdb.DuckDBPyConnection) -> None:
         d = self._target.dialect
         con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"CREATE VIEW sessions AS {views.sessions_sql(d)}")
+        con.execute(f"CREATE VIEW sessions AS {views.sessions_sql(d, self.schema)}")
         con.execute(f"CREATE VIEW messages AS {views.messages_sql(d, self.schema)}")
-        con.execute(f"CREATE VIEW tool_executions AS {views.executions_sql(d)}")
-        con.execute(f"CREATE VIEW usage_records AS {views.usage_sql(d)}")
+        con.execute(f"CREATE VIEW tool_executions AS {views.executions_sql(d, self.schema)}")
+        con.execute(f"CREATE VIEW usage_records AS {views.usage_sql(d, self.schema)}")
         embeddings = views.embeddings_sql(d)
         if embeddings is None:
             con.execute(tables.create_table_sql("embeddings"))

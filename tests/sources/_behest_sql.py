@@ -14,6 +14,7 @@ from typing import Any
 
 PG = "postgresql"
 MY = "mysql"
+SQ = "sqlite"
 
 #: behest's migrations per backend: version -> (description, statements).
 DDL: dict[str, dict[int, tuple[str, list[str]]]] = {
@@ -204,7 +205,10 @@ def lit(kind: str, value: Any) -> str:
 
 
 def ts(kind: str, text: str) -> str:
-    """A UTC instant ``YYYY-MM-DD HH:MM:SS.ffffff`` as bound by sqlx (PostgreSQL: timestamptz; MySQL: UTC)."""
+    """A UTC instant ``YYYY-MM-DD HH:MM:SS.ffffff`` as bound by sqlx (PostgreSQL: timestamptz; MySQL: UTC; SQLite:
+    ``to_rfc3339()`` text)."""
+    if kind == SQ:
+        return f"'{text.replace(' ', 'T')}+00:00'"
     return f"'{text}+00'" if kind == PG else f"'{text}'"
 
 
@@ -275,7 +279,7 @@ def inserts(kind: str, data: dict[str, list[dict[str, Any]]], *, compaction: boo
     """``INSERT`` statements for every row of ``data`` (table -> rows), parents first."""
     out = []
     for table in ("sessions", "messages", "tool_executions", "usage_records", "embeddings"):
-        if table == "embeddings" and kind == MY:
+        if table == "embeddings" and kind != PG:
             continue
         out += [insert(kind, table, r, compaction=compaction) for r in data.get(table, [])]
     return out
@@ -363,7 +367,7 @@ def sample() -> dict[str, list[dict[str, Any]]]:
         ],
         "usage_records": [
             _u(0, 120, 30, 150, t.format(31)),
-            _u(1, 1, 2, (1 << 64) - 1, t.format(61)),  # a u64 above i64::MAX, wrapped negative by behest's cast
+            _u(1, 1, 2, (1 << 63) + 5, t.format(61)),  # a u64 above i64::MAX, wrapped negative by behest's cast
         ],
         "embeddings": [
             {
