@@ -21,7 +21,15 @@ sources decode rows with (``_sql_read``), written in DuckDB SQL so that queries 
 
 from __future__ import annotations
 
-from behest_lab.sources._sql_connect import BEHEST_COLUMNS, COMPACTION_COLUMNS, MYSQL, POSTGRES, SQLITE, SchemaInfo, SqlDialect
+from behest_lab.sources._sql_connect import (
+    BEHEST_COLUMNS,
+    COMPACTION_COLUMNS,
+    MYSQL,
+    POSTGRES,
+    SQLITE,
+    SchemaInfo,
+    SqlDialect,
+)
 
 _ROLES = "('system', 'user', 'assistant', 'tool')"
 _STATUSES = "('pending', 'success', 'failed')"
@@ -70,9 +78,12 @@ _MYSQL_TEXT |= {"arguments", "result"}
 
 
 def _table(d: SqlDialect, table: str, schema: SchemaInfo) -> str:
-    """Where a view reads ``table``: the attached table; for MySQL a server query with the JSON and id columns cast
-    to text there (over the attached tables, DuckDB 1.5.5's MySQL scanner fails an internal check on
-    ``count(*)`` of a view, and reads MariaDB's JSON columns with escaped quotes)."""
+    """Where a view reads ``table``.
+
+    The attached table; for MySQL a server query with the JSON and id columns cast to text there (over the attached
+    tables, DuckDB 1.5.5's MySQL scanner fails an internal check on ``count(*)`` of a view, and reads MariaDB's JSON
+    columns with escaped quotes).
+    """
     if d is not MYSQL:
         return f"src.{table}"
     cols = []
@@ -120,7 +131,9 @@ def messages_sql(d: SqlDialect, schema: SchemaInfo) -> str:
         "list_transform(parts, p -> {'type': p.type, 'text': p.text, 'value': p.value, 'url': p.url, "
         "'mime_type': p.mime_type, 'cache_kind': p.cache_control.kind, 'cache_ttl': p.cache_control.ttl})"
     )
-    text = "coalesce(array_to_string(list_transform(list_filter(parts, p -> p.type = 'text'), p -> p.text), chr(10)), '')"
+    text = (
+        "coalesce(array_to_string(list_transform(list_filter(parts, p -> p.type = 'text'), p -> p.text), chr(10)), '')"
+    )
     answer = "CASE WHEN role = 'tool' AND turn > 0 THEN turn_calls[k].{} END"
     counters = ", ".join(
         f"{_usage_counter(k)} AS {k}"

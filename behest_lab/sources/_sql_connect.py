@@ -166,7 +166,7 @@ class SqlTarget:
 
 
 def _quote_libpq(value: str) -> str:
-    """A connection-string value: as it is when plain, else in single quotes with ``\\`` and ``'`` escaped."""
+    """A connection-string value: as it is when plain, else in single quotes with backslashes and quotes escaped."""
     if value and not any(c in value for c in " '\\\"="):
         return value
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
@@ -313,8 +313,7 @@ def _columns_query(target: SqlTarget, tables: tuple[str, ...]) -> str:
             f"WHERE table_schema = DATABASE() AND table_name IN ({names})"
         )
     return (
-        "SELECT table_name, column_name FROM duckdb_columns() "
-        f"WHERE database_name = 'src' AND table_name IN ({names})"
+        f"SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = 'src' AND table_name IN ({names})"
     )
 
 
@@ -322,8 +321,8 @@ def inspect_schema(con: duckdb.DuckDBPyConnection, target: SqlTarget) -> SchemaI
     """Check that the attached database is behest's, at a schema version this reader knows.
 
     Raises:
-        SourceError: a behest table or column is missing (not a behest database), or ``_sqlx_migrations`` records a migration behest does not ship for this backend, or one
-            that did not finish.
+        SourceError: a behest table or column is missing (not a behest database), or ``_sqlx_migrations``
+            records a migration behest does not ship for this backend, or one that did not finish.
     """
     d = target.dialect
     columns: dict[str, set[str]] = {}
@@ -361,7 +360,10 @@ def inspect_schema(con: duckdb.DuckDBPyConnection, target: SqlTarget) -> SchemaI
         missing = [c for c in BEHEST_COLUMNS[table] if c not in columns[table] and c not in COMPACTION_COLUMNS]
         if missing:
             raise SourceError(
-                f"not a behest database: missing columns {missing}", source=d.kind, location=target.location, table=table
+                f"not a behest database: missing columns {missing}",
+                source=d.kind,
+                location=target.location,
+                table=table,
             )
     return SchemaInfo(versions, {t: columns[t] for t in d.tables})
 

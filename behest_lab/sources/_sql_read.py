@@ -181,7 +181,7 @@ def _tokens(value: Any, column: str) -> int:
 
 
 def parse_vector(text: str) -> list[float]:
-    """pgvector's text form ``[0.1,0.2,...]`` as floats (every element must parse; ``[]`` is empty).
+    """Parse pgvector's text form ``[0.1,0.2,...]`` as floats (every element must parse; ``[]`` is empty).
 
     Raises:
         RowError: not pgvector's text form.
@@ -376,8 +376,10 @@ class SqlSource:
     # --- records -----------------------------------------------------------------------------------------------
 
     def read(self, want: Want | None, on_bad: BadRowHandler) -> Iterator[Bundle]:
-        """Whole sessions (all, or ``want.sessions``) as bundles, then embeddings of no session; bad rows to
-        ``on_bad``."""
+        """Whole sessions (all, or ``want.sessions``) as bundles, then embeddings of no session.
+
+        Rows that do not decode go to ``on_bad``.
+        """
         d = self.dialect
         order = f" ORDER BY {_expr(d, 'created_at')}, {_quote(d, 'id')}"
         if want is None:
@@ -411,7 +413,9 @@ class SqlSource:
             messages = [m for r in mine.get("messages", []) if (m := self._decode("messages", r, on_bad))]
             fixed, _, _ = recover_tool_ids(messages)  # rows come in conversation order: created_at, then id
             bundle = Bundle(session=session, messages=fixed)
-            bundle.executions = [e for r in mine.get("tool_executions", []) if (e := self._decode("tool_executions", r, on_bad))]
+            bundle.executions = [
+                e for r in mine.get("tool_executions", []) if (e := self._decode("tool_executions", r, on_bad))
+            ]
             bundle.usage = [u for r in mine.get("usage_records", []) if (u := self._decode("usage_records", r, on_bad))]
             bundle.embeddings = [x for r in mine.get("embeddings", []) if (x := self._decode("embeddings", r, on_bad))]
             bundle.provenance = [

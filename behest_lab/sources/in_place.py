@@ -84,7 +84,9 @@ class _Reader:
                 out.append(convert(r))
             except DataCorruptionError as exc:
                 raise DataCorruptionError(
-                    exc.field, f"{self.location}, table {table}, row {r.get('id')}: {exc}", path=self.location,
+                    exc.field,
+                    f"{self.location}, table {table}, row {r.get('id')}: {exc}",
+                    path=self.location,
                     table=table,
                 ) from None
         return out
@@ -301,6 +303,7 @@ class BehestSqlStore(Store):
     """
 
     def __init__(self, url: str, *, password: str | None = None) -> None:
+        """Attach the database and create the views (see ``open_behest_sql``)."""
         scheme, _, rest = url.partition("://")
         dialect = SCHEMES[scheme.lower()]
         plain = f"{dialect.schemes[0]}://{rest}"
@@ -317,10 +320,10 @@ class BehestSqlStore(Store):
             raise
         reader = _Reader(con, self.location)
         super().__init__(
-            BehestSqlSessionStore(reader),  # type: ignore[arg-type]
-            BehestSqlEmbeddingStore(reader),  # type: ignore[arg-type]
-            BehestSqlArtifactStore(),  # type: ignore[arg-type]
-            BehestSqlExecutionStore(reader),  # type: ignore[arg-type]
+            BehestSqlSessionStore(reader),
+            BehestSqlEmbeddingStore(reader),
+            BehestSqlArtifactStore(),
+            BehestSqlExecutionStore(reader),
         )
 
     def _create_views(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -359,6 +362,7 @@ class BehestSqlStore(Store):
             self._con = None
 
     def __repr__(self) -> str:
+        """``<BehestSqlStore location>`` (never the password)."""
         return f"<BehestSqlStore {self.location}>"
 
 

@@ -146,7 +146,7 @@ DDL: dict[str, dict[int, tuple[str, list[str]]]] = {
 
 
 def sqlx_table(kind: str) -> str:
-    """sqlx's ``_sqlx_migrations`` table on ``kind``."""
+    """The ``_sqlx_migrations`` table sqlx keeps on ``kind``."""
     if kind == PG:
         return (
             "CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, "
@@ -205,8 +205,10 @@ def lit(kind: str, value: Any) -> str:
 
 
 def ts(kind: str, text: str) -> str:
-    """A UTC instant ``YYYY-MM-DD HH:MM:SS.ffffff`` as bound by sqlx (PostgreSQL: timestamptz; MySQL: UTC; SQLite:
-    ``to_rfc3339()`` text)."""
+    """A UTC instant ``YYYY-MM-DD HH:MM:SS.ffffff`` as bound by sqlx.
+
+    PostgreSQL: a timestamptz; MySQL: the UTC wall time; SQLite: ``to_rfc3339()`` text.
+    """
     if kind == SQ:
         return f"'{text.replace(' ', 'T')}+00:00'"
     return f"'{text}+00'" if kind == PG else f"'{text}'"
@@ -255,7 +257,7 @@ _COLUMNS = {
 
 
 def insert(kind: str, table: str, row: dict[str, Any], *, compaction: bool = True) -> str:
-    """behest's ``INSERT`` for one row of ``table`` (column order as in behest's statements).
+    """The ``INSERT`` behest's sqlx code runs for one row of ``table`` (column order as in behest's statements).
 
     ``compaction=False``: as the behest release before the compaction migration wrote messages.
     """
@@ -266,7 +268,7 @@ def insert(kind: str, table: str, row: dict[str, Any], *, compaction: bool = Tru
     for c in cols:
         v = row.get(c)
         if c in ("created_at", "updated_at"):
-            values.append(ts(kind, v))
+            values.append(ts(kind, str(v)))
         elif c == "vector" and kind == PG and v is not None:
             values.append(f"{lit(kind, v)}")
         else:

@@ -128,7 +128,11 @@ class MariaDBServer:
             self._proc.wait()
             self._proc = None
         if self._proc is None:
-            tail = (self.root / "server.log").read_text(errors="replace")[-800:] if (self.root / "server.log").exists() else ""
+            tail = (
+                (self.root / "server.log").read_text(errors="replace")[-800:]
+                if (self.root / "server.log").exists()
+                else ""
+            )
             raise ServiceUnavailable(f"MariaDB did not start: {tail}")
         self.run(
             f"CREATE USER '{self.user}'@'%' IDENTIFIED BY '{self.password}'",
@@ -184,7 +188,17 @@ class MariaDBServer:
 
     def run(self, *statements: str, database: str | None = None) -> str:
         """Run SQL statements as root over the socket, in order, in one client session; its output."""
-        args = [str(_which("mariadb")), "--no-defaults", "-S", str(self.socket), "-u", "root", "-N", "-B", "--default-character-set=utf8mb4"]
+        args = [
+            str(_which("mariadb")),
+            "--no-defaults",
+            "-S",
+            str(self.socket),
+            "-u",
+            "root",
+            "-N",
+            "-B",
+            "--default-character-set=utf8mb4",
+        ]
         if database is not None:
             args.append(database)
         script = "".join(s.rstrip().rstrip(";") + ";\n" for s in statements)

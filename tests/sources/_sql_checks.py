@@ -44,9 +44,7 @@ def _t(micros: int, minute: int = 0) -> datetime:
     return datetime(2026, 3, 1, 10, minute, 0, micros, tzinfo=UTC)
 
 
-def check_sample(
-    bundles: list[Bundle], *, kind: str, location: str, password: str, provenance: bool = True
-) -> None:
+def check_sample(bundles: list[Bundle], *, kind: str, location: str, password: str, provenance: bool = True) -> None:
     """The records read from the sample are the ones behest's readers give, with behest_lab's recoveries."""
     by_id = {str(x.session.id): x for x in bundles if x.session is not None}
     assert set(by_id) == {b.SA, b.SB}
@@ -55,9 +53,13 @@ def check_sample(
     s = a.session
     assert s is not None
     assert (s.title, s.model, s.metadata) == ("Agent Run", "gpt-4o", {"team": "search", "n": 1})
-    assert s.created_at == _t(1) and s.updated_at == datetime(2026, 3, 1, 10, 5, 0, 999999, tzinfo=UTC)
-    assert bb.session is not None and bb.session.metadata is None and bb.session.title == ""
-    assert bb.messages == [] and bb.executions == []
+    assert s.created_at == _t(1)
+    assert s.updated_at == datetime(2026, 3, 1, 10, 5, 0, 999999, tzinfo=UTC)
+    assert bb.session is not None
+    assert bb.session.metadata is None
+    assert bb.session.title == ""
+    assert bb.messages == []
+    assert bb.executions == []
 
     ms = a.messages
     assert [str(m.id) for m in ms] == b.M[:9]  # created_at order
@@ -79,26 +81,36 @@ def check_sample(
     assert ms[2].tool_calls[1].arguments == {"url": "https://x.test/a?b=1&c='q'"}
     assert ms[3].content[0].value == {"hits": [1, 2.5, None]}  # type: ignore[union-attr]
     u2, u5 = ms[2].usage, ms[5].usage
-    assert u2 is not None and (u2.total_tokens, u2.cache_read_input_tokens, u2.has_cache_keys) == (150, 100, True)
-    assert u5 is not None and (u5.total_tokens, u5.has_cache_keys) == (12, False)
-    assert ms[5].content[0].cache_control is not None  # type: ignore[union-attr]
-    assert ms[7].is_compaction and not ms[7].is_summary
-    assert ms[8].is_summary and ms[8].compaction_meta is not None
-    assert ms[8].compaction_meta.summary_text == "sum" and str(ms[8].compaction_meta.tail_start_id) == b.M[4]
+    assert u2 is not None
+    assert (u2.total_tokens, u2.cache_read_input_tokens, u2.has_cache_keys) == (150, 100, True)
+    assert u5 is not None
+    assert (u5.total_tokens, u5.has_cache_keys) == (12, False)
+    assert ms[5].content[0].cache_control is not None
+    assert ms[7].is_compaction
+    assert not ms[7].is_summary
+    assert ms[8].is_summary
+    assert ms[8].compaction_meta is not None
+    assert ms[8].compaction_meta.summary_text == "sum"
+    assert str(ms[8].compaction_meta.tail_start_id) == b.M[4]
     assert ms[6].content[0].url == "https://x.test/i.png"  # type: ignore[union-attr]
     assert ms[1].created_at == _t(20)
 
     ex = {str(e.id): e for e in a.executions}
-    assert ex[b.E[0]].status is ToolExecutionStatus.SUCCESS and ex[b.E[0]].result == {"hits": 2}
+    assert ex[b.E[0]].status is ToolExecutionStatus.SUCCESS
+    assert ex[b.E[0]].result == {"hits": 2}
     assert ex[b.E[0]].duration_ms == 1500
-    assert ex[b.E[1]].status is ToolExecutionStatus.FAILED and ex[b.E[1]].error == "boom: 'quoted'"
-    assert ex[b.E[1]].result is None and not ex[b.E[1]].result_null
-    assert ex[b.E[2]].result is None and ex[b.E[2]].result_null  # JSON null: behest's Some(Value::Null)
+    assert ex[b.E[1]].status is ToolExecutionStatus.FAILED
+    assert ex[b.E[1]].error == "boom: 'quoted'"
+    assert ex[b.E[1]].result is None
+    assert not ex[b.E[1]].result_null
+    assert ex[b.E[2]].result is None
+    assert ex[b.E[2]].result_null
     assert ex[b.E[3]].status is ToolExecutionStatus.PENDING  # unknown status 'timed_out' reads as pending
     assert ex[b.E[3]].arguments == [1]
 
     us = {str(u.id): u for u in a.usage}
-    assert us[b.U[0]].total_tokens == 150 and us[b.U[0]].created_at == _t(31)
+    assert us[b.U[0]].total_tokens == 150
+    assert us[b.U[0]].created_at == _t(31)
     assert us[b.U[1]].total_tokens == (1 << 63) + 5  # wrapped negative in SQL, read back as u64
 
     if kind == "postgresql":
@@ -106,16 +118,20 @@ def check_sample(
         vec = a.embeddings[0].vector
         assert np.array_equal(np.asarray(vec, np.float32), np.array([0.1, -0.25, 3.5e-05], np.float32))
         unowned = [x for x in bundles if x.session is None]
-        assert len(unowned) == 1 and [str(e.id) for e in unowned[0].embeddings] == [b.V[1]]
+        assert len(unowned) == 1
+        assert [str(e.id) for e in unowned[0].embeddings] == [b.V[1]]
         assert unowned[0].embeddings[0].vector == [1.0, 0.0, 0.0]
     else:
-        assert all(x.session is not None for x in bundles) and a.embeddings == []
+        assert all(x.session is not None for x in bundles)
+        assert a.embeddings == []
 
     # provenance: one entry per record, secret-free
     for x in bundles if provenance else []:
-        records = [x.session] if x.session is not None else []
+        records: list[Any] = [x.session] if x.session is not None else []
         records += [*x.messages, *x.executions, *x.usage, *x.embeddings]
         assert {p.record_id for p in x.provenance} == {r.id for r in records}
         for p in x.provenance:
-            assert p.source == kind and p.location == location and password not in p.location
+            assert p.source == kind
+            assert p.location == location
+            assert password not in p.location
             assert p.ref == f"{p.table}:{p.record_id}"

@@ -8,7 +8,7 @@ analytics and read methods must work on it while every write is refused.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
@@ -105,13 +105,16 @@ def _bundles(store: Store) -> list[Bundle]:
                 usage=store.executions.list_usage(s.id),
                 embeddings=[
                     e
-                    for (i,) in store.sql("SELECT id FROM embeddings WHERE session_id = ? ORDER BY id", [str(s.id)])
-                    .fetchall()
+                    for (i,) in store.sql(
+                        "SELECT id FROM embeddings WHERE session_id = ? ORDER BY id", [str(s.id)]
+                    ).fetchall()
                     if (e := store.embeddings.get(i)) is not None
                 ],
             )
         )
-    unowned = [store.embeddings.get(i) for (i,) in store.sql("SELECT id FROM embeddings WHERE session_id IS NULL").fetchall()]
+    unowned = [
+        store.embeddings.get(i) for (i,) in store.sql("SELECT id FROM embeddings WHERE session_id IS NULL").fetchall()
+    ]
     if unowned:
         out.append(Bundle(session=None, embeddings=[e for e in unowned if e is not None]))
     return out
@@ -154,11 +157,15 @@ def test_sql_and_analytics_work_on_the_live_database(store: Store) -> None:
 def test_read_methods(store: Store) -> None:
     sessions = store.sessions.list_sessions()
     assert [str(s.id) for s in sessions] == [b.SA, b.SB]  # updated_at descending
-    assert store.sessions.get_session(UUID(b.SB)) is not None and store.sessions.get_session(UUID(int=5)) is None
-    page = store.sessions.list_sessions_paginated(Pagination(limit=1, offset=0), SessionFilter(metadata_filter={"n": 1}))
+    assert store.sessions.get_session(UUID(b.SB)) is not None
+    assert store.sessions.get_session(UUID(int=5)) is None
+    page = store.sessions.list_sessions_paginated(
+        Pagination(limit=1, offset=0), SessionFilter(metadata_filter={"n": 1})
+    )
     assert [str(s.id) for s in page] == [b.SA]
     latest = store.sessions.get_latest_compaction(UUID(b.SA))
-    assert latest is not None and str(latest.id) == b.M[7]
+    assert latest is not None
+    assert str(latest.id) == b.M[7]
     assert len(store.sessions.list_messages_paginated(UUID(b.SA), Pagination(limit=3, offset=7))) == 2
     stats = store.executions.session_stats(UUID(b.SA))
     assert (stats.message_count, stats.tool_call_count, stats.tool_success_count, stats.tool_failure_count) == (
@@ -169,7 +176,8 @@ def test_read_methods(store: Store) -> None:
     )
     assert stats.avg_tool_duration_ms == (1500 + 20 + 0 + 7) // 4
     assert [str(e.id) for e in store.executions.list_executions_by_message(UUID(b.M[2]))] == b.E
-    assert store.artifacts.list_by_session(UUID(b.SA)) == [] and store.artifacts.get(UUID(b.SA)) is None
+    assert store.artifacts.list_by_session(UUID(b.SA)) == []
+    assert store.artifacts.get(UUID(b.SA)) is None
     store.sessions.health_check()
 
 
@@ -184,7 +192,7 @@ def test_embedding_search_reads_the_vector_column(store: Store, db: Db) -> None:
 
 def test_every_write_is_refused(store: Store) -> None:
     s = Session(title="t", model="m")
-    attempts = [
+    attempts: list[Callable[[], object]] = [
         lambda: store.sessions.create_session(s),
         lambda: store.sessions.update_session(UUID(b.SA), "x"),
         lambda: store.sessions.delete_session(UUID(b.SA)),
@@ -195,7 +203,7 @@ def test_every_write_is_refused(store: Store) -> None:
         lambda: store.artifacts.delete(UUID(b.SA)),
     ]
     for attempt in attempts:
-        with pytest.raises(ReadOnlyStoreError, match="read-only|never writes"):
+        with pytest.raises(ReadOnlyStoreError, match=r"read-only|never writes"):
             attempt()
     assert store.sql("SELECT count(*) FROM sessions").fetchone() == (2,)
 

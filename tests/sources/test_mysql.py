@@ -27,7 +27,7 @@ def load(server: MariaDBServer, statements: list[str], prefix: str = "behest") -
 
 @pytest.fixture(scope="module")
 def my_url(mariadb_server: MariaDBServer) -> str:
-    """behest's schema (all five migrations) with the sample."""
+    """The schema of behest's five migrations) with the sample."""
     return load(mariadb_server, [*b.schema(MY), *b.inserts(MY, b.sample())])
 
 
@@ -47,7 +47,8 @@ def test_reads_every_record_as_behest_decodes_it(source: MySQLSource, mariadb_se
 
 
 def test_location_and_repr_hold_no_password(source: MySQLSource, mariadb_server: MariaDBServer) -> None:
-    assert mariadb_server.password not in source.location and mariadb_server.password not in repr(source)
+    assert mariadb_server.password not in source.location
+    assert mariadb_server.password not in repr(source)
     assert source.location.startswith(f"mysql://{mariadb_server.user}@127.0.0.1:")
 
 
@@ -63,12 +64,11 @@ def test_fingerprints_change_only_with_the_row(mariadb_server: MariaDBServer) ->
         after = s.fingerprints().to_pylist()
         fp0 = {(r["table"], r["id"]): r["fp"] for r in before}
         assert set(fp0) == {(r["table"], r["id"]) for r in after}
-        assert [(r["table"], r["id"]) for r in after if fp0[(r["table"], r["id"])] != r["fp"]] == [
-            ("messages", b.M[2])
-        ]
+        assert [(r["table"], r["id"]) for r in after if fp0[(r["table"], r["id"])] != r["fp"]] == [("messages", b.M[2])]
         bundles = list(s.read(Want(sessions=frozenset({b.SA})), lambda e: None))
         m2 = next(m for m in bundles[0].messages if str(m.id) == b.M[2])
-        assert m2.usage is not None and m2.usage.total_tokens == 12
+        assert m2.usage is not None
+        assert m2.usage.total_tokens == 12
 
 
 def test_an_undecodable_row_is_named_with_its_table_and_id(mariadb_server: MariaDBServer) -> None:
@@ -78,7 +78,8 @@ def test_an_undecodable_row_is_named_with_its_table_and_id(mariadb_server: Maria
     with MySQLSource(url) as s:
         bundles, bad = read_all(s)
     assert [(e.source, e.table, e.key) for e in bad] == [("mysql", "tool_executions", "not-a-uuid")]
-    assert "not a UUID" in str(bad[0]) and mariadb_server.password not in str(bad[0])
+    assert "not a UUID" in str(bad[0])
+    assert mariadb_server.password not in str(bad[0])
     a = next(x for x in bundles if x.session and str(x.session.id) == b.SA)
     assert len(a.executions) == 3
 
@@ -103,7 +104,9 @@ def test_wrong_credentials_and_unreachable_servers_are_named_without_the_passwor
     wrong = my_url.replace(mariadb_server.password, "not-the-password-42")
     with pytest.raises(SourceError, match="cannot connect") as info:
         MySQLSource(wrong)
-    assert "not-the-password-42" not in str(info.value) and "not-the-password-42" not in info.value.location
+    assert "not-the-password-42" not in str(info.value)
+    assert "not-the-password-42" not in info.value.location
     with pytest.raises(SourceError, match="cannot connect") as info:
         MySQLSource("mysql://behest:secret-9876@127.0.0.1:1/nothing")
-    assert "secret-9876" not in str(info.value) and info.value.location == "mysql://behest@127.0.0.1:1/nothing"
+    assert "secret-9876" not in str(info.value)
+    assert info.value.location == "mysql://behest@127.0.0.1:1/nothing"

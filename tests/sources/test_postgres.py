@@ -29,7 +29,7 @@ def load(pg: PostgresServer, statements: list[str], prefix: str = "behest") -> s
 
 @pytest.fixture(scope="module")
 def pg_url(pg_server: PostgresServer) -> str:
-    """behest's schema (all six migrations, vector column holding pgvector's text form) with the sample."""
+    """The schema of behest's six migrations, vector column holding pgvector's text form) with the sample."""
     return load(pg_server, [*b.schema(PG), *b.inserts(PG, b.sample())])
 
 
@@ -43,29 +43,33 @@ def source(pg_url: str) -> Iterator[PostgresSource]:
 
 
 def test_reads_every_record_as_behest_decodes_it(source: PostgresSource, pg_server: PostgresServer) -> None:
+    """Every record of the sample comes back as behest's readers decode it, with provenance."""
     bundles, bad = read_all(source)
     assert bad == []
     check_sample(bundles, kind="postgresql", location=source.location, password=pg_server.password)
 
 
 def test_location_and_repr_hold_no_password(source: PostgresSource, pg_server: PostgresServer) -> None:
-    assert pg_server.password not in source.location and pg_server.password not in repr(source)
+    """The recorded location and the repr name the server without its password."""
+    assert pg_server.password not in source.location
+    assert pg_server.password not in repr(source)
     assert source.location.startswith(f"postgresql://{pg_server.user}@127.0.0.1:")
 
 
 def test_fingerprints_name_every_row_and_change_only_with_the_row(pg_server: PostgresServer) -> None:
+    """An in-place usage update changes that message's fingerprint only; reading its session gives the new usage."""
     url = load(pg_server, [*b.schema(PG), *b.inserts(PG, b.sample())])
     with PostgresSource(url) as s:
         before = s.fingerprints().to_pylist()
     ids = {(r["table"], r["id"]) for r in before}
-    assert ("sessions", b.SA) in ids and ("messages", b.M[2]) in ids and ("embeddings", b.V[1]) in ids
+    assert ("sessions", b.SA) in ids
+    assert ("messages", b.M[2]) in ids
+    assert ("embeddings", b.V[1]) in ids
     assert len(before) == 2 + 9 + 4 + 2 + 2
     assert {r["session_id"] for r in before if r["table"] == "messages"} == {b.SA}
     # behest's update_usage rewrites a message's usage in place and touches nothing else
     name = url.rsplit("/", 1)[1]
-    pg_server.admin(
-        f"UPDATE messages SET usage = '{b.USAGE_031}' WHERE id = '{b.M[2]}'", database=name
-    )
+    pg_server.admin(f"UPDATE messages SET usage = '{b.USAGE_031}' WHERE id = '{b.M[2]}'", database=name)
     with PostgresSource(url) as s:
         after = s.fingerprints().to_pylist()
         changed = {(r["table"], r["id"]) for r in after} ^ set()  # same ids
@@ -77,10 +81,12 @@ def test_fingerprints_name_every_row_and_change_only_with_the_row(pg_server: Pos
         bundles = list(s.read(Want(sessions=frozenset({b.SA})), lambda e: None))
         assert [str(x.session.id) for x in bundles if x.session] == [b.SA]
         m2 = next(m for m in bundles[0].messages if str(m.id) == b.M[2])
-        assert m2.usage is not None and m2.usage.total_tokens == 12
+        assert m2.usage is not None
+        assert m2.usage.total_tokens == 12
 
 
 def test_an_undecodable_row_is_named_with_its_table_and_id(pg_server: PostgresServer) -> None:
+    """A row that does not decode goes to on_bad as a SourceError naming the table and id."""
     data = b.sample()
     data["messages"][1]["content"] = '[{"type":"video","src":"x"}]'  # valid JSON, no such ContentPart
     url = load(pg_server, [*b.schema(PG), *b.inserts(PG, data)])
@@ -89,9 +95,12 @@ def test_an_undecodable_row_is_named_with_its_table_and_id(pg_server: PostgresSe
         assert len(bad) == 1
         err = bad[0]
         assert (err.source, err.table, err.key) == ("postgresql", "messages", b.M[1])
-        assert "messages" in str(err) and b.M[1] in str(err) and pg_server.password not in str(err)
+        assert "messages" in str(err)
+        assert b.M[1] in str(err)
+        assert pg_server.password not in str(err)
         a = next(x for x in bundles if x.session and str(x.session.id) == b.SA)
-        assert b.M[1] not in {str(m.id) for m in a.messages} and len(a.messages) == 8
+        assert b.M[1] not in {str(m.id) for m in a.messages}
+        assert len(a.messages) == 8
 
         def stop(e: SourceError) -> None:
             raise e
@@ -101,43 +110,53 @@ def test_an_undecodable_row_is_named_with_its_table_and_id(pg_server: PostgresSe
 
 
 def test_a_database_without_behests_tables_is_refused(pg_server: PostgresServer) -> None:
+    """A database without behest's tables is refused as not behest's."""
     url = load(pg_server, ["CREATE TABLE sessions (id TEXT PRIMARY KEY)"], prefix="other")
     with pytest.raises(SourceError, match="not a behest database") as info:
         PostgresSource(url)
-    assert info.value.table in ("sessions", "messages") and pg_server.password not in str(info.value)
+    assert info.value.table in ("sessions", "messages")
+    assert pg_server.password not in str(info.value)
 
 
 def test_an_unknown_schema_version_is_refused(pg_server: PostgresServer) -> None:
+    """A migration version behest does not ship is refused, naming _sqlx_migrations."""
     url = load(pg_server, [*b.schema(PG), b.sqlx_row(PG, 7, "add something new")], prefix="newer")
     with pytest.raises(SourceError, match="unknown schema version") as info:
         PostgresSource(url)
-    assert info.value.table == "_sqlx_migrations" and info.value.key == "7"
+    assert info.value.table == "_sqlx_migrations"
+    assert info.value.key == "7"
 
 
 def test_a_schema_before_the_compaction_migration_reads_behests_defaults(pg_server: PostgresServer) -> None:
+    """Without the compaction columns, messages read behest's defaults."""
     statements = b.inserts(PG, b.sample(), compaction=False)
     url = load(pg_server, [*b.schema(PG, upto=5), *statements], prefix="old")
     with PostgresSource(url) as s:
         bundles, bad = read_all(s)
     assert bad == []
     a = next(x for x in bundles if x.session and str(x.session.id) == b.SA)
-    assert len(a.messages) == 9 and not any(m.is_compaction or m.is_summary for m in a.messages)
+    assert len(a.messages) == 9
+    assert not any(m.is_compaction or m.is_summary for m in a.messages)
 
 
 def test_wrong_credentials_and_unreachable_servers_are_named_without_the_password(
     pg_server: PostgresServer, pg_url: str
 ) -> None:
+    """Connection failures are SourceErrors whose text holds no password."""
     wrong = pg_url.replace(pg_server.password, "not-the-password-42")
     with pytest.raises(SourceError, match="cannot connect") as info:
         PostgresSource(wrong)
-    assert "not-the-password-42" not in str(info.value) and "not-the-password-42" not in info.value.location
+    assert "not-the-password-42" not in str(info.value)
+    assert "not-the-password-42" not in info.value.location
     with pytest.raises(SourceError, match="cannot connect") as info:
-        PostgresSource(f"postgresql://lake:secret-9876@127.0.0.1:1/nothing")
-    assert "secret-9876" not in str(info.value) and info.value.source == "postgresql"
+        PostgresSource("postgresql://lake:secret-9876@127.0.0.1:1/nothing")
+    assert "secret-9876" not in str(info.value)
+    assert info.value.source == "postgresql"
     assert info.value.location == "postgresql://lake@127.0.0.1:1/nothing"
 
 
 def test_vector_column_in_pgvector_text_form_with_many_dimensions(pg_server: PostgresServer) -> None:
+    """A 1536-dimensional vector in pgvector's text form reads back as the same float32 values."""
     data = b.sample()
     values = [((i * 7919) % 1000) / 997.0 - 0.5 for i in range(1536)]
     data["embeddings"][0]["vector"] = "[" + ",".join(repr(v) for v in values) + "]"
