@@ -112,7 +112,8 @@ def fingerprint_sql(d: SqlDialect, table: str, schema: SchemaInfo) -> str:
     """Server SQL giving ``(id, session_id, fp)`` per row: ``fp`` a signed 64-bit hash of the whole row's text."""
     sid = "id" if table == "sessions" else "session_id"
     if d is POSTGRES:
-        return f"SELECT t.id::text AS k, t.{sid}::text AS s, hashtextextended(t::text, 0) AS h FROM {table} t"
+        # ids travel as binary UUIDs (16 bytes) and become text in DuckDB
+        return f"SELECT t.id AS k, t.{sid} AS s, hashtextextended(t::text, 0) AS h FROM {table} t"
     cols = [c for c in BEHEST_COLUMNS[table] if schema.has(table, c)]
     parts = ", ".join(f"IFNULL(CAST({_quote(d, c)} AS CHAR), '\\\\N')" for c in cols)
     return (
