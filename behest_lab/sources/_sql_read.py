@@ -388,6 +388,8 @@ class SqlSource:
             ids = [r["id"] for r in self._rows(f"SELECT {_expr(d, 'id')} AS id FROM sessions{order}", ["id"])]
         else:
             ids = sorted(want.sessions)
+            if d is POSTGRES:  # a UUID column holds only UUIDs: other keys name nothing (and would not bind)
+                ids = [i for i in ids if _is_uuid(i)]
         for i in range(0, len(ids), SESSIONS_PER_QUERY):
             yield from self._bundles(ids[i : i + SESSIONS_PER_QUERY], on_bad)
         if "embeddings" in d.tables and (want is None or want.unowned):
@@ -431,7 +433,10 @@ class SqlSource:
     def _unowned(self, want: Want | None, on_bad: BadRowHandler) -> Iterator[Bundle]:
         where = "session_id IS NULL OR session_id NOT IN (SELECT id FROM sessions)"
         if want is not None:
-            where = f"({where}) AND id::text IN {in_list(sorted(want.rows.get('embeddings', frozenset())))}"
+            wanted = sorted(want.rows.get("embeddings", frozenset()))
+            if not wanted:
+                return
+            where = f"({where}) AND id::text IN {in_list(wanted)}"
         rows = self._select("embeddings", where)
         records = [x for r in rows if (x := self._decode("embeddings", r, on_bad))]
         if records:
@@ -469,6 +474,14 @@ class SqlSource:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.location}>"
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _safe(url: str) -> str:

@@ -169,3 +169,12 @@ def test_vector_column_in_pgvector_text_form_with_many_dimensions(pg_server: Pos
 
     assert a.embeddings[0].dimension == 1536
     assert np.array_equal(np.asarray(a.embeddings[0].vector, np.float32), np.asarray(values, np.float32))
+
+
+def test_a_partial_read_gives_the_wanted_sessions_and_unowned_rows(source: PostgresSource) -> None:
+    """``read(want)`` reads the wanted sessions and the wanted embeddings of no session; other keys name nothing."""
+    want = Want(sessions=frozenset({b.SB, "not-a-uuid"}), rows={"embeddings": frozenset({b.V[1]})})
+    bundles = list(source.read(want, lambda e: None))
+    assert [str(x.session.id) if x.session else None for x in bundles] == [b.SB, None]
+    assert [str(e.id) for e in bundles[1].embeddings] == [b.V[1]]
+    assert list(source.read(Want(rows={"artifacts": frozenset({b.V[0]})}), lambda e: None)) == []
