@@ -152,6 +152,7 @@ def test_sql_and_analytics_work_on_the_live_database(store: Store) -> None:
     assert analytics.messages(store, b.SA).height == 9
     tools = analytics.tool_stats(store)
     assert set(tools["tool_name"].to_list()) == {"search", "fetch", "noop", "odd"}
+    assert analytics.compactions(store).height == 1
 
 
 def test_read_methods(store: Store) -> None:
