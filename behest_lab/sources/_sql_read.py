@@ -108,18 +108,60 @@ def in_list(values: Sequence[str]) -> str:
     return "(" + ", ".join(_literal(v) for v in values) + ")"
 
 
-def fingerprint_sql(d: SqlDialect, table: str, schema: SchemaInfo) -> str:
-    """Server SQL giving ``(id, session_id, fp)`` per row: ``fp`` a signed 64-bit hash of the whole row's text."""
+def fingerprint_sql(d: SqlDialect, table: str, schema: SchemaInfo, where: str = "") -> str:
+    """Server SQL giving ``(k, s, h)`` per row: id, session id and a signed 64-bit hash of the whole row's text.
+
+    ``where`` filters on ``s`` (the session id column, spelled ``s`` only after the ``SELECT``: give it as
+    ``{sid}``).
+    """
     sid = "id" if table == "sessions" else "session_id"
+    cond = f" WHERE {where.replace('{sid}', sid)}" if where else ""
     if d is POSTGRES:
         # ids travel as binary UUIDs (16 bytes) and become text in DuckDB
-        return f"SELECT t.id AS k, t.{sid} AS s, hashtextextended(t::text, 0) AS h FROM {table} t"
+        return f"SELECT t.id AS k, t.{sid} AS s, hashtextextended(t::text, 0) AS h FROM {table} t{cond}"
     cols = [c for c in BEHEST_COLUMNS[table] if schema.has(table, c)]
     parts = ", ".join(f"IFNULL(CAST({_quote(d, c)} AS CHAR), '\\\\N')" for c in cols)
     return (
         f"SELECT CAST(id AS CHAR) AS k, CAST({sid} AS CHAR) AS s, "
-        f"CAST(CONV(LEFT(MD5(CONCAT_WS(CHAR(31), {parts})), 16), 16, 10) AS SIGNED) AS h FROM {table}"
+        f"CAST(CONV(LEFT(MD5(CONCAT_WS(CHAR(31), {parts})), 16), 16, 10) AS SIGNED) AS h FROM {table}{cond}"
     )
+
+
+def aggregate_sql(d: SqlDialect, table: str, schema: SchemaInfo) -> str:
+    """Server SQL giving ``(s, n, h)``: per session id, the row count and the sum of the rows' hashes (as text)."""
+    inner = fingerprint_sql(d, table, schema)
+    cast = "sum(h)::text" if d is POSTGRES else "CAST(sum(h) AS CHAR)"
+    return f"SELECT s, count(*) AS n, {cast} AS h FROM ({inner}) f GROUP BY s"
+
+
+#: Session keys per ``IN`` list when fingerprints are fetched for some sessions only.
+_KEYS_PER_QUERY = 1000
+
+
+def _key_filters(d: SqlDialect, table: str, keys: set[str | None] | None) -> list[str]:
+    """``WHERE`` conditions (``fingerprint_sql``'s form) covering ``keys``; ``[""]`` (no filter) for None."""
+    if keys is None:
+        return [""]
+    out = []
+    listed = sorted(k for k in keys if k is not None and (d is not POSTGRES or _is_uuid(k)))
+    for i in range(0, len(listed), _KEYS_PER_QUERY):
+        out.append(f"{{sid}} IN {in_list(listed[i : i + _KEYS_PER_QUERY])}")
+    if None in keys:
+        out.append("{sid} IS NULL")
+    return out
+
+
+def _without(previous: pa.Table, table: str, keys: set[str | None]) -> pa.Table:
+    """The rows of ``table`` in ``previous`` whose session key is not in ``keys``."""
+    import pyarrow.compute as pc
+
+    mine = previous.filter(pc.equal(previous["table"], table))
+    if not keys:
+        return mine
+    sentinel = "\x00none"
+    column = pc.fill_null(mine["session_id"], sentinel)
+    drop = pa.array([sentinel if k is None else k for k in keys], pa.string())
+    return mine.filter(pc.invert(pc.is_in(column, value_set=drop)))
 
 
 # --- cells -> values -----------------------------------------------------------------------------------------
@@ -341,6 +383,7 @@ class SqlSource:
         self.location = self._target.location
         self._con: duckdb.DuckDBPyConnection | None
         self._con, self.schema = connect(self._target)
+        self._fp_cache: tuple[dict[str, dict[str | None, tuple[int, str]]], pa.Table] | None = None
 
     # --- plumbing ----------------------------------------------------------------------------------------------
 
@@ -357,22 +400,56 @@ class SqlSource:
     # --- fingerprints ------------------------------------------------------------------------------------------
 
     def fingerprints(self) -> pa.Table:
-        """One ``(table, id, session_id, fp)`` row per record; hashes computed by the server."""
+        """One ``(table, id, session_id, fp)`` row per record; hashes computed by the server.
+
+        The first call moves every row's id and hash. Later calls on the same source (``--watch``, repeated
+        ``sync`` in a notebook) first ask the server for one ``(count, sum of hashes)`` per session and table, and
+        fetch rows again only for the sessions whose aggregate changed; the rest come from the previous call.
+        """
         if self._con is None:
             raise SourceError("the source is closed", source=self.kind, location=self.location)
-        function = self.dialect.query_function
-        parts = []
-        for table in self.dialect.tables:
-            server = fingerprint_sql(self.dialect, table, self.schema).replace("'", "''")
-            parts.append(
-                f"SELECT '{table}' AS \"table\", CAST(k AS VARCHAR) AS id, CAST(s AS VARCHAR) AS session_id, "
-                f"CAST((CAST(h AS HUGEINT) + {_U64}) % {_U64} AS UBIGINT) AS fp FROM {function}('src', '{server}')"
-            )
         try:
-            result = self._con.execute(" UNION ALL ".join(parts)).to_arrow_table()
+            aggregates = {t: self._aggregates(t) for t in self.dialect.tables}
+            if self._fp_cache is None:
+                result = self._fingerprint_rows(dict.fromkeys(self.dialect.tables))
+            else:
+                before, previous = self._fp_cache
+                stale: dict[str, set[str | None]] = {}
+                for t in self.dialect.tables:
+                    old, now = before[t], aggregates[t]
+                    stale[t] = {k for k, v in now.items() if old.get(k) != v} | (set(old) - set(now))
+                kept = [_without(previous, t, keys) for t, keys in stale.items()]
+                fetched = self._fingerprint_rows({t: keys for t, keys in stale.items() if keys})
+                result = pa.concat_tables([*kept, fetched])
         except duckdb.Error as exc:
             raise self._error(f"cannot compute fingerprints: {self._target.scrub(str(exc))}") from None
-        return result.cast(FINGERPRINT_SCHEMA)
+        self._fp_cache = (aggregates, result)
+        return result
+
+    def _aggregates(self, table: str) -> dict[str | None, tuple[int, str]]:
+        assert self._con is not None
+        server = aggregate_sql(self.dialect, table, self.schema).replace("'", "''")
+        function = self.dialect.query_function
+        rows = self._con.execute(
+            f"SELECT CAST(s AS VARCHAR), CAST(n AS BIGINT), CAST(h AS VARCHAR) FROM {function}('src', '{server}')"
+        ).fetchall()
+        return {s: (int(n), str(h)) for s, n, h in rows}
+
+    def _fingerprint_rows(self, tables: dict[str, set[str | None] | None]) -> pa.Table:
+        """Fingerprint rows of ``tables`` (None: every row; else the rows of those session keys)."""
+        assert self._con is not None
+        function = self.dialect.query_function
+        parts = []
+        for table, keys in tables.items():
+            for where in _key_filters(self.dialect, table, keys):
+                server = fingerprint_sql(self.dialect, table, self.schema, where).replace("'", "''")
+                parts.append(
+                    f"SELECT '{table}' AS \"table\", CAST(k AS VARCHAR) AS id, CAST(s AS VARCHAR) AS session_id, "
+                    f"CAST((CAST(h AS HUGEINT) + {_U64}) % {_U64} AS UBIGINT) AS fp FROM {function}('src', '{server}')"
+                )
+        if not parts:
+            return FINGERPRINT_SCHEMA.empty_table()
+        return self._con.execute(" UNION ALL ".join(parts)).to_arrow_table().cast(FINGERPRINT_SCHEMA)
 
     # --- records -----------------------------------------------------------------------------------------------
 

@@ -53,15 +53,15 @@ def test_location_and_repr_hold_no_password(source: MySQLSource, mariadb_server:
 
 
 def test_fingerprints_change_only_with_the_row(mariadb_server: MariaDBServer) -> None:
+    """An in-place usage update changes that message's fingerprint only, also on a source asked a second time."""
     url = load(mariadb_server, [*b.schema(MY), *b.inserts(MY, b.sample())])
+    name = url.rsplit("/", 1)[1]
     with MySQLSource(url) as s:
         before = s.fingerprints().to_pylist()
-    assert len(before) == 2 + 9 + 4 + 2
-    assert {r["session_id"] for r in before if r["table"] == "tool_executions"} == {b.SA}
-    name = url.rsplit("/", 1)[1]
-    mariadb_server.run(f"UPDATE messages SET `usage` = '{b.USAGE_031}' WHERE id = '{b.M[2]}'", database=name)
-    with MySQLSource(url) as s:
-        after = s.fingerprints().to_pylist()
+        assert len(before) == 2 + 9 + 4 + 2
+        assert {r["session_id"] for r in before if r["table"] == "tool_executions"} == {b.SA}
+        mariadb_server.run(f"UPDATE messages SET `usage` = '{b.USAGE_031}' WHERE id = '{b.M[2]}'", database=name)
+        after = s.fingerprints().to_pylist()  # only the changed session is fetched again
         fp0 = {(r["table"], r["id"]): r["fp"] for r in before}
         assert set(fp0) == {(r["table"], r["id"]) for r in after}
         assert [(r["table"], r["id"]) for r in after if fp0[(r["table"], r["id"])] != r["fp"]] == [("messages", b.M[2])]
@@ -69,6 +69,13 @@ def test_fingerprints_change_only_with_the_row(mariadb_server: MariaDBServer) ->
         m2 = next(m for m in bundles[0].messages if str(m.id) == b.M[2])
         assert m2.usage is not None
         assert m2.usage.total_tokens == 12
+        mariadb_server.run(f"DELETE FROM sessions WHERE id = '{b.SB}'", database=name)
+        again = s.fingerprints().to_pylist()
+    with MySQLSource(url) as fresh:
+        expected = fresh.fingerprints().to_pylist()
+    key = lambda r: (r["table"], r["id"])  # noqa: E731
+    assert sorted(again, key=key) == sorted(expected, key=key)
+    assert len(again) == len(before) - 1
 
 
 def test_an_undecodable_row_is_named_with_its_table_and_id(mariadb_server: MariaDBServer) -> None:

@@ -57,32 +57,47 @@ def test_location_and_repr_hold_no_password(source: PostgresSource, pg_server: P
 
 
 def test_fingerprints_name_every_row_and_change_only_with_the_row(pg_server: PostgresServer) -> None:
-    """An in-place usage update changes that message's fingerprint only; reading its session gives the new usage."""
+    """An in-place usage update changes that message's fingerprint only; reading its session gives the new usage.
+
+    A second ``fingerprints()`` on the same source (which re-fetches only sessions whose aggregate changed) gives
+    exactly what a fresh source gives, after an update, a new session and a deleted one.
+    """
     url = load(pg_server, [*b.schema(PG), *b.inserts(PG, b.sample())])
     with PostgresSource(url) as s:
         before = s.fingerprints().to_pylist()
-    ids = {(r["table"], r["id"]) for r in before}
-    assert ("sessions", b.SA) in ids
-    assert ("messages", b.M[2]) in ids
-    assert ("embeddings", b.V[1]) in ids
-    assert len(before) == 2 + 9 + 4 + 2 + 2
-    assert {r["session_id"] for r in before if r["table"] == "messages"} == {b.SA}
-    # behest's update_usage rewrites a message's usage in place and touches nothing else
-    name = url.rsplit("/", 1)[1]
-    pg_server.admin(f"UPDATE messages SET usage = '{b.USAGE_031}' WHERE id = '{b.M[2]}'", database=name)
-    with PostgresSource(url) as s:
+        ids = {(r["table"], r["id"]) for r in before}
+        assert ("sessions", b.SA) in ids
+        assert ("messages", b.M[2]) in ids
+        assert ("embeddings", b.V[1]) in ids
+        assert len(before) == 2 + 9 + 4 + 2 + 2
+        assert {r["session_id"] for r in before if r["table"] == "messages"} == {b.SA}
+        # behest's update_usage rewrites a message's usage in place and touches nothing else
+        name = url.rsplit("/", 1)[1]
+        pg_server.admin(f"UPDATE messages SET usage = '{b.USAGE_031}' WHERE id = '{b.M[2]}'", database=name)
         after = s.fingerprints().to_pylist()
-        changed = {(r["table"], r["id"]) for r in after} ^ set()  # same ids
-        assert changed == ids
         fp0 = {(r["table"], r["id"]): r["fp"] for r in before}
-        diff = [(r["table"], r["id"]) for r in after if fp0[(r["table"], r["id"])] != r["fp"]]
-        assert diff == [("messages", b.M[2])]
+        assert {(r["table"], r["id"]) for r in after} == ids
+        assert [(r["table"], r["id"]) for r in after if fp0[(r["table"], r["id"])] != r["fp"]] == [("messages", b.M[2])]
         # reading only that session gives the new usage
         bundles = list(s.read(Want(sessions=frozenset({b.SA})), lambda e: None))
         assert [str(x.session.id) for x in bundles if x.session] == [b.SA]
         m2 = next(m for m in bundles[0].messages if str(m.id) == b.M[2])
         assert m2.usage is not None
         assert m2.usage.total_tokens == 12
+        new = "01890a5d-ac96-774b-8000-0000000000cc"
+        pg_server.admin(
+            f"DELETE FROM sessions WHERE id = '{b.SB}'",
+            b.insert(PG, "sessions", {**b.sample()["sessions"][1], "id": new}),
+            f"UPDATE embeddings SET metadata = '{{\"x\":1}}' WHERE id = '{b.V[1]}'",
+            database=name,
+        )
+        again = s.fingerprints().to_pylist()
+    with PostgresSource(url) as fresh:
+        expected = fresh.fingerprints().to_pylist()
+    key = lambda r: (r["table"], r["id"])  # noqa: E731
+    assert sorted(again, key=key) == sorted(expected, key=key)
+    assert ("sessions", new) in {key(r) for r in again}
+    assert ("sessions", b.SB) not in {key(r) for r in again}
 
 
 def test_an_undecodable_row_is_named_with_its_table_and_id(pg_server: PostgresServer) -> None:
