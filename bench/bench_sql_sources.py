@@ -9,7 +9,8 @@ record per session) generated on the server in behest's value shapes. Measured:
 * ``fingerprints_s``: one ``fingerprints()`` call over the whole database (what every sync starts with);
 * ``new_1000_s``: after 1,000 new messages in 10 new sessions, ``fingerprints()``, the diff against the previous
   fingerprints, and ``read`` of the changed sessions: the source's part of an incremental sync (target <= 2 s at
-  1M messages).
+  1M messages), on a freshly opened source (``new_1000_s``, as one ``behest-lab sync`` run) and on a source kept
+  open since the previous fingerprints (``watch_new_1000_s``, as ``--watch``: only changed sessions are fetched).
 
 ``build``/``add``/``scan`` per backend have the shapes ``bench_sync``'s ``Case`` takes, so the same generators can
 drive the full sync benchmark there.
@@ -113,27 +114,13 @@ def _measure(
     assert n == (messages if first_read else 0), (n, messages)
 
     new_sessions = NEW_ROWS // PER_SESSION
+    watcher = open_source(url)  # a source kept open across syncs, as ``--watch`` keeps it
+    watcher.fingerprints()  # type: ignore[attr-defined]
     add(sessions + 1, new_sessions)
     with open_source(url) as source:
-        started = time.perf_counter()
-        fp_started = time.perf_counter()
-        after = source.fingerprints()  # type: ignore[attr-defined]
-        fp_s = time.perf_counter() - fp_started
-        old = set(zip(fps["table"].to_pylist(), fps["id"].to_pylist(), fps["fp"].to_pylist(), strict=True))
-        changed = {
-            s
-            for t, i, s, f in zip(
-                after["table"].to_pylist(),
-                after["id"].to_pylist(),
-                after["session_id"].to_pylist(),
-                after["fp"].to_pylist(),
-                strict=True,
-            )
-            if (t, i, f) not in old and s is not None
-        }
-        got = sum(len(x.messages) for x in source.read(Want(sessions=frozenset(changed)), _raise))  # type: ignore[attr-defined]
-        new_s = time.perf_counter() - started
-    assert got == NEW_ROWS, got
+        new_s, fp_s = _incremental(source, fps)
+    with watcher:
+        watch_s, watch_fp_s = _incremental(watcher, fps)
     return {
         "backend": name,
         "messages": messages,
@@ -141,8 +128,32 @@ def _measure(
         "first_read_rows_s": round(messages / first) if first_read else None,
         "fingerprints_s": round(fp_s, 3),
         "new_1000_s": round(new_s, 3),
+        "watch_fingerprints_s": round(watch_fp_s, 3),
+        "watch_new_1000_s": round(watch_s, 3),
         "new_1000_target_s": TARGET_NEW_S,
     }
+
+
+def _incremental(source: Any, fps: pa.Table) -> tuple[float, float]:
+    """Fingerprints, the diff against ``fps`` and the read of the changed sessions: (total s, fingerprints s)."""
+    started = time.perf_counter()
+    after = source.fingerprints()
+    fp_s = time.perf_counter() - started
+    old = set(zip(fps["table"].to_pylist(), fps["id"].to_pylist(), fps["fp"].to_pylist(), strict=True))
+    changed = {
+        s
+        for t, i, s, f in zip(
+            after["table"].to_pylist(),
+            after["id"].to_pylist(),
+            after["session_id"].to_pylist(),
+            after["fp"].to_pylist(),
+            strict=True,
+        )
+        if (t, i, f) not in old and s is not None
+    }
+    got = sum(len(x.messages) for x in source.read(Want(sessions=frozenset(changed)), _raise))
+    assert got == NEW_ROWS, got
+    return time.perf_counter() - started, fp_s
 
 
 def _raise(error: Exception) -> None:

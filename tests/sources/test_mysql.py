@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -73,8 +74,7 @@ def test_fingerprints_change_only_with_the_row(mariadb_server: MariaDBServer) ->
         again = s.fingerprints().to_pylist()
     with MySQLSource(url) as fresh:
         expected = fresh.fingerprints().to_pylist()
-    key = lambda r: (r["table"], r["id"])  # noqa: E731
-    assert sorted(again, key=key) == sorted(expected, key=key)
+    assert sorted(again, key=_key) == sorted(expected, key=_key)
     assert len(again) == len(before) - 1
 
 
@@ -117,3 +117,7 @@ def test_wrong_credentials_and_unreachable_servers_are_named_without_the_passwor
         MySQLSource("mysql://behest:secret-9876@127.0.0.1:1/nothing")
     assert "secret-9876" not in str(info.value)
     assert info.value.location == "mysql://behest@127.0.0.1:1/nothing"
+
+
+def _key(row: dict[str, Any]) -> tuple[str, str]:
+    return (row["table"], row["id"])

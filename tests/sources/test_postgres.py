@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -94,10 +95,9 @@ def test_fingerprints_name_every_row_and_change_only_with_the_row(pg_server: Pos
         again = s.fingerprints().to_pylist()
     with PostgresSource(url) as fresh:
         expected = fresh.fingerprints().to_pylist()
-    key = lambda r: (r["table"], r["id"])  # noqa: E731
-    assert sorted(again, key=key) == sorted(expected, key=key)
-    assert ("sessions", new) in {key(r) for r in again}
-    assert ("sessions", b.SB) not in {key(r) for r in again}
+    assert sorted(again, key=_key) == sorted(expected, key=_key)
+    assert ("sessions", new) in {_key(r) for r in again}
+    assert ("sessions", b.SB) not in {_key(r) for r in again}
 
 
 def test_an_undecodable_row_is_named_with_its_table_and_id(pg_server: PostgresServer) -> None:
@@ -193,3 +193,7 @@ def test_a_partial_read_gives_the_wanted_sessions_and_unowned_rows(source: Postg
     assert [str(x.session.id) if x.session else None for x in bundles] == [b.SB, None]
     assert [str(e.id) for e in bundles[1].embeddings] == [b.V[1]]
     assert list(source.read(Want(rows={"artifacts": frozenset({b.V[0]})}), lambda e: None)) == []
+
+
+def _key(row: dict[str, Any]) -> tuple[str, str]:
+    return (row["table"], row["id"])
