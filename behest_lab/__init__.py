@@ -117,7 +117,9 @@ def open_store(
     persistent store (for example ``snapshot=N`` or ``as_of=datetime`` for a read-only view of the past).
 
     Args:
-        path: None, a store folder, ``postgresql://user@host:port/dbname``, or a ``StoreConfig``.
+        path: None, a store folder, ``postgresql://user@host:port/dbname``, or a ``StoreConfig``; or behest's own
+            database in place, read-only: ``postgresql+behest://``, ``mysql+behest://``, ``sqlite+behest:///path``
+            (``behest_lab.sources.in_place``).
         data_path: with a catalog URL: where the Parquet files go (``s3://bucket/prefix/``).
         s3: with a catalog URL: object-storage options (default: ``AWS_*`` variables, else DuckDB secrets).
         password: with a catalog URL: the PostgreSQL password (default: ``PGPASSWORD``/``~/.pgpass``).
@@ -134,6 +136,12 @@ def open_store(
         if options or given:
             raise TypeError(f"the memory store takes no options, got {sorted(options) + given}")
         return MemoryStore()
+    from behest_lab.sources.in_place import is_in_place_url, open_behest_sql
+
+    if is_in_place_url(path):  # behest's own SQL database, read in place (read-only)
+        if options or data_path is not None or s3 is not None:
+            raise TypeError("a +behest:// store takes only password=")
+        return open_behest_sql(str(path), password=password)
     from behest_lab.stores.lake import open_lake
 
     if isinstance(path, StoreConfig):

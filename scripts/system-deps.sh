@@ -2,6 +2,7 @@
 # Installs the Debian packages behest_lab's real-service tests need, when they are missing and we may:
 #   chromium    the real-browser check (Voila + Playwright)
 #   postgresql  the shared-store tests (DuckLake catalog in PostgreSQL)
+#   mariadb-server  the MySQL-source tests (behest's MySQL backend, read through MariaDB)
 # Without root or passwordless sudo it only says what is missing; those tests then report that they did not run.
 set -euo pipefail
 
@@ -9,6 +10,9 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   missing+=(postgresql)
+fi
+if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
+  missing+=(mariadb-server)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

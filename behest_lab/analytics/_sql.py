@@ -112,7 +112,7 @@ def _leaf(column: str, keys: Sequence[str], value: Any) -> str:
 
 
 def metadata_condition(column: str, pattern: Any, keys: tuple[str, ...] = ()) -> str:
-    """SQL for the store's metadata containment rule (``behest_lab.stores._common.metadata_contains``)."""
+    """SQL for the store's metadata containment rule (``behest_lab.stores.rules.metadata_contains``)."""
     if isinstance(pattern, dict):
         if not pattern:
             where = "json_type({c})" if not keys else "json_type({c}, {p})"

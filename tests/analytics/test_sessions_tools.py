@@ -13,7 +13,7 @@ import pytest
 from behest_lab import Store
 from behest_lab.analytics import metadata_keys, sessions, tool_executions, tool_stats, top_sessions
 from behest_lab.compaction import compaction_pairs
-from behest_lab.stores._common import metadata_contains
+from behest_lab.stores.rules import metadata_contains
 from tests.analytics._reference import (
     all_calls,
     all_executions,

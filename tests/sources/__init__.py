@@ -1,0 +1,1 @@
+"""Tests of behest_lab.sources: readers of behest's backends."""

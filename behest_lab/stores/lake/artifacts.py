@@ -15,7 +15,7 @@ import duckdb
 from behest_lab.errors import DataCorruptionError
 from behest_lab.records import Artifact
 from behest_lab.stores import tables
-from behest_lab.stores._common import check_batch, check_type
+from behest_lab.stores.rules import check_batch, check_type
 from behest_lab.stores.lake import _sql
 from behest_lab.stores.lake.engine import Engine
 

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from behest_lab.errors import AlreadyExistsError, NotFoundError
 from behest_lab.records import MessageRecord, Pagination, Session, SessionFilter, TokenUsage, utcnow
 from behest_lab.stores import tables
-from behest_lab.stores._common import check_batch, check_type, filter_and_page
+from behest_lab.stores.rules import check_batch, check_type, filter_and_page
 from behest_lab.stores.lake import _sql
 from behest_lab.stores.lake.engine import SEQ, Engine
 

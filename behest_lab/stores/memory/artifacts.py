@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from behest_lab.records import Artifact
-from behest_lab.stores._common import check_batch, check_type
+from behest_lab.stores.rules import check_batch, check_type
 from behest_lab.stores.memory._state import MemoryState
 
 
