@@ -34,8 +34,8 @@ from behest_lab.records import (
 from behest_lab.sources import _in_place_sql as views
 from behest_lab.sources._sql_connect import MYSQL, POSTGRES, SQLITE, SchemaInfo, SqlTarget, connect, parse_url
 from behest_lab.stores import tables
-from behest_lab.stores.rules import compute_stats, filter_and_page, page
 from behest_lab.stores.protocols import Store
+from behest_lab.stores.rules import compute_stats, filter_and_page, page
 from behest_lab.vectors import VectorIndex
 
 T = TypeVar("T")

@@ -27,8 +27,8 @@ from behest_lab.pricing import PriceTable, grouped_costs_sql, price_table_for, p
 from behest_lab.pricing._sql import literal
 from behest_lab.records import MessageRecord, SessionStats, ToolExecution
 from behest_lab.stores import tables
-from behest_lab.stores.rules import compute_stats
 from behest_lab.stores.protocols import Store
+from behest_lab.stores.rules import compute_stats
 from behest_lab.widgets._html import TEXT_LIMIT
 
 _TABLES = ("messages", "usage_records", "tool_executions")

@@ -15,9 +15,9 @@ import duckdb
 from behest_lab.errors import DataCorruptionError
 from behest_lab.records import Artifact
 from behest_lab.stores import tables
-from behest_lab.stores.rules import check_batch, check_type
 from behest_lab.stores.lake import _sql
 from behest_lab.stores.lake.engine import Engine
+from behest_lab.stores.rules import check_batch, check_type
 
 _SELECT = (
     "SELECT a.*, d.data AS _data, d.sha256 AS _sha256, d.filename AS _file FROM artifacts AS a "

@@ -27,11 +27,11 @@ from behest_lab.records import (
 )
 from behest_lab.stores import provenance as provenance_table
 from behest_lab.stores import tables
-from behest_lab.stores.rules import check_batch
 from behest_lab.stores.lake import _sql
 from behest_lab.stores.lake.engine import Engine
 from behest_lab.stores.memory.batches import DELETABLE, split_replacements
 from behest_lab.stores.protocols import Record
+from behest_lab.stores.rules import check_batch
 
 if TYPE_CHECKING:
     from behest_lab.stores.lake import LakeStore

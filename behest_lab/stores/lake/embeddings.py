@@ -25,9 +25,9 @@ import pyarrow as pa
 from behest_lab.errors import BackendError, DataCorruptionError, VectorChecksumError
 from behest_lab.records import EmbeddingRecord, ScoredEmbedding
 from behest_lab.stores import tables
-from behest_lab.stores.rules import check_batch, check_type
 from behest_lab.stores.lake import _sql
 from behest_lab.stores.lake.engine import Engine
+from behest_lab.stores.rules import check_batch, check_type
 from behest_lab.vectors import F32Array, VectorIndex, dim_slots, empty_f32, scatter_f32, uuid_words
 from behest_lab.vectors.parquet import FileRows, matrix_checksums, read_vectors, vector_checksums
 

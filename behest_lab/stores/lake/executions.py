@@ -16,9 +16,9 @@ import duckdb
 from behest_lab.errors import NotFoundError
 from behest_lab.records import SessionStats, ToolExecution, UsageRecord
 from behest_lab.stores import tables
-from behest_lab.stores.rules import check_batch, check_type, compute_stats
 from behest_lab.stores.lake import _sql
 from behest_lab.stores.lake.engine import Engine
+from behest_lab.stores.rules import check_batch, check_type, compute_stats
 
 R = TypeVar("R", ToolExecution, UsageRecord)
 

@@ -17,9 +17,9 @@ import pyarrow.compute as pc
 from behest_lab.errors import AlreadyExistsError, NotFoundError
 from behest_lab.records import MessageRecord, Pagination, Session, SessionFilter, TokenUsage, utcnow
 from behest_lab.stores import tables
-from behest_lab.stores.rules import check_batch, check_type, filter_and_page
 from behest_lab.stores.lake import _sql
 from behest_lab.stores.lake.engine import SEQ, Engine
+from behest_lab.stores.rules import check_batch, check_type, filter_and_page
 
 _MSG = _sql.qualified("messages")
 # message order: created_at to the nanosecond (rows stored before schema 3 have NULL nanoseconds: 0), then append order

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from behest_lab.records import Artifact
-from behest_lab.stores.rules import check_batch, check_type
 from behest_lab.stores.memory._state import MemoryState
+from behest_lab.stores.rules import check_batch, check_type
 
 
 class MemoryArtifactStore:

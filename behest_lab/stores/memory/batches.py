@@ -23,9 +23,9 @@ from behest_lab.records import (
     UsageRecord,
 )
 from behest_lab.stores import provenance as provenance_table
-from behest_lab.stores.rules import check_batch
 from behest_lab.stores.memory._state import MemoryState
 from behest_lab.stores.protocols import Record
+from behest_lab.stores.rules import check_batch
 
 if TYPE_CHECKING:
     from behest_lab.stores.memory import MemoryStore

@@ -7,8 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from behest_lab.records import EmbeddingRecord, ScoredEmbedding
-from behest_lab.stores.rules import check_batch, check_type
 from behest_lab.stores.memory._state import MemoryState
+from behest_lab.stores.rules import check_batch, check_type
 from behest_lab.vectors import VectorIndex
 
 

@@ -8,8 +8,8 @@ from uuid import UUID
 
 from behest_lab.errors import NotFoundError
 from behest_lab.records import SessionStats, ToolExecution, UsageRecord
-from behest_lab.stores.rules import check_batch, check_type, compute_stats
 from behest_lab.stores.memory._state import MemoryState
+from behest_lab.stores.rules import check_batch, check_type, compute_stats
 
 R = TypeVar("R", ToolExecution, UsageRecord)
 

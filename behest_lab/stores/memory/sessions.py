@@ -9,8 +9,8 @@ from uuid import UUID
 
 from behest_lab.errors import AlreadyExistsError, NotFoundError
 from behest_lab.records import MessageRecord, Pagination, Session, SessionFilter, TokenUsage, utcnow
-from behest_lab.stores.rules import check_batch, check_type, filter_and_page, page, session_order_key
 from behest_lab.stores.memory._state import MemoryState, SessionMessages
+from behest_lab.stores.rules import check_batch, check_type, filter_and_page, page, session_order_key
 
 
 class MemorySessionStore:
