@@ -17,6 +17,7 @@
     ├── VectorDimensionError            also ValueError; query dimension matches no stored vector
     ├── ReportError                     a report could not be built or written; the message says why
     └── InterchangeError                also ValueError; bad input while importing (.path, .table, .line, .row_id)
+        └── SourceError                 a source of behest's data cannot be read (.source, .location, .ref)
 
 Exceptions carry their context as attributes so callers never parse messages.
 """
@@ -40,6 +41,7 @@ __all__ = [
     "ReadOnlyStoreError",
     "ReportError",
     "SerializationError",
+    "SourceError",
     "StoreError",
     "VectorDimensionError",
 ]
@@ -184,6 +186,23 @@ class InterchangeError(BehestLabError, ValueError):
         prefix = ", ".join(where)
         self.reason = message
         super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class SourceError(InterchangeError):
+    """A source of behest's data (a server, a dump, an object store) cannot be read, or a row of it does not decode.
+
+    ``source`` is the kind of source (``redis``, ``mongodb`` ...), ``location`` the source without any secret, and
+    ``ref`` the key, document or object inside it (None when the whole source failed).
+    """
+
+    def __init__(
+        self, message: str, *, source: str, location: str, table: str | None = None, ref: str | None = None
+    ) -> None:
+        """Name the source, its secret-free location and (when known) the table and key of the bad row."""
+        self.source = source
+        self.location = location
+        self.ref = ref
+        super().__init__(f"{source} source: {message}", path=location, table=table, row_id=ref)
 
 
 def _duckdb_version() -> str:

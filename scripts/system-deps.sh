@@ -2,6 +2,7 @@
 # Installs the Debian packages behest_lab's real-service tests need, when they are missing and we may:
 #   chromium    the real-browser check (Voila + Playwright)
 #   postgresql  the shared-store tests (DuckLake catalog in PostgreSQL)
+#   redis-server  the Redis source tests (behest's Redis session store)
 # Without root or passwordless sudo it only says what is missing; those tests then report that they did not run.
 set -euo pipefail
 
@@ -10,6 +11,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   missing+=(postgresql)
 fi
+command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then
