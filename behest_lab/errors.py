@@ -202,7 +202,8 @@ class SourceError(InterchangeError):
         self.source = source
         self.location = location
         self.ref = ref
-        super().__init__(f"{source} source: {message}", path=location, table=table, row_id=ref)
+        super().__init__(message, path=location, table=table, row_id=ref)
+        self.args = (f"{source} source {self.args[0]}",)
 
 
 def _duckdb_version() -> str:
