@@ -17,7 +17,7 @@
     ├── VectorDimensionError            also ValueError; query dimension matches no stored vector
     ├── ReportError                     a report could not be built or written; the message says why
     └── InterchangeError                also ValueError; bad input while importing (.path, .table, .line, .row_id)
-        └── SourceError                 a source of behest's data cannot be read (.source, .location, .ref)
+        └── SourceError                 a behest backend read as a source failed (.source, .location, .key, .row)
 
 Exceptions carry their context as attributes so callers never parse messages.
 """
@@ -189,21 +189,28 @@ class InterchangeError(BehestLabError, ValueError):
 
 
 class SourceError(InterchangeError):
-    """A source of behest's data (a server, a dump, an object store) cannot be read, or a row of it does not decode.
+    """A source (one of behest's backends, read by ``behest_lab.sources``) is unreachable, is not behest's, has an
+    unknown schema version, or holds a row that does not decode.
 
-    ``source`` is the kind of source (``redis``, ``mongodb`` ...), ``location`` the source without any secret, and
-    ``ref`` the key, document or object inside it (None when the whole source failed).
+    ``source`` is the kind of backend, ``location`` the source without secrets, ``table`` the table, collection or
+    key family, ``key`` the row's id or key, ``row`` its position (a SQLite rowid, a line) when known.
     """
 
     def __init__(
-        self, message: str, *, source: str, location: str, table: str | None = None, ref: str | None = None
+        self,
+        message: str,
+        *,
+        source: str,
+        location: str,
+        table: str | None = None,
+        key: str | None = None,
+        row: int | None = None,
     ) -> None:
-        """Name the source, its secret-free location and (when known) the table and key of the bad row."""
         self.source = source
         self.location = location
-        self.ref = ref
-        super().__init__(message, path=location, table=table, row_id=ref)
-        self.args = (f"{source} source {self.args[0]}",)
+        self.key = key
+        self.row = row
+        super().__init__(message, path=f"{source} {location}", table=table, line=row, row_id=key)
 
 
 def _duckdb_version() -> str:

@@ -55,7 +55,7 @@ EXAMPLES: dict[str, Any] = {
     "VectorDimensionError": errors.VectorDimensionError(3, [4, 2, 4]),
     "ReportError": errors.ReportError("no store in 'x'"),
     "InterchangeError": errors.InterchangeError("bad row", path="a.db", table="messages", line=7, row_id="r1"),
-    "SourceError": errors.SourceError("bad member", source="redis", location="redis://h:6379/0", ref="messages:x"),
+    "SourceError": errors.SourceError("bad member", source="redis", location="redis://h:6379/0", key="messages:x"),
 }
 
 

@@ -1,14 +1,13 @@
 """What the readers of behest's key-value, document, object and vector stores share.
 
-A location is the source's URL or path without any secret (the password of the URL's user part, and query
-parameters whose name says secret, password, token or key); errors go through ``scrub`` so a driver's message that
-echoes the URL cannot leak the password either.
+Locations come from ``behest_lab.sources.base.redact_url``; errors also go through ``scrub``, so a driver's message
+that echoes the URL cannot leak the password either.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from uuid import UUID
 
 import pydantic
@@ -16,7 +15,7 @@ import pydantic
 from behest_lab.errors import SourceError
 from behest_lab.records import Provenance
 
-__all__ = ["SECRET_WORDS", "error", "provenance", "public_location", "scrub", "secrets_of", "short_reason"]
+__all__ = ["SECRET_WORDS", "error", "provenance", "scrub", "secrets_of", "short_reason"]
 
 #: Query parameters whose name contains one of these words are treated as secrets.
 SECRET_WORDS = ("pass", "secret", "token", "key", "credential")
@@ -48,27 +47,6 @@ def secrets_of(url: str) -> list[str]:
     return sorted((s for s in found if s), key=len, reverse=True)
 
 
-def public_location(url: str) -> str:
-    """``url`` without its password and secret query parameters; a path is returned unchanged.
-
-    Args:
-        url: a source URL (``redis://:pw@host:6379/0``) or a local path.
-
-    Returns:
-        The URL as it may be shown and recorded (``redis://host:6379/0``).
-    """
-    parts = urlsplit(url)
-    if not parts.scheme or "://" not in url:
-        return url
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, hostport = netloc.rpartition("@")
-        user = userinfo.partition(":")[0]
-        netloc = f"{user}@{hostport}" if user else hostport
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_secret_param(k)])
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
 def scrub(text: str, secrets: Iterable[str]) -> str:
     """``text`` with every secret replaced by ``***``.
 
@@ -95,9 +73,9 @@ def provenance(record_id: UUID, table: str, source: str, location: str, ref: str
     return Provenance(record_id=record_id, table=table, source=source, location=location, ref=ref)
 
 
-def error(message: str, *, source: str, location: str, table: str | None = None, ref: str | None = None) -> SourceError:
+def error(message: str, *, source: str, location: str, table: str | None = None, key: str | None = None) -> SourceError:
     """A ``SourceError`` (a shorthand the readers share; ``message`` must already be scrubbed)."""
-    return SourceError(message, source=source, location=location, table=table, ref=ref)
+    return SourceError(message, source=source, location=location, table=table, key=key)
 
 
 def short_reason(exc: Exception) -> str:

@@ -32,12 +32,14 @@ from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
+import pyarrow as pa
 import pydantic
 
 from behest_lab.errors import SourceError
 from behest_lab.interchange import Bundle
 from behest_lab.records import MessageRecord, Session, parse_timestamp
-from behest_lab.sources._kv import error, provenance, public_location, scrub, secrets_of, short_reason
+from behest_lab.sources._kv import error, provenance, scrub, secrets_of, short_reason
+from behest_lab.sources.base import BadRowHandler, Want, fingerprint, fingerprint_table, redact_url
 
 __all__ = ["RedisSource"]
 
@@ -71,7 +73,7 @@ class RedisSource:
         """
         import redis
 
-        self.location = public_location(url)
+        self.location = redact_url(url)
         self._secrets = secrets_of(url)
         self._batch = max(1, batch)
         self.duplicates = 0
@@ -115,20 +117,70 @@ class RedisSource:
             raise self._error(f"SCAN session:* failed: {exc}") from None
         return sorted(set(keys))
 
-    def bundles(self, session_ids: Iterable[UUID] | None = None) -> Iterator[Bundle]:
-        """One ``Bundle`` per session (its messages in ``created_at`` order), with provenance for every record.
+    def fingerprints(self) -> pa.Table:
+        """One row per session hash and per message member, with a hash of its stored bytes.
 
-        Args:
-            session_ids: read only these sessions (a missing one is skipped); None reads every ``session:*`` key.
+        Raises:
+            SourceError: the server failed.
+        """
+        rows: list[tuple[str, str, str | None, int]] = []
+        keys = self.session_keys()
+        for start in range(0, len(keys), self._batch):
+            for key, fields, members in self._fetch(keys[start : start + self._batch]):
+                if isinstance(fields, Exception) or all(v is None for v in fields):
+                    if isinstance(fields, Exception):
+                        rows.append(("sessions", key.removeprefix("session:"), None, fingerprint(str(fields))))
+                    continue
+                sid = _session_id_text(key, fields)
+                rows.append(("sessions", sid, None, fingerprint(*fields)))
+                if isinstance(members, Exception):
+                    continue
+                by_id: dict[str, list[bytes]] = {}
+                for member in members:
+                    by_id.setdefault(_member_id(member), []).append(member)
+                rows += [("messages", mid, sid, fingerprint(*sorted(ms))) for mid, ms in by_id.items()]
+        return fingerprint_table(rows)
+
+    def read(self, want: Want | None, on_bad: BadRowHandler) -> Iterator[Bundle]:
+        """Bundles of whole sessions (all, or ``want.sessions``), messages in ``created_at`` order, with provenance.
+
+        A session hash or message member that does not decode goes to ``on_bad`` (a bad session is left out with
+        its messages) and reading goes on.
+
+        Raises:
+            SourceError: the server failed.
+        """
+        keys = self.session_keys() if want is None else sorted(f"session:{sid}" for sid in want.sessions)
+        for start in range(0, len(keys), self._batch):
+            for key, fields, members in self._fetch(keys[start : start + self._batch]):
+                try:
+                    if isinstance(fields, Exception):
+                        raise self._bad(f"not a behest session hash ({fields})", "sessions", key)
+                    session = self._session(key, fields)
+                    if session is None:
+                        continue
+                    mkey = f"messages:{session.id}"
+                    if isinstance(members, Exception):
+                        raise self._bad(f"not a behest message sorted set ({members})", "messages", mkey)
+                except SourceError as exc:
+                    on_bad(exc)
+                    continue
+                messages = self._messages(mkey, members or [], on_bad)
+                prov = [provenance(session.id, "sessions", self.kind, self.location, key)]
+                prov += [provenance(m.id, "messages", self.kind, self.location, f"{mkey}[{m.id}]") for m in messages]
+                yield Bundle(session=session, messages=messages, provenance=prov)
+
+    def bundles(self, session_ids: Iterable[UUID] | None = None) -> Iterator[Bundle]:
+        """Every session (or those of ``session_ids``) as ``read`` gives them, raising at the first bad row.
 
         Raises:
             SourceError: the server failed, or a key or member does not decode (named in the error).
         """
-        keys = self.session_keys() if session_ids is None else [f"session:{sid}" for sid in session_ids]
-        for start in range(0, len(keys), self._batch):
-            yield from self._read_batch(keys[start : start + self._batch])
+        want = None if session_ids is None else Want(sessions=frozenset(str(s) for s in session_ids))
+        yield from self.read(want, _raise)
 
-    def _read_batch(self, keys: Sequence[str]) -> Iterator[Bundle]:
+    def _fetch(self, keys: Sequence[str]) -> list[tuple[str, Any, Any]]:
+        """(key, HMGET fields or the error, ZRANGE members or the error) per key; two round trips."""
         import redis
 
         pipe = self._client.pipeline(transaction=False)
@@ -138,28 +190,15 @@ class RedisSource:
             rows = pipe.execute(raise_on_error=False)
         except redis.RedisError as exc:
             raise self._error(f"HMGET failed: {exc}") from None
-        sessions: list[tuple[str, Session]] = []
-        for key, row in zip(keys, rows, strict=True):
-            if isinstance(row, Exception):
-                raise self._error(f"not a behest session hash ({row})", table="sessions", ref=key)
-            session = self._session(key, row)
-            if session is not None:
-                sessions.append((key, session))
         pipe = self._client.pipeline(transaction=False)
-        for _, session in sessions:
-            pipe.zrange(f"messages:{session.id}", 0, -1)
+        for key, fields in zip(keys, rows, strict=True):
+            ok = not isinstance(fields, Exception) and any(v is not None for v in fields)
+            pipe.zrange(f"messages:{_session_id_text(key, fields)}" if ok else "\0none", 0, -1)
         try:
             members = pipe.execute(raise_on_error=False)
         except redis.RedisError as exc:
             raise self._error(f"ZRANGE failed: {exc}") from None
-        for (key, session), items in zip(sessions, members, strict=True):
-            mkey = f"messages:{session.id}"
-            if isinstance(items, Exception):
-                raise self._error(f"not a behest message sorted set ({items})", table="messages", ref=mkey)
-            messages = self._messages(mkey, items)
-            prov = [provenance(session.id, "sessions", self.kind, self.location, key)]
-            prov += [provenance(m.id, "messages", self.kind, self.location, f"{mkey}[{m.id}]") for m in messages]
-            yield Bundle(session=session, messages=messages, provenance=prov)
+        return list(zip(keys, rows, members, strict=True))
 
     def _session(self, key: str, row: list[bytes | None]) -> Session | None:
         if all(v is None for v in row):
@@ -191,15 +230,13 @@ class RedisSource:
         except (ValueError, pydantic.ValidationError) as exc:
             raise self._bad(short_reason(exc), "sessions", key) from None
 
-    def _messages(self, key: str, items: list[bytes]) -> list[MessageRecord]:
+    def _messages(self, key: str, items: list[bytes], on_bad: BadRowHandler) -> list[MessageRecord]:
         decoded: list[MessageRecord] = []
         for rank, member in enumerate(items):
             try:
                 decoded.append(MessageRecord.model_validate_json(member))
             except (ValueError, pydantic.ValidationError) as exc:
-                raise self._bad(
-                    f"member {rank} is not a behest message: {short_reason(exc)}", "messages", key
-                ) from None
+                on_bad(self._bad(f"member {rank} is not a behest message: {short_reason(exc)}", "messages", key))
         # full-precision created_at first; Redis's (score, member bytes) order among identical instants
         decoded.sort(key=lambda m: m.created_at)
         seen: set[UUID] = set()
@@ -212,8 +249,34 @@ class RedisSource:
             messages.append(message)
         return messages
 
-    def _bad(self, message: str, table: str, ref: str) -> SourceError:
-        return self._error(message, table=table, ref=ref)
+    def _bad(self, message: str, table: str, key: str) -> SourceError:
+        return self._error(message, table=table, key=key)
 
-    def _error(self, message: str, *, table: str | None = None, ref: str | None = None) -> SourceError:
-        return error(scrub(message, self._secrets), source=self.kind, location=self.location, table=table, ref=ref)
+    def _error(self, message: str, *, table: str | None = None, key: str | None = None) -> SourceError:
+        return error(scrub(message, self._secrets), source=self.kind, location=self.location, table=table, key=key)
+
+
+def _raise(exc: SourceError) -> None:
+    raise exc
+
+
+def _session_id_text(key: str, fields: list[bytes | None]) -> str:
+    """The session id as behest addresses its messages: the hash's ``id`` field, else the key's suffix."""
+    raw = fields[0]
+    if raw is not None:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return key.removeprefix("session:")
+
+
+def _member_id(member: bytes) -> str:
+    """A message member's id: serde writes ``id`` first, so it is read from the prefix, else by parsing."""
+    if member.startswith(b'{"id":"') and member[43:44] == b'"':
+        return member[7:43].decode("utf-8", "replace")
+    try:
+        value = json.loads(member)
+        return str(value.get("id")) if isinstance(value, dict) else member[:64].decode("utf-8", "replace")
+    except ValueError:
+        return member[:64].decode("utf-8", "replace")

@@ -1,4 +1,4 @@
-"""``ObjectStoreSource`` over behest's disk and S3 artifact layout (S3: the moto server the shared-store tests use).
+"""``ObjectSource`` over behest's disk and S3 artifact layout (S3: the moto server the shared-store tests use).
 
 Objects are written the way behest's ``DiskArtifactStore``/``S3ArtifactStore.put`` writes them: the raw bytes at
 ``artifacts/{id}`` and the whole Artifact as serde JSON (``data`` in standard base64, ``Z`` times) at
@@ -17,7 +17,8 @@ from uuid import UUID
 import pytest
 
 from behest_lab.errors import SourceError
-from behest_lab.sources.objects import ObjectStoreSource
+from behest_lab.sources.base import Want
+from behest_lab.sources.objects import ObjectSource
 from tests.services import S3Server
 
 S1 = "01890a5d-ac96-774b-b0a0-000000000001"
@@ -55,7 +56,7 @@ def _load(put: Put) -> None:
     put("unrelated/readme.txt", b"not an artifact")
 
 
-def _check(source: ObjectStoreSource) -> None:
+def _check(source: ObjectSource) -> None:
     bundles = list(source.bundles())
     assert all(b.session is None for b in bundles)
     by_id = {a.id: a for b in bundles for a in b.artifacts}
@@ -86,14 +87,14 @@ def _disk_put(root: Path) -> Put:
 
 def test_disk_store_by_path_and_file_url(tmp_path: Path) -> None:
     _load(_disk_put(tmp_path))
-    with ObjectStoreSource(tmp_path) as source:
-        assert source.kind == "disk"
+    with ObjectSource(tmp_path) as source:
+        assert (source.kind, source.store) == ("objects", "disk")
         _check(source)
-    _check(ObjectStoreSource(f"file://{tmp_path}"))
+    _check(ObjectSource(f"file://{tmp_path}"))
 
 
 def test_an_empty_store_yields_nothing(tmp_path: Path) -> None:
-    assert list(ObjectStoreSource(tmp_path).bundles()) == []
+    assert list(ObjectSource(tmp_path).bundles()) == []
 
 
 def test_bad_metadata_json_names_the_object(tmp_path: Path) -> None:
@@ -101,15 +102,15 @@ def test_bad_metadata_json_names_the_object(tmp_path: Path) -> None:
     _load(put)
     put(f"metadata/{_aid(9)}.json", b'{"id": "x"}')
     with pytest.raises(SourceError) as info:
-        list(ObjectStoreSource(tmp_path).bundles())
-    assert info.value.ref == f"metadata/{_aid(9)}.json"
+        list(ObjectSource(tmp_path).bundles())
+    assert info.value.key == f"metadata/{_aid(9)}.json"
     assert info.value.table == "artifacts"
     assert "not a behest artifact" in str(info.value)
 
 
 def test_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="not a folder"):
-        ObjectStoreSource(tmp_path / "nope")
+        ObjectSource(tmp_path / "nope")
 
 
 # --- S3 (moto) -----------------------------------------------------------------------------------------------------
@@ -142,8 +143,8 @@ def test_s3_store_under_a_prefix(bucket: tuple[str, Any], s3_server: S3Server) -
 
     _load(put)
     client.put_object(Bucket=name, Key=f"metadata/{_aid(8)}.json", Body=b"outside the prefix")
-    with ObjectStoreSource(f"{url}team/behest", s3=s3_server.options()) as source:
-        assert source.kind == "s3"
+    with ObjectSource(f"{url}team/behest", s3=s3_server.options()) as source:
+        assert (source.kind, source.store) == ("objects", "s3")
         assert source.location == f"s3://{name}/team/behest/"
         _check(source)
 
@@ -152,13 +153,33 @@ def test_s3_bucket_root(bucket: tuple[str, Any], s3_server: S3Server) -> None:
     url, client = bucket
     name = url.removeprefix("s3://").strip("/")
     _load(lambda key, data: client.put_object(Bucket=name, Key=key, Body=data))
-    _check(ObjectStoreSource(url, s3=s3_server.options()))
+    _check(ObjectSource(url, s3=s3_server.options()))
 
 
 def test_s3_unknown_bucket_is_named_without_the_secret(s3_server: S3Server) -> None:
     from tests.services import S3_SECRET
 
     with pytest.raises(SourceError, match="cannot list the bucket") as info:
-        ObjectStoreSource("s3://no-such-bucket-kv/x", s3=s3_server.options())
+        ObjectSource("s3://no-such-bucket-kv/x", s3=s3_server.options())
     assert S3_SECRET not in str(info.value)
-    assert info.value.source == "s3"
+    assert info.value.source == "objects"
+
+
+def test_fingerprints_notice_a_rewritten_artifact_and_read_skips_bad_objects(tmp_path: Path) -> None:
+    put = _disk_put(tmp_path)
+    _load(put)
+    put(f"metadata/{_aid(9)}.json", b"not json")
+    assert ObjectSource.sniff(tmp_path)
+    assert not ObjectSource.sniff(tmp_path / "artifacts")
+    source = ObjectSource(f"file://{tmp_path}")
+    before = {row["id"]: row for row in source.fingerprints().to_pylist()}
+    assert set(before) == {_aid(n) for n in (1, 2, 3, 4, 5, 9)}
+    assert before[_aid(1)]["session_id"] == S1
+    assert before[_aid(3)]["session_id"] is None
+    put(f"artifacts/{_aid(2)}", b"new bytes, same metadata")
+    after = {row["id"]: row["fp"] for row in source.fingerprints().to_pylist()}
+    assert [i for i in before if before[i]["fp"] != after[i]] == [_aid(2)]
+    bad: list[SourceError] = []
+    wanted = list(source.read(Want(rows={"artifacts": frozenset({_aid(2)})}), bad.append))
+    assert [a.data for b in wanted for a in b.artifacts] == [b"new bytes, same metadata"]
+    assert [e.key for e in bad] == [f"metadata/{_aid(9)}.json"]

@@ -18,6 +18,7 @@ import redis
 
 from behest_lab.errors import InterchangeError, SourceError
 from behest_lab.records import MessageRole
+from behest_lab.sources.base import Want
 from behest_lab.sources.redis import RedisSource
 from tests.conftest import skip_or_fail
 from tests.services import free_port
@@ -268,5 +269,31 @@ def test_undecodable_data_names_the_key(
     with RedisSource(url) as source, pytest.raises(SourceError) as info:
         list(source.bundles())
     assert fragment in str(info.value)
-    assert (info.value.table, info.value.ref) == (table, ref)
+    assert (info.value.table, info.value.key) == (table, ref)
     assert info.value.location == source.location
+
+
+def test_fingerprints_and_read_with_bad_rows_skipped(db: tuple[str, redis.Redis]) -> None:
+    url, r = db
+    texts = _load(r)
+    r.zadd(f"messages:{S1}", {b"{broken": float(T0)})
+    with RedisSource(url) as source:
+        before = source.fingerprints().to_pylist()
+        assert {(row["table"], row["session_id"]) for row in before} == {("sessions", None), ("messages", S1)}
+        assert sum(row["table"] == "sessions" for row in before) == 2
+        assert {row["id"] for row in before if row["table"] == "messages"} >= {_mid(n) for n in (1, 2, 3, 5, 6, 7, 9)}
+        bad: list[SourceError] = []
+        bundles = list(source.read(None, bad.append))
+        assert len(bad) == 1
+        assert bad[0].key == f"messages:{S1}"
+        assert sum(len(b.messages) for b in bundles) == 7
+        # update_usage rewrites one member: only that message's fingerprint changes
+        r.zrem(f"messages:{S1}", texts["user"])
+        changed = json.loads(texts["user"])
+        changed["content"] = [{"type": "text", "text": "edited"}]
+        r.zadd(f"messages:{S1}", {json.dumps(changed): float(T0 + 1000)})
+        after = {(row["table"], row["id"]): row["fp"] for row in source.fingerprints().to_pylist()}
+        old = {(row["table"], row["id"]): row["fp"] for row in before}
+        assert [k for k in old if old[k] != after.get(k)] == [("messages", _mid(1))]
+        wanted = list(source.read(Want(sessions=frozenset({S2})), bad.append))
+        assert [str(b.session.id) for b in wanted if b.session] == [S2]
