@@ -40,13 +40,15 @@ from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
+import pyarrow as pa
 import pydantic
 
 from behest_lab.errors import SourceError
 from behest_lab.interchange import Bundle
 from behest_lab.interchange.behest_sqlite import recover_tool_ids
 from behest_lab.records import Instant, MessageRecord, MessageRole, Session, parse_timestamp
-from behest_lab.sources._kv import error, provenance, public_location, scrub, secrets_of, short_reason
+from behest_lab.sources._kv import error, provenance, scrub, secrets_of, short_reason
+from behest_lab.sources.base import BadRowHandler, Want, fingerprint, fingerprint_table, redact_url
 
 __all__ = ["MongoSource"]
 
@@ -80,12 +82,13 @@ class MongoSource:
         """
         text = str(target)
         self._live = text.startswith(("mongodb://", "mongodb+srv://"))
-        self.location = public_location(text) if self._live else text
+        self.location = redact_url(text) if self._live else text
         self._secrets = secrets_of(text) if self._live else []
         self._database = database
         self.orphans = 0
         self.tool_ids_recovered = 0
         self._client: Any = None
+        self._cache: tuple[list[tuple[str, dict[str, Any]]], list[tuple[str, dict[str, Any]]]] | None = None
         if self._live:
             self._connect(text)
         else:
@@ -115,28 +118,94 @@ class MongoSource:
 
     # --- reading ------------------------------------------------------------------------------------------------
 
+    @classmethod
+    def sniff(cls, path: Path) -> bool:
+        """Whether ``path`` is a ``mongodump`` archive, or a folder with ``sessions.bson``/``.bson.gz``/``.json``
+        directly or one database folder below."""
+        if path.is_file():
+            try:
+                with path.open("rb") as fh:
+                    head = fh.read(4)
+                if head[:2] == b"\x1f\x8b":
+                    with gzip.open(path, "rb") as gz:
+                        head = gz.read(4)
+            except (OSError, EOFError):
+                return False
+            return head == _ARCHIVE_MAGIC
+        if not path.is_dir():
+            return False
+        folders = [path, *(p for p in path.iterdir() if p.is_dir())]
+        return any((f / f"sessions{ext}").is_file() for f in folders for ext in (".bson", ".bson.gz", ".json"))
+
+    def fingerprints(self) -> pa.Table:
+        """One row per session and message document: its ``_id``, session and a hash of the document's BSON.
+
+        Raises:
+            SourceError: the dump or server cannot be read.
+        """
+        self._cache = None  # a new sync round: read the dump again (``read`` then uses what was read here)
+        sessions, messages = self._documents()
+        rows: list[tuple[str, str, str | None, int]] = []
+        for ref, doc in sessions:
+            rows.append(("sessions", _id_text(doc, ref), None, fingerprint(_encode(doc))))
+        for ref, doc in messages:
+            sid = doc.get("session_id")
+            rows.append(
+                ("messages", _id_text(doc, ref), sid if isinstance(sid, str) else None, fingerprint(_encode(doc)))
+            )
+        return fingerprint_table(rows)
+
+    def read(self, want: Want | None, on_bad: BadRowHandler) -> Iterator[Bundle]:
+        """Bundles of whole sessions (all, or ``want.sessions``), messages in ``created_at`` order, with provenance.
+
+        A document that does not decode goes to ``on_bad`` (a bad session is left out, its messages with it).
+
+        Raises:
+            SourceError: the dump or server cannot be read.
+        """
+        sessions, messages = self._documents()
+        if want is not None:
+            sessions = [(r, d) for r, d in sessions if _id_text(d, r) in want.sessions]
+            messages = [(r, d) for r, d in messages if d.get("session_id") in want.sessions]
+        yield from self._assemble(sessions, messages, on_bad)
+
     def bundles(self) -> Iterator[Bundle]:
-        """One ``Bundle`` per session, its messages in ``created_at`` order, with provenance for every record.
+        """Every session as ``read`` gives them, raising at the first bad document.
 
         Raises:
             SourceError: a file or document does not decode (named with its collection and ``_id`` or position).
         """
+        yield from self.read(None, _raise)
+
+    def _documents(self) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[str, dict[str, Any]]]]:
+        """(ref, document) of both collections; a dump is read once and kept, a server is asked each time."""
         if self._live:
-            yield from self._live_bundles()
-            return
-        sessions, messages = self._read_files()
-        yield from self._assemble(sessions, messages)
+            return self._live_documents()
+        if self._cache is None:
+            self._cache = self._read_files()
+        return self._cache
 
     def _assemble(
-        self, sessions: Iterable[tuple[str, dict[str, Any]]], messages: Iterable[tuple[str, dict[str, Any]]]
+        self,
+        sessions: Iterable[tuple[str, dict[str, Any]]],
+        messages: Iterable[tuple[str, dict[str, Any]]],
+        on_bad: BadRowHandler,
     ) -> Iterator[Bundle]:
         by_session: dict[UUID, list[MessageRecord]] = {}
         for ref, doc in messages:
-            m = self._message(ref, doc)
+            try:
+                m = self._message(ref, doc)
+            except SourceError as exc:
+                on_bad(exc)
+                continue
             by_session.setdefault(m.session_id, []).append(m)
         known: set[UUID] = set()
         for ref, doc in sessions:
-            session = self._session(ref, doc)
+            try:
+                session = self._session(ref, doc)
+            except SourceError as exc:
+                on_bad(exc)
+                continue
             known.add(session.id)
             yield self._bundle(session, by_session.get(session.id, []))
         self.orphans += sum(len(v) for k, v in by_session.items() if k not in known)
@@ -313,18 +382,17 @@ class MongoSource:
         except ValueError as exc:
             raise self._error(f"not a MongoDB URL: {exc}") from None
 
-    def _live_bundles(self) -> Iterator[Bundle]:
+    def _live_documents(self) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[str, dict[str, Any]]]]:
         import pymongo.errors
 
         db = self._client[self._database]
         try:
-            for index, doc in enumerate(db["sessions"].find({})):
-                session = self._session(_ref("sessions", doc, index), doc)
-                cursor = db["messages"].find({"session_id": str(session.id)}).sort("created_at", 1)
-                messages = [self._message(_ref("messages", d, i), d) for i, d in enumerate(cursor)]
-                yield self._bundle(session, messages)
+            sessions = [(_ref("sessions", d, i), d) for i, d in enumerate(db["sessions"].find({}))]
+            cursor = db["messages"].find({}).sort([("session_id", 1), ("created_at", 1)])
+            messages = [(_ref("messages", d, i), d) for i, d in enumerate(cursor)]
         except pymongo.errors.PyMongoError as exc:
             raise self._error(f"read failed: {exc}") from None
+        return sessions, messages
 
     # --- documents -> records -----------------------------------------------------------------------------------
 
@@ -342,7 +410,7 @@ class MongoSource:
                 metadata=to_json(metadata),
             )
         except (ValueError, TypeError, pydantic.ValidationError) as exc:
-            raise self._error(short_reason(exc), table="sessions", ref=ref) from None
+            raise self._error(short_reason(exc), table="sessions", key=ref) from None
 
     def _message(self, ref: str, doc: dict[str, Any]) -> MessageRecord:
         try:
@@ -366,13 +434,28 @@ class MongoSource:
             }
             return MessageRecord.model_validate(fields)
         except (ValueError, TypeError, pydantic.ValidationError) as exc:
-            raise self._error(short_reason(exc), table="messages", ref=ref) from None
+            raise self._error(short_reason(exc), table="messages", key=ref) from None
 
-    def _error(self, message: str, *, table: str | None = None, ref: str | None = None) -> SourceError:
-        return error(scrub(message, self._secrets), source=self.kind, location=self.location, table=table, ref=ref)
+    def _error(self, message: str, *, table: str | None = None, key: str | None = None) -> SourceError:
+        return error(scrub(message, self._secrets), source=self.kind, location=self.location, table=table, key=key)
 
 
 # --- value conversion -------------------------------------------------------------------------------------------
+
+
+def _raise(exc: SourceError) -> None:
+    raise exc
+
+
+def _encode(doc: dict[str, Any]) -> bytes:
+    import bson
+
+    return bson.encode(doc)
+
+
+def _id_text(doc: dict[str, Any], ref: str) -> str:
+    key = doc.get("_id")
+    return key if isinstance(key, str) else ref
 
 
 def _codec() -> Any:

@@ -26,6 +26,7 @@ from bson.int64 import Int64
 
 from behest_lab.errors import SourceError
 from behest_lab.records import MessageRole
+from behest_lab.sources.base import Want
 from behest_lab.sources.mongo import MongoSource
 from tests.services import free_port
 
@@ -274,7 +275,7 @@ def test_undecodable_documents_are_named(
     with pytest.raises(SourceError) as info:
         list(MongoSource(tmp_path).bundles())
     assert fragment in str(info.value)
-    assert (info.value.table, info.value.ref) == (collection, ref)
+    assert (info.value.table, info.value.key) == (collection, ref)
 
 
 def test_unreachable_server_is_named_without_the_password() -> None:
@@ -303,3 +304,29 @@ def test_extended_json_dates_stay_utc(tmp_path: Path) -> None:
     assert bundles[0].session is not None
     assert bundles[0].session.updated_at == datetime(2026, 3, 1, 10, 5, tzinfo=UTC)
     assert bundles[0].session.metadata == {"team": "a", "budget": 3, "ratio": 0.5}
+
+
+def test_fingerprints_read_with_want_and_bad_documents_skipped(tmp_path: Path) -> None:
+    sessions, messages = _data()
+    messages.append({"_id": "broken", "session_id": S1})
+    (tmp_path / "sessions.bson").write_bytes(b"".join(bson.encode(d) for d in sessions))
+    (tmp_path / "messages.bson").write_bytes(b"".join(bson.encode(d) for d in messages))
+    assert MongoSource.sniff(tmp_path)
+    assert not MongoSource.sniff(tmp_path / "sessions.bson")
+    source = MongoSource(tmp_path)
+    rows = source.fingerprints().to_pylist()
+    assert {r["id"] for r in rows if r["table"] == "sessions"} == {S1, S2}
+    assert {r["session_id"] for r in rows if r["table"] == "messages" and r["id"] == _mid(3)} == {S1}
+    bad: list[SourceError] = []
+    bundles = list(source.read(Want(sessions=frozenset({S2})), bad.append))
+    assert [str(b.session.id) for b in bundles if b.session] == [S2]
+    assert bad == []
+    everything = list(source.read(None, bad.append))
+    assert len(everything) == 2
+    assert [e.key for e in bad] == ["messages/broken"]
+    # a changed document changes its fingerprint only
+    messages[0]["content"] = [{"type": "text", "text": "edited"}]
+    (tmp_path / "messages.bson").write_bytes(b"".join(bson.encode(d) for d in messages))
+    after = {(r["table"], r["id"]): r["fp"] for r in source.fingerprints().to_pylist()}
+    before = {(r["table"], r["id"]): r["fp"] for r in rows}
+    assert [k for k in before if before[k] != after[k]] == [("messages", _mid(4))]
