@@ -120,8 +120,7 @@ class MongoSource:
 
     @classmethod
     def sniff(cls, path: Path) -> bool:
-        """Whether ``path`` is a ``mongodump`` archive, or a folder with ``sessions.bson``/``.bson.gz``/``.json``
-        directly or one database folder below."""
+        """Whether ``path`` is a ``mongodump`` archive or a dump/export folder (``sessions.*`` here or one below)."""
         if path.is_file():
             try:
                 with path.open("rb") as fh:

@@ -29,12 +29,14 @@ from typing import Any, Self
 from urllib.parse import parse_qsl, unquote, urlsplit
 from uuid import UUID
 
+import pyarrow as pa
 import pydantic
 
 from behest_lab.errors import SourceError
 from behest_lab.interchange import Bundle
 from behest_lab.records import EmbeddingRecord, parse_timestamp
-from behest_lab.sources._kv import error, provenance, public_location, scrub, secrets_of, short_reason
+from behest_lab.sources._kv import error, provenance, scrub, secrets_of, short_reason
+from behest_lab.sources.base import BadRowHandler, Want, fingerprint, fingerprint_table, redact_url
 
 __all__ = ["QdrantSource"]
 
@@ -73,7 +75,7 @@ class QdrantSource:
                 query = dict(parse_qsl(parts.query))
                 api_key = query.get("api_key") or (unquote(parts.password) if parts.password else None)
                 name = collection or parts.path.strip("/")
-                self.location = public_location(text)
+                self.location = redact_url(text)
                 self.collection = name
                 self._client = QdrantClient(
                     host=parts.hostname or "localhost",
@@ -128,15 +130,53 @@ class QdrantSource:
 
     # --- reading ------------------------------------------------------------------------------------------------
 
-    def bundles(self) -> Iterator[Bundle]:
-        """Bundles of embeddings (``session`` None), one per ``session_id``, with provenance for each.
+    @classmethod
+    def sniff(cls, path: Path) -> bool:
+        """Whether ``path`` is a folder of qdrant-client's local mode (its ``meta.json`` and ``collection`` folder)."""
+        return path.is_dir() and (path / "meta.json").is_file() and (path / "collection").is_dir()
+
+    def fingerprints(self) -> pa.Table:
+        """One row per point: the payload's record id (else the point id), its session and a content hash.
+
+        The hash covers the payload and the vector.
 
         Raises:
-            SourceError: the server failed, or a point is not one of behest's records (named by its point id).
+            SourceError: the server failed.
+        """
+        rows: list[tuple[str, str, str | None, int]] = []
+        for point in self._points():
+            payload = dict(point.payload or {})
+            rid, sid = payload.get("id"), payload.get("session_id")
+            rows.append(
+                (
+                    "embeddings",
+                    rid if isinstance(rid, str) else f"{self.collection}/{point.id}",
+                    sid if isinstance(sid, str) else None,
+                    fingerprint(json.dumps(payload, sort_keys=True, default=str), repr(point.vector)),
+                )
+            )
+        return fingerprint_table(rows)
+
+    def read(self, want: Want | None, on_bad: BadRowHandler) -> Iterator[Bundle]:
+        """Bundles of embeddings (``session`` None), one per ``session_id``, with provenance for each.
+
+        ``want`` selects by record id (``want.rows["embeddings"]``) or session; a point that is not one of behest's
+        records goes to ``on_bad``.
+
+        Raises:
+            SourceError: the server failed.
         """
         groups: dict[UUID | None, list[tuple[EmbeddingRecord, str]]] = {}
         for point in self._points():
-            record = self._record(point)
+            try:
+                record = self._record(point)
+            except SourceError as exc:
+                on_bad(exc)
+                continue
+            if want is not None and not (
+                want.wants("embeddings", str(record.id)) or str(record.session_id) in want.sessions
+            ):
+                continue
             groups.setdefault(record.session_id, []).append((record, str(point.id)))
         for items in groups.values():
             yield Bundle(
@@ -147,6 +187,14 @@ class QdrantSource:
                     for r, pid in items
                 ],
             )
+
+    def bundles(self) -> Iterator[Bundle]:
+        """Every point as ``read`` gives them, raising at the first bad one.
+
+        Raises:
+            SourceError: the server failed, or a point is not one of behest's records (named by its point id).
+        """
+        yield from self.read(None, _raise)
 
     def _points(self) -> Iterator[Any]:
         offset: Any = None
@@ -188,11 +236,11 @@ class QdrantSource:
                 created_at=parse_timestamp(created or ""),
             )
         except (ValueError, TypeError, pydantic.ValidationError) as exc:
-            raise self._error(short_reason(exc), table="embeddings", ref=ref) from None
+            raise self._error(short_reason(exc), table="embeddings", key=ref) from None
 
-    def _error(self, message: str, *, table: str | None = None, ref: str | None = None) -> SourceError:
+    def _error(self, message: str, *, table: str | None = None, key: str | None = None) -> SourceError:
         location = getattr(self, "location", "qdrant")
-        return error(scrub(message, self._secrets), source=self.kind, location=location, table=table, ref=ref)
+        return error(scrub(message, self._secrets), source=self.kind, location=location, table=table, key=key)
 
 
 def _text(payload: dict[str, Any], key: str, *, required: bool) -> str | None:
@@ -204,3 +252,7 @@ def _text(payload: dict[str, Any], key: str, *, required: bool) -> str | None:
     if not isinstance(value, str):
         raise ValueError(f"payload {key} is {type(value).__name__}, not text")
     return value
+
+
+def _raise(exc: SourceError) -> None:
+    raise exc

@@ -18,6 +18,7 @@ import pytest
 from qdrant_client import QdrantClient, models
 
 from behest_lab.errors import SourceError
+from behest_lab.sources.base import Want
 from behest_lab.sources.qdrant import QdrantSource
 from tests.services import free_port
 
@@ -113,7 +114,7 @@ def test_a_point_that_is_not_behests_is_named(folder: Path, change: dict[str, An
     with QdrantSource(folder) as source, pytest.raises(SourceError) as info:
         list(source.bundles())
     assert fragment in str(info.value)
-    assert (info.value.table, info.value.ref) == ("embeddings", "behest/123")
+    assert (info.value.table, info.value.key) == ("embeddings", "behest/123")
 
 
 def test_collection_must_exist_and_be_named_when_there_are_several(folder: Path) -> None:
@@ -134,3 +135,23 @@ def test_unreachable_server_is_named_without_the_api_key() -> None:
         QdrantSource(url)
     assert "key-0f9e8d" not in str(info.value)
     assert info.value.location == url.replace(":key-0f9e8d@", "")
+
+
+def test_fingerprints_and_read_with_want_and_bad_points(folder: Path) -> None:
+    assert QdrantSource.sniff(folder)
+    assert not QdrantSource.sniff(folder / "collection")
+    _add(folder, {"model": "m"}, point=77)  # no id: not behest's
+    with QdrantSource(folder) as source:
+        rows = {r["id"]: r for r in source.fingerprints().to_pylist()}
+        assert set(rows) == {_eid(1), _eid(2), _eid(3), "behest/77"}
+        assert rows[_eid(1)]["session_id"] == S1
+        bad: list[SourceError] = []
+        got = [
+            e.id for b in source.read(Want(rows={"embeddings": frozenset({_eid(3)})}), bad.append) for e in b.embeddings
+        ]
+        assert got == [UUID(_eid(3))]
+        assert [e.key for e in bad] == ["behest/77"]
+    _add(folder, _payload(1, S1, '{"chunk":2}'), point=_eid(1))
+    with QdrantSource(folder) as source:
+        after = {r["id"]: r["fp"] for r in source.fingerprints().to_pylist()}
+    assert [i for i in rows if rows[i]["fp"] != after[i]] == [_eid(1)]
