@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
 import pyarrow as pa
@@ -92,7 +93,7 @@ class MongoSource:
         if self._live:
             self._connect(text)
         else:
-            self._path = Path(target)
+            self._path = Path(unquote(urlsplit(text).path)) if text.startswith("mongodump://") else Path(target)
             if not self._path.exists():
                 raise self._error("no such file or folder")
 

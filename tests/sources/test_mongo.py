@@ -330,3 +330,17 @@ def test_fingerprints_read_with_want_and_bad_documents_skipped(tmp_path: Path) -
     after = {(r["table"], r["id"]): r["fp"] for r in source.fingerprints().to_pylist()}
     before = {(r["table"], r["id"]): r["fp"] for r in rows}
     assert [k for k in before if before[k] != after[k]] == [("messages", _mid(4))]
+
+
+def test_opened_through_the_registry(tmp_path: Path) -> None:
+    from behest_lab.sources import open_source
+
+    _write_dump(tmp_path / "dump" / "behest")
+    for target in (f"mongodump://{tmp_path / 'dump'}", str(tmp_path / "dump")):
+        source = open_source(target)
+        assert isinstance(source, MongoSource)
+        assert len(list(source.read(None, _fail))) == 2
+
+
+def _fail(exc: SourceError) -> None:
+    raise exc
