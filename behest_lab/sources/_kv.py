@@ -61,7 +61,7 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
 
 
 def provenance(record_id: UUID, table: str, source: str, location: str, ref: str) -> Provenance:
-    """One ``Provenance`` entry (a shorthand the readers share).
+    """One ``Provenance`` entry (a shorthand the readers share; built without re-validating its plain fields).
 
     Args:
         record_id: the record's id.
@@ -70,7 +70,7 @@ def provenance(record_id: UUID, table: str, source: str, location: str, ref: str
         location: the secret-free location.
         ref: the key, document or object inside the source.
     """
-    return Provenance(record_id=record_id, table=table, source=source, location=location, ref=ref)
+    return Provenance.model_construct(record_id=record_id, table=table, source=source, location=location, ref=ref)
 
 
 def error(message: str, *, source: str, location: str, table: str | None = None, key: str | None = None) -> SourceError:
