@@ -26,6 +26,7 @@ Redis keeps only behest's session store: no executions, usage records, embedding
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
@@ -138,7 +139,7 @@ class RedisSource:
                 by_id: dict[str, list[bytes]] = {}
                 for member in members:
                     by_id.setdefault(_member_id(member), []).append(member)
-                rows += [("messages", mid, sid, fingerprint(*sorted(ms))) for mid, ms in by_id.items()]
+                rows += [("messages", mid, sid, _member_fp(ms)) for mid, ms in by_id.items()]
         return fingerprint_table(rows)
 
     def read(self, want: Want | None, on_bad: BadRowHandler) -> Iterator[Bundle]:
@@ -269,6 +270,13 @@ def _session_id_text(key: str, fields: list[bytes | None]) -> str:
         except UnicodeDecodeError:
             pass
     return key.removeprefix("session:")
+
+
+def _member_fp(members: list[bytes]) -> int:
+    """The fingerprint of a message: a 64-bit BLAKE2b of its member bytes (of all of them, sorted, for a reused id)."""
+    if len(members) == 1:
+        return int.from_bytes(hashlib.blake2b(members[0], digest_size=8).digest(), "little")
+    return fingerprint(*sorted(members))
 
 
 def _member_id(member: bytes) -> str:
