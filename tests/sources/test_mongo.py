@@ -344,3 +344,12 @@ def test_opened_through_the_registry(tmp_path: Path) -> None:
 
 def _fail(exc: SourceError) -> None:
     raise exc
+
+
+def test_location_is_the_dump_path_however_named_and_orphans_are_not_listed(tmp_path: Path) -> None:
+    _write_dump(tmp_path / "dump" / "behest")
+    by_url = MongoSource(f"mongodump://{tmp_path / 'dump'}")
+    by_path = MongoSource(tmp_path / "dump")
+    assert by_url.location == by_path.location == str(tmp_path / "dump")
+    rows = by_url.fingerprints().to_pylist()
+    assert len([r for r in rows if r["table"] == "messages"]) == 6  # the orphan is not listed
