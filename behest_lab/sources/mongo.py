@@ -83,7 +83,9 @@ class MongoSource:
         """
         text = str(target)
         self._live = text.startswith(("mongodb://", "mongodb+srv://"))
-        self.location = redact_url(text) if self._live else text
+        local = unquote(urlsplit(text).path) if text.startswith("mongodump://") else text
+        # a dump's location is its path, however it was named (``mongodump:///x`` or ``/x``): one sync state
+        self.location = redact_url(text) if self._live else local
         self._secrets = secrets_of(text) if self._live else []
         self._database = database
         self.orphans = 0
@@ -93,7 +95,7 @@ class MongoSource:
         if self._live:
             self._connect(text)
         else:
-            self._path = Path(unquote(urlsplit(text).path)) if text.startswith("mongodump://") else Path(target)
+            self._path = Path(local)
             if not self._path.exists():
                 raise self._error("no such file or folder")
 
@@ -148,11 +150,12 @@ class MongoSource:
         rows: list[tuple[str, str, str | None, int]] = []
         for ref, doc in sessions:
             rows.append(("sessions", _id_text(doc, ref), None, fingerprint(_encode(doc))))
+        held = {_id_text(doc, ref) for ref, doc in sessions}
         for ref, doc in messages:
             sid = doc.get("session_id")
-            rows.append(
-                ("messages", _id_text(doc, ref), sid if isinstance(sid, str) else None, fingerprint(_encode(doc)))
-            )
+            if not isinstance(sid, str) or sid not in held:
+                continue  # a message whose session is absent: behest cannot list it, and it is never read
+            rows.append(("messages", _id_text(doc, ref), sid, fingerprint(_encode(doc))))
         return fingerprint_table(rows)
 
     def read(self, want: Want | None, on_bad: BadRowHandler) -> Iterator[Bundle]:
