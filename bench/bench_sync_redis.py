@@ -92,7 +92,7 @@ def add(url: str, sessions: int, first: int) -> None:
 
 
 def rewrite(url: str, n: int) -> None:
-    """behest's ``update_usage`` on ``n`` assistant messages spread over the store."""
+    """Run behest's ``update_usage`` on ``n`` assistant messages spread over the store."""
     r = _client(url)
     keys = sorted(k.decode() for k in r.scan_iter(match="messages:*", count=1000))
     usage = {"input_tokens": 7, "output_tokens": 8, "total_tokens": 15}
