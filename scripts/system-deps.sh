@@ -3,6 +3,7 @@
 #   chromium    the real-browser check (Voila + Playwright)
 #   postgresql  the shared-store tests (DuckLake catalog in PostgreSQL)
 #   mariadb-server  the MySQL-source tests (behest's MySQL backend, read through MariaDB)
+#   redis-server  the Redis source tests (behest's Redis session store)
 # Without root or passwordless sudo it only says what is missing; those tests then report that they did not run.
 set -euo pipefail
 
@@ -14,6 +15,7 @@ fi
 if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
   missing+=(mariadb-server)
 fi
+command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then
