@@ -27,7 +27,7 @@ from behest_lab import open_store, sync
 from behest_lab.interchange.behest_schema import create_behest_schema
 from behest_lab.sources import open_source
 from behest_lab.stores.lake.instances import load_extensions
-from bench import bench_sync_redis
+from bench import sync_redis
 
 TARGET_NEW_S = 2.0
 MESSAGES_PER_SESSION = 100
@@ -137,7 +137,7 @@ def _sqlite_scan(url: str) -> int:
 
 CASES: dict[str, Case] = {
     "sqlite": Case(_sqlite_build, _sqlite_add, _sqlite_rewrite, _sqlite_scan),
-    "redis": Case(*bench_sync_redis.functions()),
+    "redis": Case(*sync_redis.functions()),
 }
 
 

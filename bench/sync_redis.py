@@ -1,7 +1,7 @@
 """The Redis case of ``python -m bench sync``: a behest Redis session store of N messages, as behest writes it.
 
 ``build``/``add``/``rewrite``/``scan`` have the shapes of ``bench.bench_sync.Case``; wire them in with
-``CASES["redis"] = Case(*bench_sync_redis.functions())``. ``build`` starts a throwaway ``redis-server`` (on
+``CASES["redis"] = Case(*sync_redis.functions())``. ``build`` starts a throwaway ``redis-server`` (on
 127.0.0.1, no persistence, stopped when the process exits). The data is written with the commands behest's
 ``RedisSessionStore`` issues: ``HSET session:{id}`` (``+00:00`` times, JSON-text metadata), ``ZADD messages:{id}``
 (the message's serde JSON scored by its epoch milliseconds) and ``HSET message_index:{id}``; ``rewrite`` is behest's
