@@ -17,6 +17,7 @@
     ├── VectorDimensionError            also ValueError; query dimension matches no stored vector
     ├── ReportError                     a report could not be built or written; the message says why
     └── InterchangeError                also ValueError; bad input while importing (.path, .table, .line, .row_id)
+        └── SourceError                 a behest backend read as a source failed (.source, .location, .key, .row)
 
 Exceptions carry their context as attributes so callers never parse messages.
 """
@@ -40,6 +41,7 @@ __all__ = [
     "ReadOnlyStoreError",
     "ReportError",
     "SerializationError",
+    "SourceError",
     "StoreError",
     "VectorDimensionError",
 ]
@@ -184,6 +186,31 @@ class InterchangeError(BehestLabError, ValueError):
         prefix = ", ".join(where)
         self.reason = message
         super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class SourceError(InterchangeError):
+    """A source (one of behest's backends, read by ``behest_lab.sources``) is unreachable, is not behest's, has an
+    unknown schema version, or holds a row that does not decode.
+
+    ``source`` is the kind of backend, ``location`` the source without secrets, ``table`` the table, collection or
+    key family, ``key`` the row's id or key, ``row`` its position (a SQLite rowid, a line) when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str,
+        location: str,
+        table: str | None = None,
+        key: str | None = None,
+        row: int | None = None,
+    ) -> None:
+        self.source = source
+        self.location = location
+        self.key = key
+        self.row = row
+        super().__init__(message, path=f"{source} {location}", table=table, line=row, row_id=key)
 
 
 def _duckdb_version() -> str:
