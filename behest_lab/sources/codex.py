@@ -56,7 +56,7 @@ from behest_lab.records import (
     ToolExecutionStatus,
     UsageRecord,
 )
-from behest_lab.sources._agentlog import AgentLogSource, derived_id, parse_time, read_lines, source_uuid
+from behest_lab.sources.agentlogs import AgentLogSource, derived_id, parse_time, read_lines, source_uuid
 from behest_lab.sources.base import BadRowHandler
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

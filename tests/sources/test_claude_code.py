@@ -14,7 +14,7 @@ from behest_lab import Store, analytics, open_store
 from behest_lab.errors import SourceError
 from behest_lab.pricing import Price
 from behest_lab.records import MessageRole, ToolExecutionStatus
-from behest_lab.sources._agentlog import import_agent_logs
+from behest_lab.sources.agentlogs import import_agent_logs
 from behest_lab.sources.claude_code import ClaudeCodeSource
 from tests.sources._claude_fixture import (
     CALLS,
@@ -231,3 +231,23 @@ def test_sniff_tells_claude_code_logs_from_others(tmp_path: Path) -> None:
     other = tmp_path / "other.jsonl"
     other.write_text('{"timestamp":"2025-10-02T09:00:00Z","type":"session_meta","payload":{"id":"x"}}\n')
     assert not ClaudeCodeSource.sniff(other)
+
+
+def test_cli_imports_by_name_and_by_recognising_the_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``import claude-code PATH`` and ``import PATH`` give the same store; ``import codex`` on it says what it is."""
+    from behest_lab.cli import main
+
+    root = write_projects(tmp_path)
+    assert main(["import", "claude-code", str(root), "--store", str(tmp_path / "a"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "(claude-code)" in out
+    assert "file-history-snapshot x1" in out
+    assert main(["import", str(root), "--store", str(tmp_path / "b"), "--no-progress"]) == 0
+    assert main(["import", str(root), "--store", str(tmp_path / "b"), "--no-progress"]) == 0
+    capsys.readouterr()
+    with open_store(tmp_path / "a") as a, open_store(tmp_path / "b") as b:
+        assert _totals(a) == _totals(b)
+        assert len(a.sessions.list_sessions()) == len(b.sessions.list_sessions()) == 3
+    assert main(["import", "codex", str(root), "--store", str(tmp_path / "c"), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "no codex logs found here (it looks like claude-code" in err

@@ -14,7 +14,7 @@ from behest_lab import Store, analytics, open_store
 from behest_lab.errors import SourceError
 from behest_lab.pricing import Price
 from behest_lab.records import MessageRole, ToolExecutionStatus
-from behest_lab.sources._agentlog import AgentLogReport, import_agent_logs
+from behest_lab.sources.agentlogs import AgentLogReport, import_agent_logs
 from behest_lab.sources.claude_code import ClaudeCodeSource
 from behest_lab.sources.codex import CodexSource
 from tests.sources._codex_fixture import CWD, FILE, MODEL, RATES, RESPONSES, SID, rollout_lines, write_rollout
@@ -171,3 +171,23 @@ def test_sniff_tells_codex_from_claude_code(tmp_path: Path) -> None:
     root = write_rollout(tmp_path)
     assert CodexSource.sniff(root)
     assert not ClaudeCodeSource.sniff(root)
+
+
+def test_cli_import_codex_and_skip_bad(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``import codex PATH`` stops at a bad line naming it; ``--skip-bad`` imports the rest and lists it."""
+    from behest_lab.cli import main
+
+    root = write_rollout(tmp_path)
+    path = root / FILE
+    path.write_text(path.read_text() + "not json\n" + json.dumps(rollout_lines()[-1]) + "\n")
+    store = str(tmp_path / "store")
+    assert main(["import", "codex", str(root), "--store", store, "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert str(path) in err
+    assert "line 28" in err
+    assert main(["import", str(root), "--store", store, "--no-progress", "--skip-bad"]) == 0
+    out = capsys.readouterr().out
+    assert "(codex)" in out
+    assert "line 28" in out
+    with open_store(tmp_path / "store") as s:
+        assert _totals(s) == tuple(sum(r[k] for r in RESPONSES) for k in range(4))

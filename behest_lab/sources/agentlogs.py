@@ -5,6 +5,11 @@ Agent logs (Claude Code, Codex) are append-only JSON Lines files. A reader turns
 so importing the same files again yields the same records, and ``import_agent_logs`` lands only the ones the store
 does not hold yet.
 
+``import_claude_code(store, path)`` and ``import_codex(store, path)`` import a folder (or one file) of each tool's
+logs; ``detect_format(path)`` names the format of a path (``behest-lab import PATH`` uses it). The readers are
+``behest_lab.sources.claude_code.ClaudeCodeSource`` and ``behest_lab.sources.codex.CodexSource``; they implement the
+``behest_lab.sources.base.Source`` reader contract (``fingerprints``, ``read``), so the sync engine can drive them.
+
 A last line without its newline that does not decode is a line still being written: it is left for the next import
 and counted as ``incomplete``, never reported as bad. Any other line that is not JSON is bad: ``on_bad`` gets a
 ``SourceError`` naming the file and line.
@@ -123,6 +128,11 @@ class AgentLogSource:
         self.counts = LogCounts()
         if not self.path.exists():
             raise SourceError("no such file or folder", source=self.kind, location=self.location)
+
+    @classmethod
+    def sniff(cls, path: Path) -> bool:
+        """Whether ``path`` holds this reader's logs."""
+        raise NotImplementedError
 
     def bundles(self, on_bad: BadRowHandler) -> Iterator[Bundle]:
         """Every session of the source as a bundle with provenance."""
@@ -254,6 +264,64 @@ def import_agent_logs(
     return report
 
 
+#: Formats ``import_logs`` and ``detect_format`` know, with their reader classes.
+READERS = {
+    "claude-code": "behest_lab.sources.claude_code:ClaudeCodeSource",
+    "codex": "behest_lab.sources.codex:CodexSource",
+}
+
+
+def _reader(fmt: str) -> type[AgentLogSource]:
+    import importlib
+
+    module, _, name = READERS[fmt].partition(":")
+    cls: type[AgentLogSource] = getattr(importlib.import_module(module), name)
+    return cls
+
+
+def detect_format(path: str | Path) -> str | None:
+    """``"claude-code"`` or ``"codex"`` when ``path`` (a file or folder) holds that tool's logs, else None."""
+    p = Path(path)
+    for fmt in READERS:
+        if _reader(fmt).sniff(p):
+            return fmt
+    return None
+
+
+def import_logs(
+    fmt: str, store: Store, path: str | Path, *, skip_bad: bool = False, progress: bool | None = None
+) -> AgentLogReport:
+    """Import the ``fmt`` logs (``"claude-code"`` or ``"codex"``) at ``path`` into ``store``.
+
+    Raises:
+        SourceError: ``path`` does not exist, holds no logs of that format (the message names the format it
+            looks like), or has a bad line (without ``skip_bad``).
+        ValueError: ``fmt`` is not a known format.
+    """
+    if fmt not in READERS:
+        raise ValueError(f"unknown agent-log format {fmt!r} (known: {', '.join(READERS)})")
+    source = _reader(fmt)(path)
+    if not source.sniff(source.path):
+        found = detect_format(source.path)
+        hint = f" (it looks like {found}: behest-lab import {found} PATH)" if found else ""
+        raise SourceError(f"no {fmt} logs found here{hint}", source=fmt, location=source.location)
+    return import_agent_logs(source, store, skip_bad=skip_bad, progress=progress)
+
+
+def import_claude_code(
+    store: Store, path: str | Path, *, skip_bad: bool = False, progress: bool | None = None
+) -> AgentLogReport:
+    """Import Claude Code's logs (``~/.claude/projects``, one project's folder, or one session file)."""
+    return import_logs("claude-code", store, path, skip_bad=skip_bad, progress=progress)
+
+
+def import_codex(
+    store: Store, path: str | Path, *, skip_bad: bool = False, progress: bool | None = None
+) -> AgentLogReport:
+    """Import Codex CLI's rollouts (``~/.codex/sessions``, ``archived_sessions``, any folder of them, or one file)."""
+    return import_logs("codex", store, path, skip_bad=skip_bad, progress=progress)
+
+
 def _replace_stale(store: Store, records: list[Any]) -> int:
     """Replace stored executions and usage records that differ from the log's (completed since); their count."""
     executions = [r for r in records if isinstance(r, ToolExecution)]
@@ -306,11 +374,16 @@ def _differing(
 
 __all__ = [
     "NAMESPACE",
+    "READERS",
     "AgentLogReport",
     "AgentLogSource",
     "LogCounts",
     "derived_id",
+    "detect_format",
     "import_agent_logs",
+    "import_claude_code",
+    "import_codex",
+    "import_logs",
     "parse_time",
     "read_lines",
     "records_of",
