@@ -55,6 +55,7 @@ EXAMPLES: dict[str, Any] = {
     "VectorDimensionError": errors.VectorDimensionError(3, [4, 2, 4]),
     "ReportError": errors.ReportError("no store in 'x'"),
     "InterchangeError": errors.InterchangeError("bad row", path="a.db", table="messages", line=7, row_id="r1"),
+    "SourceError": errors.SourceError("bad row", source="sqlite", location="/a.db", table="messages", key="r1", row=7),
 }
 
 

@@ -26,10 +26,8 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid5
 
-from behest_lab.errors import InterchangeError, SourceError
-from behest_lab.interchange._progress import progress_bar
-from behest_lab.interchange._report import BadRow, ImportReport
-from behest_lab.interchange.bundle import Bundle
+from behest_lab.errors import BehestLabError, InterchangeError, SourceError
+from behest_lab.interchange import BadRow, Bundle, ImportReport
 from behest_lab.records import Provenance, ToolExecution, UsageRecord
 from behest_lab.sources.base import BadRowHandler, Want, fingerprint, fingerprint_table
 from behest_lab.stores.protocols import Store
@@ -225,18 +223,16 @@ def import_agent_logs(
 ) -> AgentLogReport:
     """Land ``source``'s bundles in ``store``: records whose id the store holds are skipped, batches are all or nothing.
 
-    Every bad line is checked before anything of its file group lands: a strict run (``skip_bad=False``) stops at
-    the first with ``SourceError`` and whole earlier sessions stay written. Tool executions still pending and usage
+    A session's files are read whole before any of it is queued, and batches hold whole sessions: a strict run
+    (``skip_bad=False``) stops at the first bad line with ``SourceError``, the batches committed before stay and the
+    one being filled is dropped, so no session is ever half imported. Tool executions still pending and usage
     records whose counters grew since the last import (a log that was being written) are replaced by id.
 
     Raises:
         SourceError: A bad line without ``skip_bad`` (file and line in the message).
         InterchangeError: The store refused a batch.
     """
-    from behest_lab.interchange._batch import ImportWriter
-
     report = AgentLogReport(path=source.location, format=source.kind)
-    writer = ImportWriter(store, report, path=source.location, skip_bad=skip_bad)
 
     def on_bad(error: SourceError) -> None:
         if not skip_bad:
@@ -244,14 +240,12 @@ def import_agent_logs(
         report.unreadable += 1
         report.bad_rows.append(BadRow(error.table or "line", error.row, error.key, str(error)))
 
+    writer = _Writer(store, report)
     stale: list[Any] = []
-    bar = progress_bar(progress, total=None, desc=f"import {source.kind}", unit="session")
+    bar = _bar(progress, source.kind)
     try:
         for bundle in source.read(None, on_bad):
-            for table, record in records_of(bundle):
-                writer.read(table)
-                if not writer.add(table, record) and table in ("tool_executions", "usage_records"):
-                    stale.append(record)
+            stale += writer.add(bundle)
             if writer.pending >= batch_records:
                 writer.flush()
             bar.update(1)
@@ -262,6 +256,80 @@ def import_agent_logs(
     report.skipped_types = source.counts.skipped_types
     report.incomplete = source.counts.incomplete
     return report
+
+
+def _bar(progress: bool | None, kind: str) -> Any:
+    """A ``tqdm.auto`` bar of sessions: shown when asked, or by default on a terminal or in a notebook."""
+    import sys
+
+    from tqdm.auto import tqdm
+
+    show = progress if progress is not None else bool(sys.stderr.isatty()) or "ipykernel" in sys.modules
+    return tqdm(desc=f"import {kind}", unit="session", disable=not show, leave=False, dynamic_ncols=True)
+
+
+class _Writer:
+    """Queues the records the store does not hold yet and writes them a batch (one commit) at a time."""
+
+    def __init__(self, store: Store, report: ImportReport) -> None:
+        self.store = store
+        self.report = report
+        self.known = {t: _ids(store, t) for t in _TABLES}
+        self.batch: dict[str, list[Any]] = {t: [] for t in _TABLES}
+
+    @property
+    def pending(self) -> int:
+        """Records waiting for the next commit."""
+        return sum(len(v) for v in self.batch.values())
+
+    def add(self, bundle: Bundle) -> list[Any]:
+        """Queue the bundle's new records; return its executions and usage records the store already holds."""
+        held = []
+        for table, record in records_of(bundle):
+            counts = self.report.tables[table]
+            counts.read += 1
+            key = str(record.id)
+            if key in self.known[table]:
+                counts.duplicates += 1
+                if table in ("tool_executions", "usage_records"):
+                    held.append(record)
+                continue
+            self.known[table].add(key)
+            self.batch[table].append(record)
+        return held
+
+    def flush(self) -> None:
+        """Write the queued records, all tables in one ``write_batch`` (all or nothing).
+
+        Raises:
+            InterchangeError: The store refused the batch; nothing of it was written.
+        """
+        if not self.pending:
+            return
+        b = self.batch
+        try:
+            self.store.write_batch(
+                sessions=b["sessions"],
+                messages=b["messages"],
+                executions=b["tool_executions"],
+                usages=b["usage_records"],
+                touch_sessions=False,
+            )
+        except (BehestLabError, ValueError, TypeError) as exc:
+            raise InterchangeError(
+                f"writing a batch of {self.pending} records failed, nothing of it was kept: {exc}",
+                path=self.report.path,
+            ) from exc
+        for table in _TABLES:
+            self.report.tables[table].imported += len(b[table])
+            b[table] = []
+
+
+_TABLES = ("sessions", "messages", "tool_executions", "usage_records")
+
+
+def _ids(store: Store, table: str) -> set[str]:
+    return {r[0] for r in store.sql(f"SELECT CAST(id AS VARCHAR) FROM {table}").fetchall()}
 
 
 #: Formats ``import_logs`` and ``detect_format`` know, with their reader classes.

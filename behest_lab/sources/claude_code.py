@@ -161,20 +161,25 @@ class _Group:
         self.lines: dict[str, _Line] = {}
         self.summary = ""
 
-    def bundles(self) -> Iterator[Bundle]:
+    def _read(self) -> list[_Line]:
+        """The lines of every file, in order, each line uuid once (copies in subagent files are counted)."""
         counts = self.source.counts
         ordered: list[_Line] = []
         for file in self.files:
             for number, obj in read_lines(file, self.source.kind, self.on_bad, counts):
                 line = _Line(file, number, obj)
                 uid = obj.get("uuid")
+                if isinstance(uid, str) and uid in self.lines:
+                    counts.duplicate_lines += 1
+                    continue
                 if isinstance(uid, str):
-                    if uid in self.lines:
-                        counts.duplicate_lines += 1
-                        continue
                     self.lines[uid] = line
                 ordered.append(line)
-        for line in ordered:
+        return ordered
+
+    def bundles(self) -> Iterator[Bundle]:
+        counts = self.source.counts
+        for line in self._read():
             kind = line.obj.get("type")
             if kind not in _MESSAGE_TYPES:
                 counts.skipped_types[str(kind)] += 1
@@ -351,8 +356,14 @@ class _Group:
         )
         self._add(state, "messages", msg, line)
         usage = message.get("usage")
-        if not isinstance(usage, dict) or model == "<synthetic>":
-            return
+        if isinstance(usage, dict) and model != "<synthetic>":
+            self._usage(state, line, uid, at, usage)
+
+    def _usage(self, state: _SessionState, line: _Line, uid: UUID, at: datetime, usage: dict[str, Any]) -> None:
+        """Keep one usage per response: the copy with the most output tokens, owned by the first copy's session."""
+        obj = line.obj
+        message = obj["message"]
+        model = message.get("model")
         msg_id, request = message.get("id"), obj.get("requestId")
         key = (str(msg_id), str(request or "")) if msg_id else ("line", str(uid))
         counters = {
