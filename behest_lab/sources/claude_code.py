@@ -15,7 +15,8 @@ Mapping (one session's file and its subagent files are read together):
   ``parent_session_id``, ``agent_id`` and ``sidechain: true``. The title is the log's ``summary`` line, else the
   first user text.
 * **messages**: one per ``user``/``assistant`` line (Claude Code writes one line per content block of a response),
-  with the line's ``uuid`` as id. Text blocks become text parts, ``thinking``/``image``/other blocks JSON parts,
+  with a UUIDv5 of the session id and the line's ``uuid`` as id (a line copied into another session's file stays
+  a message of each). Text blocks become text parts, ``thinking``/``image``/other blocks JSON parts,
   ``tool_use`` blocks tool calls. Each ``tool_result`` block becomes a tool message with ``tool_call_id`` (the
   ``tool_use_id``) and the tool's name. ``system`` lines with text become system messages; a ``compact_boundary``
   line becomes the compaction marker (``is_compaction``, its ``compact_metadata`` as a JSON part) and the
@@ -160,6 +161,7 @@ class _Group:
         self.usage: dict[tuple[str, str], tuple[int, UsageRecord, _SessionState]] = {}
         self.lines: dict[str, _Line] = {}
         self.summary = ""
+        self.own_summary = False
 
     def _read(self) -> list[_Line]:
         """The lines of every file, in order, each line uuid once (copies in subagent files are counted)."""
@@ -290,13 +292,17 @@ class _Group:
     def _line(self, line: _Line, kind: str) -> None:
         obj = line.obj
         if kind == "summary":
+            # a summary of this session names one of its lines; others (of resumed sessions) are a fallback
             text = obj.get("summary")
-            if isinstance(text, str) and not self.summary:
-                self.summary = text
+            own = obj.get("leafUuid") in self.lines
+            if isinstance(text, str) and (not self.summary or (own and not self.own_summary)):
+                self.summary, self.own_summary = text, own
             return
         state = self._session(line)
         at = parse_time(obj.get("timestamp")) or state.last or _EPOCH
-        uid = source_uuid(obj.get("uuid"), "claude-code", "line", str(line.file), str(line.number))
+        raw = obj.get("uuid")
+        where = str(raw) if isinstance(raw, str) else f"{line.file}:{line.number}"
+        uid = derived_id("claude-code", "line", str(state.metadata["session_id"]), where)
         if kind == "system":
             self._system(state, line, uid, at)
         elif kind == "assistant":

@@ -14,7 +14,7 @@ from behest_lab import Store, analytics, open_store
 from behest_lab.errors import SourceError
 from behest_lab.pricing import Price
 from behest_lab.records import MessageRole, ToolExecutionStatus
-from behest_lab.sources.agentlogs import import_agent_logs
+from behest_lab.sources.agentlogs import derived_id, import_agent_logs, records_of
 from behest_lab.sources.claude_code import ClaudeCodeSource
 from tests.sources._claude_fixture import (
     CALLS,
@@ -91,7 +91,7 @@ def test_messages_keep_order_parts_tool_calls_and_result_ids(tmp_path: Path) -> 
         MessageRole.ASSISTANT,
         MessageRole.TOOL,
     ]
-    assert messages[0].id == UUID("00000000-0000-4000-8000-000000000001")
+    assert messages[0].id == derived_id("claude-code", "line", S1, "00000000-0000-4000-8000-000000000001")
     assert messages[1].content[0].value["type"] == "thinking"  # type: ignore[union-attr]
     assert messages[2].text_content == "Running the tests first."
     assert [(c.id, c.name, c.arguments) for c in messages[3].tool_calls] == [
@@ -251,3 +251,46 @@ def test_cli_imports_by_name_and_by_recognising_the_format(tmp_path: Path, capsy
     assert main(["import", "codex", str(root), "--store", str(tmp_path / "c"), "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert "no codex logs found here (it looks like claude-code" in err
+
+
+def test_every_record_carries_its_file_and_line_and_the_reader_is_a_source(tmp_path: Path) -> None:
+    """Bundles name each record's format, file and line; fingerprints are stable and follow a grown file."""
+    from behest_lab.sources.base import Source
+
+    root = write_projects(tmp_path)
+    source = ClaudeCodeSource(root)
+    assert isinstance(source, Source)
+    seen = []
+
+    bundles = list(source.read(None, seen.append))
+    assert seen == []
+    records = {(t, r.id) for b in bundles for t, r in records_of(b)}
+    prov = {(p.table, p.record_id): p for b in bundles for p in b.provenance}
+    assert set(prov) == records
+    main_file = root / FOLDER / f"{S1}.jsonl"
+    bash = next(p for p in prov.values() if p.table == "tool_executions" and p.ref == f"{main_file}:6")
+    assert (bash.source, bash.location) == ("claude-code", str(root))
+    usage_refs = sorted(p.ref for p in prov.values() if p.table == "usage_records")
+    assert f"{main_file}:3" in usage_refs  # msg_01's first copy
+    first = source.fingerprints()
+    assert first.num_rows == len(records)
+    assert source.fingerprints().equals(first)
+    write_lines(main_file, [*session_lines(), session_lines()[1] | {"uuid": "00000000-0000-4000-8000-000000000099"}])
+    assert source.fingerprints().num_rows == first.num_rows + 1
+
+
+def test_the_title_prefers_the_summary_of_this_session(tmp_path: Path) -> None:
+    """A summary line naming another session's line (left by a resume) gives way to this session's own."""
+    lines = session_lines()
+    foreign = {
+        "type": "summary",
+        "summary": "An older conversation",
+        "leafUuid": "ffffffff-0000-4000-8000-000000000000",
+    }
+    path = tmp_path / "projects" / FOLDER / f"{S1}.jsonl"
+    write_lines(path, [foreign, *lines])
+    store = open_store(None)
+    _import(store, tmp_path / "projects")
+    session = store.sessions.get_session(UUID(S1))
+    assert session is not None
+    assert session.title == "Fix checkout totals rounding"

@@ -191,3 +191,19 @@ def test_cli_import_codex_and_skip_bad(tmp_path: Path, capsys: pytest.CaptureFix
     assert "line 28" in out
     with open_store(tmp_path / "store") as s:
         assert _totals(s) == tuple(sum(r[k] for r in RESPONSES) for k in range(4))
+
+
+def test_import_path_recognises_behest_json_lines_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``behest-lab import PATH`` hands behest's own JSON Lines to the JSON Lines importer."""
+    from behest_lab.cli import main
+    from behest_lab.interchange import export_jsonl
+
+    source = open_store(None)
+    _import(source, write_rollout(tmp_path))
+    export_jsonl(source, tmp_path / "behest.jsonl")
+    assert main(["import", str(tmp_path / "behest.jsonl"), "--store", str(tmp_path / "s"), "--no-progress"]) == 0
+    assert "(jsonl)" in capsys.readouterr().out
+    nothing = tmp_path / "notes.txt"
+    nothing.write_text("hello\n")
+    assert main(["import", str(nothing), "--store", str(tmp_path / "s"), "--no-progress"]) == 1
+    assert "cannot tell the format" in capsys.readouterr().err
