@@ -98,6 +98,11 @@ def read_lines(path: Path, kind: str, on_bad: BadRowHandler, counts: LogCounts) 
             yield number, value
 
 
+def type_name(kind: object) -> str:
+    """A line's ``type`` as the report counts it: the text, or ``(no type)`` for a line without one."""
+    return str(kind) if kind is not None else "(no type)"
+
+
 def text_of(value: Any) -> str:
     """The text of a message or tool-result content: a string, or the ``text`` of its text blocks."""
     if isinstance(value, str):
@@ -456,4 +461,6 @@ __all__ = [
     "read_lines",
     "records_of",
     "source_uuid",
+    "text_of",
+    "type_name",
 ]

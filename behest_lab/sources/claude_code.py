@@ -57,7 +57,15 @@ from behest_lab.records import (
     ToolExecutionStatus,
     UsageRecord,
 )
-from behest_lab.sources.agentlogs import AgentLogSource, derived_id, parse_time, read_lines, source_uuid, text_of
+from behest_lab.sources.agentlogs import (
+    AgentLogSource,
+    derived_id,
+    parse_time,
+    read_lines,
+    source_uuid,
+    text_of,
+    type_name,
+)
 from behest_lab.sources.base import BadRowHandler
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -184,7 +192,7 @@ class _Group:
         for line in self._read():
             kind = line.obj.get("type")
             if kind not in _MESSAGE_TYPES:
-                counts.skipped_types[str(kind)] += 1
+                counts.skipped_types[type_name(kind)] += 1
                 continue
             try:
                 self._line(line, str(kind))

@@ -56,7 +56,14 @@ from behest_lab.records import (
     ToolExecutionStatus,
     UsageRecord,
 )
-from behest_lab.sources.agentlogs import AgentLogSource, derived_id, parse_time, read_lines, source_uuid
+from behest_lab.sources.agentlogs import (
+    AgentLogSource,
+    derived_id,
+    parse_time,
+    read_lines,
+    source_uuid,
+    type_name,
+)
 from behest_lab.sources.base import BadRowHandler
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -159,8 +166,8 @@ class _Rollout:
                         f"cannot map this line: {exc}", source=self.source.kind, location=str(self.file), row=number
                     )
                 )
-        if not lines:
-            return None
+        if not (self.messages or self.usage or "cwd" in self.metadata):
+            return None  # not a rollout (``~/.codex/history.jsonl``, say): its lines were counted as skipped
         for call_id, (msg, name, args, at, number) in self.calls.items():
             if call_id not in self.answered:
                 self._execution(call_id, msg, name, args, at, number, None, at, None)
@@ -200,7 +207,7 @@ class _Rollout:
             self.last = at if self.last is None or at > self.last else self.last
         at = at or self.last or _EPOCH
         if not isinstance(payload, dict):
-            self.source.counts.skipped_types[str(kind)] += 1
+            self.source.counts.skipped_types[type_name(kind)] += 1
         elif kind == "session_meta":
             self._meta(payload)
         elif kind == "turn_context":
@@ -214,7 +221,7 @@ class _Rollout:
         elif kind == "compacted":
             self._compacted(number, payload, at)
         else:
-            self.source.counts.skipped_types[str(kind)] += 1
+            self.source.counts.skipped_types[type_name(kind)] += 1
 
     def _meta(self, payload: dict[str, Any]) -> None:
         if isinstance(payload.get("id"), str):

@@ -207,3 +207,13 @@ def test_import_path_recognises_behest_json_lines_too(tmp_path: Path, capsys: py
     nothing.write_text("hello\n")
     assert main(["import", str(nothing), "--store", str(tmp_path / "s"), "--no-progress"]) == 1
     assert "cannot tell the format" in capsys.readouterr().err
+
+
+def test_other_jsonl_files_of_the_codex_folder_make_no_sessions(tmp_path: Path) -> None:
+    """``~/.codex/history.jsonl`` beside the sessions is passed over (its lines counted), not made a session."""
+    write_rollout(tmp_path)
+    (tmp_path / "history.jsonl").write_text('{"session_id":"' + SID + '","ts":1759500000,"text":"Add a health"}\n')
+    store = open_store(None)
+    report = _import(store, tmp_path)
+    assert [str(s.id) for s in store.sessions.list_sessions()] == [SID]
+    assert report.skipped_types["(no type)"] == 1
