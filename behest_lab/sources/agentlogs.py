@@ -141,6 +141,10 @@ class AgentLogSource:
         """Every session of the source as a bundle with provenance."""
         raise NotImplementedError
 
+    def count(self) -> int:
+        """How many files (or file groups) ``read`` goes through: the progress bar's total."""
+        raise NotImplementedError
+
     def read(self, want: Want | None, on_bad: BadRowHandler) -> Iterator[Bundle]:
         """The records as bundles (always whole sessions; ``want`` narrows nothing, the engine keeps what it needs)."""
         self.counts = LogCounts()
@@ -247,13 +251,15 @@ def import_agent_logs(
 
     writer = _Writer(store, report)
     stale: list[Any] = []
-    bar = _bar(progress, source.kind)
+    bar = _bar(progress, source.kind, source.count())
     try:
         for bundle in source.read(None, on_bad):
             stale += writer.add(bundle)
             if writer.pending >= batch_records:
                 writer.flush()
-            bar.update(1)
+            meta = bundle.session.metadata if bundle.session is not None else None
+            if not (isinstance(meta, dict) and "parent_session_id" in meta):  # subagents come with their session
+                bar.update(1)
         writer.flush()
     finally:
         bar.close()
@@ -263,14 +269,14 @@ def import_agent_logs(
     return report
 
 
-def _bar(progress: bool | None, kind: str) -> Any:
-    """A ``tqdm.auto`` bar of sessions: shown when asked, or by default on a terminal or in a notebook."""
+def _bar(progress: bool | None, kind: str, total: int) -> Any:
+    """A ``tqdm.auto`` bar of log files: shown when asked, or by default on a terminal or in a notebook."""
     import sys
 
     from tqdm.auto import tqdm
 
     show = progress if progress is not None else bool(sys.stderr.isatty()) or "ipykernel" in sys.modules
-    return tqdm(desc=f"import {kind}", unit="session", disable=not show, leave=False, dynamic_ncols=True)
+    return tqdm(total=total, desc=f"import {kind}", unit="file", disable=not show, leave=False, dynamic_ncols=True)
 
 
 class _Writer:

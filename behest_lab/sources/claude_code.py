@@ -139,6 +139,10 @@ class ClaudeCodeSource(AgentLogSource):
         for key, files in self.groups():
             yield from _Group(self, Path(key).name, files, on_bad).bundles()
 
+    def count(self) -> int:
+        """Session files with their subagent files, counted as one."""
+        return len(self.groups())
+
 
 def _first_object(file: Path) -> dict[str, Any] | None:
     import json

@@ -111,6 +111,10 @@ class CodexSource(AgentLogSource):
         """The rollout files, sorted by path."""
         return [self.path] if self.path.is_file() else sorted(self.path.rglob("*.jsonl"))
 
+    def count(self) -> int:
+        """Rollout files."""
+        return len(self.files())
+
     def bundles(self, on_bad: BadRowHandler) -> Iterator[Bundle]:
         """One bundle per rollout file."""
         for file in self.files():

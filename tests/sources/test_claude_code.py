@@ -294,3 +294,12 @@ def test_the_title_prefers_the_summary_of_this_session(tmp_path: Path) -> None:
     session = store.sessions.get_session(UUID(S1))
     assert session is not None
     assert session.title == "Fix checkout totals rounding"
+
+
+def test_the_progress_bar_counts_session_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With ``progress=True`` a bar counts each session file (with its subagent files) once."""
+    root = write_projects(tmp_path)
+    import_agent_logs(ClaudeCodeSource(root), open_store(None), progress=True)
+    err = capsys.readouterr().err
+    assert "import claude-code" in err
+    assert "1/1" in err
