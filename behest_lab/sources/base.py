@@ -3,7 +3,9 @@
 A *source* is one place where behest keeps data (a SQLite file, a PostgreSQL or MySQL database, a Redis server, a
 MongoDB dump, an artifact store, a Qdrant collection, a SurrealDB export). ``behest_lab.sources.open_source(url)``
 picks the reader class by the URL's scheme and calls ``ReaderClass(url, **options)``; the reader connects (or opens
-its file) right away and raises ``SourceError`` when it cannot, or when what it finds is not behest's data.
+its file) right away and raises ``SourceError`` when it cannot, or when what it finds is not behest's data. A
+reader that can be given as a plain path also has a classmethod ``sniff(path: Path) -> bool`` (``PATH_READERS``).
+Register a reader by its module and class name in ``behest_lab.sources.SCHEMES``; modules are imported lazily.
 
 The sync engine (``behest_lab.sync``) drives a source in two steps:
 
