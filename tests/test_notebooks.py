@@ -41,6 +41,7 @@ TUTORIALS = (
     "05_semantic_search",
     "06_import_from_behest",
     "07_sync_from_behest",
+    "08_your_agent_logs",
 )
 ALL_NOTEBOOKS = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 OWN = [f"{name}.ipynb" for name in TUTORIALS] + ["browser_check.ipynb"]

@@ -117,8 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``behest-lab`` console script; returns the exit code."""
+    from behest_lab.cli.interchange import import_argv
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(import_argv(sys.argv[1:] if argv is None else argv))
     try:
         try:
             code: int = args.func(args)

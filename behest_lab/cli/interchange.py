@@ -4,6 +4,9 @@
 
     behest-lab import behest-sqlite PATH --store DIR [--skip-bad]
     behest-lab import jsonl PATH --store DIR [--skip-bad]
+    behest-lab import claude-code PATH --store DIR [--skip-bad]   (~/.claude/projects, a project, a session)
+    behest-lab import codex PATH --store DIR [--skip-bad]         (~/.codex/sessions, archived_sessions, a rollout)
+    behest-lab import PATH --store DIR [--skip-bad]               (the format recognised from PATH)
     behest-lab export jsonl|sqlite|parquet --store DIR OUT
 
 ``--store`` defaults to ``$BEHEST_LAB_STORE``. An import creates the store when the folder holds none; an export
@@ -14,7 +17,7 @@ one line on stderr and exit status 1.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,20 @@ from behest_lab.cli import add_store_option, open_existing_store, open_store_fol
 from behest_lab.errors import InterchangeError
 
 _IMPORTERS = ("behest-sqlite", "jsonl")
+_AGENT_LOGS = (("claude-code", "Claude Code's session logs (a folder or file)"), ("codex", "Codex CLI's rollouts"))
+#: The subcommand ``behest-lab import PATH`` runs (``import_argv`` inserts it).
+AUTO = "auto"
+
+
+def import_argv(argv: Sequence[str]) -> list[str]:
+    """``argv`` with ``auto`` inserted after ``import`` when what follows is a path, not a format."""
+    args = list(argv)
+    formats = {*_IMPORTERS, *(f for f, _ in _AGENT_LOGS), AUTO}
+    if len(args) >= 2 and args[0] == "import" and args[1] not in formats and not args[1].startswith("-"):
+        args.insert(1, AUTO)
+    return args
+
+
 _EXPORTERS = ("jsonl", "sqlite", "parquet")
 
 
@@ -49,6 +66,13 @@ def register(subparsers: Any) -> None:
         p.add_argument("--skip-bad", action="store_true", help="skip bad rows and report them instead of stopping")
         _progress_flags(p)
         p.set_defaults(func=_import)
+    for fmt, text in (*_AGENT_LOGS, (AUTO, "any of the formats above, recognised from PATH")):
+        p = imp_sub.add_parser(fmt, help=f"import {text}")
+        p.add_argument("path", metavar="PATH", type=Path, help="the file or folder to read")
+        add_store_option(p, create=True)
+        p.add_argument("--skip-bad", action="store_true", help="skip bad lines and report them instead of stopping")
+        _progress_flags(p)
+        p.set_defaults(func=_import_logs)
 
     exp = subparsers.add_parser("export", help="export a store to a behest format", description=_export.__doc__)
     exp_sub = exp.add_subparsers(dest="format", metavar="FORMAT", required=True)
@@ -76,6 +100,41 @@ def _import(args: argparse.Namespace) -> int:
         report = importer(store, path, skip_bad=args.skip_bad, progress=args.progress)
     print(report)
     return 0
+
+
+def _import_logs(args: argparse.Namespace) -> int:
+    """Import other agents' logs (or, for ``auto``, whatever format PATH holds)."""
+    from behest_lab.sources.agentlogs import detect_format, import_logs
+
+    path: Path = args.path
+    if not path.exists():
+        raise InterchangeError("no such file or folder", path=str(path))
+    fmt = args.format
+    if fmt == AUTO:
+        fmt = detect_format(path) or _behest_format(path)
+        if fmt is None:
+            raise InterchangeError(
+                "cannot tell the format; name it: behest-lab import claude-code|codex|jsonl|behest-sqlite PATH",
+                path=str(path),
+            )
+        if fmt in _IMPORTERS:
+            args.format = fmt
+            return _import(args)
+    with open_store_folder(args.store, create=True) as store:
+        report = import_logs(fmt, store, path, skip_bad=args.skip_bad, progress=args.progress)
+    print(report)
+    return 0
+
+
+def _behest_format(path: Path) -> str | None:
+    """``behest-sqlite`` or ``jsonl`` for a file of behest's own formats, else None."""
+    if not path.is_file():
+        return None
+    with path.open("rb") as f:
+        head = f.read(16)
+    if head == b"SQLite format 3\x00":
+        return "behest-sqlite"
+    return "jsonl" if path.suffix == ".jsonl" else None
 
 
 def _export(args: argparse.Namespace) -> int:

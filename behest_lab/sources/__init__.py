@@ -67,6 +67,8 @@ PATH_READERS: list[str] = [
     "behest_lab.sources.mongo:MongoSource",
     "behest_lab.sources.qdrant:QdrantSource",
     "behest_lab.sources.surreal:SurrealSource",
+    "behest_lab.sources.claude_code:ClaudeCodeSource",
+    "behest_lab.sources.codex:CodexSource",
     "behest_lab.sources.objects:ObjectSource",
 ]
 
