@@ -311,3 +311,22 @@ def test_the_progress_bar_counts_session_files(tmp_path: Path, capsys: pytest.Ca
     err = capsys.readouterr().err
     assert "import claude-code" in err
     assert "0/1 " in err  # drawn when it starts (later redraws depend on the clock)
+
+
+def test_sync_recognises_a_claude_code_folder_and_a_second_run_finds_nothing(tmp_path: Path) -> None:
+    """``behest_lab.sync`` on a plain folder path picks the Claude Code reader and lands the same records."""
+    from behest_lab import sync
+    from behest_lab.sources import open_source
+
+    root = write_projects(tmp_path)
+    store = open_store(None)
+    source = open_source(str(root))
+    try:
+        assert isinstance(source, ClaudeCodeSource)
+        first = sync(source, store)
+        again = sync(source, store)
+    finally:
+        source.close()
+    assert sum(first.new.values()) == 3 + 19 + 4 + 7
+    assert sum(again.new.values()) == sum(again.updated.values()) == 0
+    assert _totals(store) == (33, 9205, 74359, 852)
