@@ -23,7 +23,7 @@ import duckdb
 import pyarrow as pa
 from pydantic import ValidationError
 
-from behest_lab.errors import SourceError
+from behest_lab.errors import BadRowError, SourceError
 from behest_lab.interchange import Bundle, recover_tool_ids
 from behest_lab.records import (
     MAX_JSON_DEPTH,
@@ -58,12 +58,6 @@ _TEXT_COLUMNS = {"id", "session_id", "message_id", "metadata", "content", "tool_
 _TEXT_COLUMNS |= {"arguments", "result", "vector"}
 
 
-class RowError(Exception):
-    """A row that cannot become a record; ``reason`` says why."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
 
 
 # --- server-side SQL ------------------------------------------------------------------------------------------
@@ -169,7 +163,7 @@ def _without(previous: pa.Table, table: str, keys: set[str | None]) -> pa.Table:
 
 def _text(value: Any, column: str) -> str:
     if not isinstance(value, str):
-        raise RowError(f"{column}: expected text, got {'NULL' if value is None else type(value).__name__}")
+        raise BadRowError(f"{column}: expected text, got {'NULL' if value is None else type(value).__name__}")
     return value
 
 
@@ -177,16 +171,16 @@ def _uuid(value: Any, column: str) -> UUID:
     try:
         return UUID(_text(value, column))
     except ValueError:
-        raise RowError(f"{column}: not a UUID: {value!r}") from None
+        raise BadRowError(f"{column}: not a UUID: {value!r}") from None
 
 
 def _time(value: Any, column: str) -> datetime:
     if not isinstance(value, int):
-        raise RowError(f"{column}: expected a timestamp, got {'NULL' if value is None else value!r}")
+        raise BadRowError(f"{column}: expected a timestamp, got {'NULL' if value is None else value!r}")
     try:
         return _EPOCH + timedelta(microseconds=value)
     except OverflowError:
-        raise RowError(f"{column}: timestamp out of range ({value} µs since 1970)") from None
+        raise BadRowError(f"{column}: timestamp out of range ({value} µs since 1970)") from None
 
 
 def _no_constant(name: str) -> Any:
@@ -199,16 +193,16 @@ def _json(value: Any, column: str, *, nullable: bool = False) -> Any:
     try:
         return json.loads(_text(value, column), parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
-        raise RowError(f"{column}: invalid JSON: {exc.msg} at column {exc.colno}") from None
+        raise BadRowError(f"{column}: invalid JSON: {exc.msg} at column {exc.colno}") from None
     except ValueError as exc:
-        raise RowError(f"{column}: invalid JSON: {exc}") from None
+        raise BadRowError(f"{column}: invalid JSON: {exc}") from None
     except RecursionError:
-        raise RowError(f"{column}: JSON nested deeper than records hold ({MAX_JSON_DEPTH} levels)") from None
+        raise BadRowError(f"{column}: JSON nested deeper than records hold ({MAX_JSON_DEPTH} levels)") from None
 
 
 def _int(value: Any, column: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise RowError(f"{column}: expected an integer, got {value!r}")
+        raise BadRowError(f"{column}: expected an integer, got {value!r}")
     return value
 
 
@@ -227,18 +221,18 @@ def parse_vector(text: str) -> list[float]:
     """Parse pgvector's text form ``[0.1,0.2,...]`` as floats (every element must parse; ``[]`` is empty).
 
     Raises:
-        RowError: not pgvector's text form.
+        BadRowError: not pgvector's text form.
     """
     body = text.strip()
     if not (body.startswith("[") and body.endswith("]")):
-        raise RowError(f"vector: not pgvector's text form [x,y,...]: {text[:40]!r}")
+        raise BadRowError(f"vector: not pgvector's text form [x,y,...]: {text[:40]!r}")
     inner = body[1:-1].strip()
     if not inner:
         return []
     try:
         return [float(x) for x in inner.split(",")]
     except ValueError:
-        raise RowError(f"vector: an element is not a number: {text[:40]!r}") from None
+        raise BadRowError(f"vector: an element is not a number: {text[:40]!r}") from None
 
 
 def _build(make: Callable[[], Any]) -> Any:
@@ -247,7 +241,7 @@ def _build(make: Callable[[], Any]) -> Any:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(x) for x in err["loc"])
-        raise RowError(f"{loc}: {err['msg']}" if loc else str(err["msg"])) from None
+        raise BadRowError(f"{loc}: {err['msg']}" if loc else str(err["msg"])) from None
 
 
 # --- rows -> records -----------------------------------------------------------------------------------------
@@ -289,7 +283,7 @@ def decode_execution(r: dict[str, Any]) -> ToolExecution:
     status = _text(r["status"], "status")
     ms = _int(r["duration_ms"], "duration_ms")
     if ms < 0:
-        raise RowError(f"duration_ms: negative duration {ms}")
+        raise BadRowError(f"duration_ms: negative duration {ms}")
     result = _json(r["result"], "result", nullable=True)
     fields = {
         "id": _uuid(r["id"], "id"),
@@ -330,10 +324,10 @@ def decode_embedding(r: dict[str, Any]) -> EmbeddingRecord:
     The vector is pgvector's text form; metadata that is not JSON reads as null, as behest's reader does.
     """
     if r["vector"] is None:
-        raise RowError("vector: NULL (behest never writes an embedding without a vector)")
+        raise BadRowError("vector: NULL (behest never writes an embedding without a vector)")
     try:
         metadata = _json(r["metadata"], "metadata", nullable=True)
-    except RowError:
+    except BadRowError:
         metadata = None
     fields = {
         "id": _uuid(r["id"], "id"),
@@ -533,7 +527,7 @@ class SqlSource:
     def _decode(self, table: str, row: dict[str, Any], on_bad: BadRowHandler) -> Any:
         try:
             return DECODERS[table](row)
-        except RowError as exc:
+        except BadRowError as exc:
             on_bad(self._error(exc.reason, table, row.get("id")))
             return None
 

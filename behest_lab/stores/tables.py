@@ -335,8 +335,14 @@ def row_params(table: str, record: Any, **given: Any) -> list[Any]:
     """The SQL parameters of one record's row in ``table``'s column order (``seq=`` for a message).
 
     The single-row write binds these straight from the record: the same values ``to_arrow`` would store.
+
+    Raises:
+        SerializationError: a free-form JSON value (metadata, a tool result) is NaN or an infinity.
     """
-    return _row_params(_spec(table), record, given)
+    try:  # only free-form JSON fails here: NaN or an infinity in a record that skipped validation
+        return _row_params(_spec(table), record, given)
+    except ValueError as exc:
+        raise SerializationError(table, f"a value is not JSON: {exc}") from None
 
 
 def usage_params(usage: TokenUsage) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import pytest
 
 import behest_lab.stores.lake as lake_package
 from behest_lab import Session, TokenUsage, open_store
-from behest_lab.stores import tables
+from behest_lab.stores import provenance, tables
 from behest_lab.stores.lake import LakeStore, migrations
 from tests.stores._build import T0, artifact, embedding, execution, message, usage
 
@@ -122,7 +122,10 @@ def new_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_a_new_store_has_the_tables_of_the_specs(new_store: dict[str, Any]) -> None:
-    assert new_store["columns"] == _spec_columns()
+    """The record tables follow ``tables.SPECS``; ``provenance`` (behest_lab's own bookkeeping) its ``COLUMNS``."""
+    own = [("provenance", c, d) for c, d in provenance.COLUMNS]
+    # ordered by table name, each table's columns in their own order (a stable sort keeps them)
+    assert new_store["columns"] == sorted(_spec_columns() + own, key=lambda c: c[0])
 
 
 def test_the_steps_are_frozen_definitions_not_the_specs() -> None:
