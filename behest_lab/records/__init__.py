@@ -4,7 +4,7 @@ Records are immutable values: builders (``with_*``) return validated copies. ``m
 behest's serde JSON byte for byte; ``model_validate_json()`` reads it. No I/O lives here.
 """
 
-from behest_lab.records._checks import MAX_JSON_DEPTH
+from behest_lab.records._checks import MAX_JSON_DEPTH, check_json
 from behest_lab.records._wire import format_timestamp, parse_timestamp, uuid7
 from behest_lab.records.duration import LongDuration
 from behest_lab.records.embedding import Artifact, EmbeddingRecord, ScoredEmbedding
@@ -58,6 +58,7 @@ __all__ = [
     "ToolExecution",
     "ToolExecutionStatus",
     "UsageRecord",
+    "check_json",
     "format_timestamp",
     "parse_timestamp",
     "uuid7",

@@ -1,19 +1,22 @@
-"""The persistent backend: a DuckLake lakehouse (catalog + Parquet files) queried through DuckDB.
+"""The persistent backend.
+
+A DuckLake lakehouse (catalog + Parquet files) queried through DuckDB.
 
 A local store folder holds ``catalog.sqlite`` and ``data/``; a shared store (``open_lake(StoreConfig(...))``) keeps
 its catalog in PostgreSQL and its files in S3-compatible storage, so processes on several machines use one lake.
 Several processes may open the same store: readers see every committed write, writers retry conflicting commits
 (``CommitConflictError`` when they keep failing). Every write method is one DuckLake transaction; small writes are
 inlined into the catalog and ``compact()`` turns them into sorted Parquet files. ``open_lake(path, snapshot=N)`` or
-``as_of=datetime`` opens a read-only view of the past."""
+``as_of=datetime`` opens a read-only view of the past.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import duckdb
@@ -35,6 +38,7 @@ from behest_lab.stores.lake.engine import DEFAULT_FLUSH_EVERY, Engine, NoStoreEr
 from behest_lab.stores.lake.executions import LakeExecutionStore
 from behest_lab.stores.lake.maintenance import DEFAULT_KEEP, CompactionReport, Snapshot, compact, snapshots
 from behest_lab.stores.lake.migrations import migrate
+from behest_lab.stores.lake.reads import consistent
 from behest_lab.stores.lake.sessions import LakeSessionStore
 from behest_lab.stores.protocols import Store
 
@@ -52,6 +56,8 @@ __all__ = [
     "open_lake",
 ]
 
+T = TypeVar("T")
+
 #: The tables ``store.sql`` exposes under their plain names.
 SQL_TABLES = ("sessions", "messages", "tool_executions", "usage_records", "embeddings", "artifacts")
 
@@ -62,6 +68,7 @@ class LakeStore(Store):
     backend = "lake"
 
     def __init__(self, engine: Engine) -> None:
+        """Create it (see the class docstring)."""
         self._engine = engine
         self.embeddings: LakeEmbeddingStore
         super().__init__(
@@ -86,6 +93,7 @@ class LakeStore(Store):
         return self._engine.description
 
     def __repr__(self) -> str:
+        """A short description for the REPL."""
         view = " read-only" if self.read_only else ""
         return f"<LakeStore backend={self.backend!r}{view} location={self.location!r}>"
 
@@ -137,10 +145,12 @@ class LakeStore(Store):
         )
 
     def sql(self, query: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyRelation:
-        """A DuckDB relation for ``query``; plain table names (``sessions``, ``messages``, ``tool_executions``,
-        ``usage_records``, ``embeddings``, ``artifacts``) are views over the lake (``sessions.updated_at``
-        included as the stores return it). Similarity functions join with anything, e.g.
-        ``list_cosine_similarity(vector, [..])`` or ``array_cosine_similarity(vector::FLOAT[384], ?)``.
+        """A DuckDB relation for ``query``.
+
+        Plain table names (``sessions``, ``messages``, ``tool_executions``, ``usage_records``, ``embeddings``,
+        ``artifacts``) are views over the lake (``sessions.updated_at`` included as the stores return it). Similarity
+        functions join with anything, e.g. ``list_cosine_similarity(vector, [..])`` or
+        ``array_cosine_similarity(vector::FLOAT[384], ?)``.
 
         Raises:
             duckdb.Error: the query does not parse or bind (the DuckDB class, its text with every credential of a
@@ -164,6 +174,21 @@ class LakeStore(Store):
                 if text == str(exc):
                     raise
                 raise type(exc)(text) from None
+
+    def _consistent_read(self, run: Callable[[], T], what: str) -> T:
+        """``run()``, a read through ``sql`` that fetches its rows, as one consistent read of the lake.
+
+        It runs again until no commit that moved rows landed while it ran (``reads.consistent``): ``query``,
+        ``temp_table`` and ``session_scope`` never miss committed rows while other processes flush or compact.
+        """
+        engine = self._engine
+        with engine.lock:
+            latest = (
+                f"SELECT max(snapshot_id) FROM {engine.meta}.ducklake_snapshot"
+                if engine.read_only
+                else f"SELECT id FROM ducklake_current_snapshot('{engine.alias}')"
+            )
+            return consistent(engine.sql_con, latest, engine.meta, run, what[:80])
 
     def compact(self, keep: timedelta = DEFAULT_KEEP) -> CompactionReport:
         """Flush inlined rows, merge small files, expire snapshots older than ``keep``, delete unused files.
