@@ -294,6 +294,15 @@ def priced_sum(value: str, priced: str) -> str:
     return f"sum({value}) FILTER (WHERE {priced})"
 
 
+def session_money(group: str, column: str) -> str:
+    """A session's USD ``column`` from its row ``group`` of a per-session ``grouped_costs_sql``.
+
+    The rule of every per-session cost (``analytics.sessions``, ``session_measures_sql``): 0 for a session without
+    usage (no row), else the group's value (NULL when none of its calls is priced).
+    """
+    return f"CASE WHEN {group}.session_id IS NULL THEN CAST(0 AS DECIMAL(38,24)) ELSE {group}.{column} END"
+
+
 def unpriced_count(priced: str, requests: str = "1") -> str:
     """SQL aggregate counting a group's calls without a price (``unpriced_requests``), the companion of ``priced_sum``.
 

@@ -162,7 +162,7 @@ class SessionList:
 
     def _metrics_table(self) -> str:
         if self._metrics is None:
-            measures = session_measures_sql(self.prices())
+            measures = session_measures_sql(self.prices(), self._base_table())
             self._metrics = self.store.temp_table(
                 f"""WITH _m AS ({measures})
 SELECT s.id, s.title, s.model, s.created_at, s.updated_at, s.metadata, _m.cost, _m.tokens, _m.failures

@@ -25,6 +25,7 @@ from behest_lab.analytics._costs import (
     price_table_for,
     priced_ctes,
     priced_sum,
+    session_money,
     unpriced_count,
     usd,
 )
@@ -65,7 +66,7 @@ def session_measures_sql(prices: PriceTable, sessions: str = "sessions") -> str:
         numbers as ``analytics.sessions``' ``cost``, ``prompt_tokens + output_tokens`` and ``tool_failures``.
     """
     per_session = grouped_costs_sql(prices, "TRUE", [("session_id", "session_id", "{k}")])
-    return f"""SELECT s.id, CASE WHEN u.session_id IS NULL THEN CAST(0 AS DECIMAL(38,24)) ELSE u.cost END AS cost,
+    return f"""SELECT s.id, {session_money("u", "cost")} AS cost,
   CAST(coalesce(u.prompt_tokens, 0) + coalesce(u.output_tokens, 0) AS BIGINT) AS tokens,
   CAST(coalesce(t.failures, 0) AS BIGINT) AS failures
 FROM {sessions} s LEFT JOIN ({per_session}) u ON u.session_id = s.id

@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from behest_lab.analytics._costs import TOKEN_TOTALS, grouped_costs_sql, price_table_for
+from behest_lab.analytics._costs import TOKEN_TOTALS, grouped_costs_sql, price_table_for, session_money
 from behest_lab.analytics._quoting import json_pointer, literal
 from behest_lab.analytics._sql import (
     MONEY_COLUMNS,
@@ -136,9 +136,7 @@ def sessions(
     table = price_table_for(store, in_sessions, prices)
     role_counts = ", ".join(f"count(*) FILTER (WHERE role = '{r}') AS {r}_messages" for r in ROLES)
     zero_tokens = ", ".join(f"coalesce(u.{c}, 0) AS {c}" for c in ("requests", *TOKEN_TOTALS, "unpriced_requests"))
-    zero_money = ", ".join(
-        f"CASE WHEN u.session_id IS NULL THEN CAST(0 AS DECIMAL(38,24)) ELSE u.{c} END AS {c}" for c in MONEY_COLUMNS
-    )
+    zero_money = ", ".join(f"{session_money('u', c)} AS {c}" for c in MONEY_COLUMNS)
     per_session = grouped_costs_sql(table, in_sessions, [("session_id", "session_id", "{k}")])
     query = f"""WITH s AS (SELECT * FROM sessions WHERE {where}),
 m AS (

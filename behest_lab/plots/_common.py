@@ -1,5 +1,8 @@
-"""Shared plumbing of the plot functions: source resolution, column checks, new axes that display themselves in
-Jupyter, literal text, the "no data" note, PNG bytes."""
+"""Shared plumbing of the plot functions.
+
+Source resolution, column checks, new axes that display themselves in Jupyter, literal text, the "no data" note, PNG
+bytes.
+"""
 
 from __future__ import annotations
 
@@ -58,8 +61,9 @@ def require(frame: pl.DataFrame, columns: Sequence[str], what: str, hint: str) -
 
 
 class PlotAxes(Axes):
-    """The Axes of a figure a plot function creates: an ordinary matplotlib ``Axes`` that also shows its figure
-    when it ends a Jupyter cell.
+    """The Axes of a figure a plot function creates.
+
+    An ordinary matplotlib ``Axes`` that also shows its figure when it ends a Jupyter cell.
 
     IPython's display formatter finds ``_repr_svg_`` (a vector image, which JupyterLab shows for trusted output and
     nbconvert's HTML export embeds) and ``_repr_png_`` (a PNG at ``DISPLAY_SCALE`` times ``DPI``, shown at the
@@ -90,9 +94,12 @@ _P = ParamSpec("_P")
 
 
 def plot_function(draw: Callable[_P, Axes]) -> Callable[_P, Axes]:
-    """Decorate a plot function: every text of the Axes it returns (title, axis labels, tick labels, legend,
-    annotations) is drawn literally, so stored text such as a tool named ``$\\alpha$`` never goes through
-    matplotlib's mathtext parser (which would render it as math or fail on it)."""
+    r"""Decorate a plot function.
+
+    Every text of the Axes it returns (title, axis labels, tick labels, legend, annotations) is drawn literally, so
+    stored text such as a tool named ``$\alpha$`` never goes through matplotlib's mathtext parser (which would render
+    it as math or fail on it).
+    """
 
     @functools.wraps(draw)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> Axes:

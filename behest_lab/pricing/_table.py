@@ -136,8 +136,11 @@ class PriceTable:
 
 
 def token_style(provider: str, model: str) -> str:
-    """``"anthropic"`` (input_tokens excludes the cache) for provider ``anthropic`` or a Claude model (Bedrock and
-    Vertex pass Anthropic's usage through), else ``"openai"`` (input_tokens includes cached tokens)."""
+    """The token convention of a provider's usage: ``"anthropic"`` or ``"openai"``.
+
+    ``"anthropic"`` (input_tokens excludes the cache) for provider ``anthropic`` or a Claude model (Bedrock and
+    Vertex pass Anthropic's usage through), else ``"openai"`` (input_tokens includes cached tokens).
+    """
     return "anthropic" if provider.lower() == "anthropic" or "claude" in model.lower() else "openai"
 
 
