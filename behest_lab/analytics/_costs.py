@@ -314,7 +314,8 @@ def unpriced_count(priced: str, requests: str = "1") -> str:
 def priced_total(column: str = "cost") -> pl.Expr:
     """``priced_sum`` in polars, for rows that already follow it (groups merged again).
 
-    The sum of the non-null costs, null when every one is null. The alias is ``column``.
+    The sum of the non-null values, null when every one is null (or there is none), never 0 for nothing known;
+    the alias is ``column``. The same rule totals counters that some calls do not report (``token_counts``).
     """
     return pl.when(pl.col(column).count() > 0).then(pl.col(column).sum()).otherwise(None).alias(column)
 

@@ -209,7 +209,7 @@ def token_counts(
         calls.group_by(keys)
         .agg(
             pl.len().cast(pl.Int64).alias("requests"),
-            *(pl.when(pl.col(c).count() > 0).then(pl.col(c).sum()).cast(pl.Int64).alias(c) for c in USAGE_COUNTERS),
+            *(priced_total(c).cast(pl.Int64) for c in USAGE_COUNTERS),  # null when no call reported it
             priced_total("cost"),
             pl.col("cost").is_null().sum().cast(pl.Int64).alias("unpriced_requests"),
         )

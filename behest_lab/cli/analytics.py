@@ -289,7 +289,7 @@ def _sql(args: argparse.Namespace) -> int:
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise CliError(f"SQL failed: {first}") from None
-        except AttributeError:  # a statement without a result (store.sql returned None)
+        except AttributeError:  # a statement without a result (no rows to return)
             raise CliError("SQL failed: the statement returns no rows; give a query") from None
         return frame
 

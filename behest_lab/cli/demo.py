@@ -197,7 +197,7 @@ def _usage(store: Store) -> str:
     # the priced calls' sum, null when no call is priced)
     total = per_model.select(
         pl.col("requests").sum(),
-        *(pl.when(pl.col(c).count() > 0).then(pl.col(c).sum()).alias(c) for c in analytics.USAGE_COUNTERS),
+        *(analytics.priced_total(c) for c in analytics.USAGE_COUNTERS),
         analytics.priced_total("cost"),
         pl.col("unpriced_requests").sum(),
     )
