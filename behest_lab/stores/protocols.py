@@ -325,6 +325,13 @@ class Store(ABC):
         """
         return run()
 
+    def _scoped_select(self, table: str, match: str) -> str:
+        """The SELECT of ``table``'s rows whose session id satisfies ``match`` (SQL such as ``= CAST(.. AS UUID)``).
+
+        Backends whose views are costly to filter afterwards override it.
+        """
+        return f"SELECT * FROM {table} WHERE {'id' if table == 'sessions' else 'session_id'} {match}"
+
     def _statement(self, statement: str, params: Sequence[Any] | None = None) -> None:
         """Run a statement that returns no rows (creating or dropping a temporary table) through ``sql``."""
         self.sql(statement, params)
@@ -432,8 +439,7 @@ class SessionScope:
 
         def pin() -> None:
             for table, name in self._names.items():
-                key = "id" if table == "sessions" else "session_id"
-                store._statement(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {table} WHERE {key} {match}")
+                store._statement(f"CREATE OR REPLACE TEMP TABLE {name} AS {store._scoped_select(table, match)}")
                 if name not in self._made:
                     self._made.append(name)
 

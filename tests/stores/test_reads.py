@@ -59,6 +59,11 @@ def test_session_scope_reads_only_its_sessions(store: Store) -> None:
         assert scope.query("SELECT count(*) FROM usage_records").item() == 3
         assert scope.query("SELECT count(*) FROM tool_executions").item() == 3
         assert scope.query("SELECT title FROM sessions").rows() == [("a",)]
+        # the whole row as the store's own view gives it (the lake derives updated_at from the messages)
+        assert (
+            scope.query("SELECT * FROM sessions").rows()
+            == store.query("SELECT * FROM sessions WHERE id = CAST(? AS UUID)", [a]).rows()
+        )
         assert scope.query("SELECT sum(input_tokens) FROM usage_records WHERE input_tokens > ?", [10]).item() == 50
     with store.session_scope([a, b, str(uuid7())]) as both:
         assert both.query("SELECT count(*) FROM messages").item() == 5
