@@ -190,7 +190,7 @@ import json, resource, sys, time
 import duckdb
 from behest_lab import analytics
 from behest_lab.pricing import price_table_for
-from behest_lab.pricing._sql import grouped_costs_sql
+from behest_lab.pricing import grouped_costs_sql
 files, session_id, repeat = json.loads(sys.argv[1])
 con = duckdb.connect()
 con.execute("SET threads = 2")

@@ -275,3 +275,28 @@ def test_summary_costs_sum_the_priced_calls_and_name_the_unpriced_ones() -> None
     note = " ".join(line for line in section if line.startswith("*") or "left out" in line)
     assert "2 call(s) without a price are left out" in note
     assert "acme/mystery-1 (2)" in note
+
+
+def test_summary_counts_message_usage_in_its_rows_and_its_total() -> None:
+    """A store as behest's runtime writes it (usage only on assistant messages, no usage records): the table's rows,
+    its total and its cost all count the same model calls. The summary used to list the usage records alone while
+    its total cost also priced the message usage, so the total disagreed with its rows."""
+    from behest_lab import MessageRecord, Session, TextPart, TokenUsage, analytics
+
+    with open_store(None) as store:
+        s = store.sessions.create_session(Session(title="runtime", model="gpt-4o"))
+        for n in (1000, 3000):
+            store.sessions.append_message(
+                MessageRecord(session_id=s.id, role=MessageRole.ASSISTANT, content=[TextPart(text="ok")]).with_usage(
+                    TokenUsage.new(n, 100)
+                )
+            )
+        out = summary(store)
+        want = analytics.costs(store, by=("provider", "model"))
+    rows = table_rows(blocks(out)["Token usage"])
+    assert [r[:5] for r in rows[:-1]] == [["openai", "gpt-4o", "2", "4,000", "200"]]
+    assert rows[-1][:5] == ["total", "2", "4,000", "200", "4,200"]  # the total line has no model cell
+    cost = want["cost"].sum()
+    assert cost > 0
+    assert float(rows[0][-1].replace(",", "")) == pytest.approx(cost, abs=0.0051)
+    assert float(rows[-1][-1].replace(",", "")) == pytest.approx(cost, abs=0.0051)

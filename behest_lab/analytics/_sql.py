@@ -1,4 +1,10 @@
-"""Shared SQL plumbing: filter conditions as literals, metadata containment in SQL, running a query to polars."""
+"""Shared SQL plumbing.
+
+Filter conditions as literals, metadata containment in SQL, running a query to polars.
+
+Every analytics read goes through ``run`` or ``fetch_rows``, which use the store's eager, consistent
+``Store.query`` (or a ``SessionScope``'s), never a lazy ``store.sql`` relation.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,11 @@ from uuid import UUID
 import duckdb
 import polars as pl
 
+from behest_lab.analytics._costs import CORRUPT_MARKER
+from behest_lab.analytics._quoting import json_pointer, literal
 from behest_lab.errors import DataCorruptionError
-from behest_lab.pricing._sql import CORRUPT_MARKER, literal
 from behest_lab.stores.lake.corruption import translate_for
-from behest_lab.stores.protocols import Store
+from behest_lab.stores.protocols import SessionScope, Store
 
 TimeBound = datetime | date | str | None
 """``since``/``until``: an aware datetime, a date (midnight UTC) or an ISO 8601 string; ``None`` for no bound."""
@@ -85,12 +92,6 @@ class Conditions:
         return " AND ".join(f"({p})" for p in self.parts) if self.parts else "TRUE"
 
 
-def json_pointer(keys: Sequence[str]) -> str:
-    """The JSON Pointer (RFC 6901) of nested object ``keys``: any key names itself (``""``, ``*``, quotes, NUL),
-    never a wildcard or a syntax error as it could in a ``$.`` path."""
-    return "".join("/" + k.replace("~", "~0").replace("/", "~1") for k in keys)
-
-
 def _leaf(column: str, keys: Sequence[str], value: Any) -> str:
     """``column`` at ``keys`` equals ``value`` with the store's JSON equality (numbers by value, bools apart)."""
     path = literal(json_pointer(keys))
@@ -123,26 +124,26 @@ def metadata_condition(column: str, pattern: Any, keys: tuple[str, ...] = ()) ->
     return _leaf(column, keys, pattern)
 
 
-def fetch_rows(store: Store, query: str) -> list[tuple[Any, ...]]:
-    """``store.sql(query).fetchall()``; a damaged store file becomes ``DataCorruptionError`` naming it."""
-    try:
-        return store.sql(query).fetchall()
-    except duckdb.Error as exc:
-        translate_for(exc, store)
-        raise
+def fetch_rows(store: Store | SessionScope, query: str) -> list[tuple[Any, ...]]:
+    """The rows of ``query`` as tuples (``run``'s frame, its errors)."""
+    return run(store, query).rows()
 
 
-def run(store: Store, query: str) -> pl.DataFrame:
-    """Run ``query`` through ``store.sql`` and return a polars frame; corrupt usage rows become
-    ``DataCorruptionError`` (field ``usage_records.cached_input_tokens`` or ``messages.cached_input_tokens``)."""
+def run(store: Store | SessionScope, query: str) -> pl.DataFrame:
+    """Run ``query`` through ``Store.query`` (or a ``SessionScope``'s) and return a polars frame.
+
+    Raises:
+        DataCorruptionError: a corrupt usage row (field ``usage_records.cached_input_tokens`` or
+            ``messages.cached_input_tokens``), or a damaged store file (naming it).
+    """
     try:
-        frame = store.sql(query).pl()
+        frame = store.query(query)
     except duckdb.Error as exc:
         msg = str(exc)
         if isinstance(exc, duckdb.InvalidInputException) and CORRUPT_MARKER in msg:
             table, _, detail = msg[msg.index(CORRUPT_MARKER) + len(CORRUPT_MARKER) :].strip().partition(" ")
             raise DataCorruptionError(f"{table}.cached_input_tokens", detail) from None
-        translate_for(exc, store)  # a damaged store file: DataCorruptionError naming it
+        translate_for(exc, store.store if isinstance(store, SessionScope) else store)
         raise
     # DuckDB names UTC after its TimeZone setting ("Etc/UTC", ...); one spelling on every backend
     return frame.with_columns(
@@ -157,9 +158,12 @@ MONEY_COLUMNS = ("input_cost", "output_cost", "cache_read_cost", "cache_write_co
 
 
 def with_money(frame: pl.DataFrame, exact: bool) -> pl.DataFrame:
-    """``frame`` with its USD columns (``MONEY_COLUMNS``, exact ``Decimal(38,24)`` from the SQL) as ``Float64``, or
+    """``frame`` with its USD columns as ``Float64``, or unchanged when ``exact``.
+
+    The USD columns are ``MONEY_COLUMNS``, exact ``Decimal(38,24)`` from the SQL; with ``exact=False`` they become
     unchanged when ``exact``. polars rounds each decimal to the nearest double; DuckDB's own DECIMAL to DOUBLE cast
-    is off by one unit in the last place for many values, and slower."""
+    is off by one unit in the last place for many values, and slower.
+    """
     if exact:
         return frame
     return frame.with_columns(pl.col(c).cast(pl.Float64) for c in MONEY_COLUMNS if c in frame.columns)

@@ -62,8 +62,10 @@ def compactions(store: Store, session_id: UUID | str | None = None) -> pl.DataFr
 
 
 def compactions_sql(session_id: UUID | str | None = None) -> str:
-    """The query ``compactions`` runs (over the ``messages`` and ``sessions`` relations), for callers that run it
-    over other relations of those names (e.g. CTEs holding one session's rows)."""
+    """The query ``compactions`` runs, over the ``messages`` and ``sessions`` relations.
+
+    For callers that run it over other relations of those names (e.g. a ``SessionScope``).
+    """
     where = Conditions().uuid("m.session_id", session_id, "session_id").sql()
     plain = "NOT (is_compaction OR is_summary)"
     upto = "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"

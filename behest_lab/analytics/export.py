@@ -13,8 +13,10 @@ FORMATS = {".parquet": "parquet", ".csv": "csv", ".json": "json", ".ndjson": "nd
 
 
 def export(frame: pl.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write ``frame`` to ``path``: ``.parquet``, ``.csv``, ``.json`` (one JSON array of row objects) or
-    ``.ndjson``/``.jsonl`` (one object per line). Returns the path written.
+    """Write ``frame`` to ``path``.
+
+    ``.parquet``, ``.csv``, ``.json`` (one JSON array of row objects) or ``.ndjson``/``.jsonl`` (one object per line).
+    Returns the path written.
 
     Other targets are one call away: ``frame.to_pandas()`` gives a pandas DataFrame, ``frame.to_arrow()`` a
     ``pyarrow.Table``. CSV cannot hold list columns (``tool_names``, ``top_errors``): they are written as JSON text.

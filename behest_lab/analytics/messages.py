@@ -6,8 +6,8 @@ from uuid import UUID
 
 import polars as pl
 
+from behest_lab.analytics._costs import USAGE_COUNTERS
 from behest_lab.analytics._sql import Conditions, run
-from behest_lab.pricing import USAGE_COUNTERS
 from behest_lab.stores.protocols import Store
 
 

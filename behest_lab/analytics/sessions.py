@@ -7,19 +7,19 @@ from typing import Any
 
 import polars as pl
 
+from behest_lab.analytics._costs import TOKEN_TOTALS, grouped_costs_sql, price_table_for, session_money
+from behest_lab.analytics._quoting import json_pointer, literal
 from behest_lab.analytics._sql import (
     MONEY_COLUMNS,
     Conditions,
     TimeBound,
     check_choice,
     fetch_rows,
-    json_pointer,
     metadata_condition,
     run,
     with_money,
 )
-from behest_lab.pricing import Price, price_table_for
-from behest_lab.pricing._sql import grouped_costs_sql, literal
+from behest_lab.pricing import Price
 from behest_lab.stores.protocols import Store
 
 DEFAULT_METADATA_FIELDS = 20
@@ -70,9 +70,11 @@ def metadata_keys(store: Store, limit: int = DEFAULT_METADATA_FIELDS) -> list[st
 
 
 def field_names(keys: Sequence[str]) -> list[str]:
-    """The column name of each metadata field: the key itself, or ``metadata_<key>`` when the key equals a
-    documented column or a name already taken, ignoring case (SQL names and most tools ignore it), and
-    ``metadata_`` again until it is free. Keys are taken in the order given; documented columns never change name.
+    """The column name of each metadata field.
+
+    The key itself, or ``metadata_<key>`` when the key equals a documented column or a name already taken, ignoring case
+    (SQL names and most tools ignore it), and ``metadata_`` again until it is free. Keys are taken in the order given;
+    documented columns never change name.
     """
     taken = {c.casefold() for c in _BASE_COLUMNS}
     names = []
@@ -133,21 +135,8 @@ def sessions(
     )
     table = price_table_for(store, in_sessions, prices)
     role_counts = ", ".join(f"count(*) FILTER (WHERE role = '{r}') AS {r}_messages" for r in ROLES)
-    zero_tokens = ", ".join(
-        f"coalesce(u.{c}, 0) AS {c}"
-        for c in (
-            "requests",
-            "prompt_tokens",
-            "uncached_input_tokens",
-            "cache_read_tokens",
-            "cache_write_tokens",
-            "output_tokens",
-            "unpriced_requests",
-        )
-    )
-    zero_money = ", ".join(
-        f"CASE WHEN u.session_id IS NULL THEN CAST(0 AS DECIMAL(38,24)) ELSE u.{c} END AS {c}" for c in MONEY_COLUMNS
-    )
+    zero_tokens = ", ".join(f"coalesce(u.{c}, 0) AS {c}" for c in ("requests", *TOKEN_TOTALS, "unpriced_requests"))
+    zero_money = ", ".join(f"{session_money('u', c)} AS {c}" for c in MONEY_COLUMNS)
     per_session = grouped_costs_sql(table, in_sessions, [("session_id", "session_id", "{k}")])
     query = f"""WITH s AS (SELECT * FROM sessions WHERE {where}),
 m AS (

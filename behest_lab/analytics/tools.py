@@ -7,8 +7,8 @@ from uuid import UUID
 
 import polars as pl
 
+from behest_lab.analytics._costs import message_usage_models, usage_source_sql
 from behest_lab.analytics._sql import Conditions, TimeBound, check_choice, run
-from behest_lab.pricing import message_usage_models, usage_source_sql
 from behest_lab.stores.protocols import Store
 
 STATS_BY = ("tool_name", "model", "session_id", "status")
@@ -36,9 +36,12 @@ def _executions_sql(
     need_model: bool = True,
     has_messages: bool = True,
 ) -> str:
-    """SELECT of the filtered executions with a ``model`` column (see ``MODEL_SOURCES``; NULL when neither
-    ``need_model`` nor a ``model`` filter asks for it, which saves the join). ``has_messages=False``: the relation
-    set has no ``messages`` table, so usage models come from ``usage_records`` alone."""
+    """SELECT of the filtered executions with a ``model`` column.
+
+    The model follows ``MODEL_SOURCES``; it is NULL when neither ``need_model`` nor a ``model`` filter asks for
+    it, which saves the join. ``has_messages=False``: the relation set has no ``messages`` table, so usage models
+    come from ``usage_records`` alone.
+    """
     check_choice(model_source, MODEL_SOURCES, "model_source")
     if not need_model and model is None:
         source = ""
@@ -108,7 +111,8 @@ def tool_stats(
 ) -> pl.DataFrame:
     """Calls, failures and latency percentiles per group; DuckDB aggregates, Python never sees the rows.
 
-    ``by`` is ``"tool_name"`` or a tuple of ``STATS_BY`` keys such as ``("tool_name", "model")``. Durations are
+    ``by`` is ``"tool_name"`` or a tuple of ``STATS_BY`` keys such as ``("tool_name", "model")``; ``by=()`` gives
+    one row over every selected execution (no key columns; no row when there is none). Durations are
     those of finished executions (success or failed; pending ones have no duration yet); percentiles interpolate
     linearly between order statistics (``quantile_cont``, numpy's default method).
 
@@ -120,10 +124,10 @@ def tool_stats(
         common first, ties by text). ``.to_pandas()`` / ``.to_arrow()`` convert the frame.
     """
     keys = [by] if isinstance(by, str) else list(by)
-    if not keys:
-        raise ValueError(f"by: give at least one of {', '.join(STATS_BY)}")
     for k in keys:
         check_choice(k, STATS_BY, "by")
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"by: {keys!r} repeats a key")
     inner = _executions_sql(
         since=since,
         until=until,
@@ -134,10 +138,11 @@ def tool_stats(
         need_model="model" in keys,
         has_messages=_has_messages(store, model_source),
     )
-    key_sql = ", ".join(keys)
-    out_keys = ", ".join(f"CAST(g.{k} AS VARCHAR) AS {k}" for k in keys)
-    key_list = ", ".join(keys)
-    join_on = " AND ".join(f"g.{k} IS NOT DISTINCT FROM e.{k}" for k in keys)
+    groups = keys or ["_all"]  # by=(): one group of every execution
+    key_sql = ", ".join(keys) if keys else "TRUE AS _all"
+    out_keys = "".join(f"CAST(g.{k} AS VARCHAR) AS {k}, " for k in keys)
+    key_list = ", ".join(groups)
+    join_on = " AND ".join(f"g.{k} IS NOT DISTINCT FROM e.{k}" for k in groups)
     done = "status <> 'pending'"
     query = f"""
 WITH x AS (SELECT {key_sql}, status, error, duration_us FROM ({inner})),
@@ -155,11 +160,11 @@ errs AS (
   SELECT {key_list}, error, count(*) AS n FROM x WHERE status = 'failed' AND error IS NOT NULL
   GROUP BY {key_list}, error),
 e AS (SELECT {key_list}, list(error ORDER BY n DESC, error)[1:3] AS top_errors FROM errs GROUP BY {key_list})
-SELECT {out_keys}, g.calls, g.successes, g.failures, g.pending,
+SELECT {out_keys}g.calls, g.successes, g.failures, g.pending,
   CASE WHEN g.successes + g.failures = 0 THEN NULL
        ELSE g.failures / CAST(g.successes + g.failures AS DOUBLE) END AS failure_rate,
   g.mean_ms, g._q[1] / 1000.0 AS p50_ms, g._q[2] / 1000.0 AS p95_ms, g._q[3] / 1000.0 AS p99_ms, g.max_ms,
   coalesce(e.top_errors, CAST([] AS VARCHAR[])) AS top_errors
 FROM g LEFT JOIN e ON {join_on}
-ORDER BY g.calls DESC, {", ".join(f"g.{k} NULLS LAST" for k in keys)}"""
+ORDER BY g.calls DESC{"".join(f", g.{k} NULLS LAST" for k in keys)}"""
     return run(store, query).with_columns(pl.col("top_errors").cast(pl.List(pl.Utf8)))

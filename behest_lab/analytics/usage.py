@@ -6,7 +6,7 @@ inferred from the model (``behest_lab.pricing.infer_providers``: a user ``Price`
 else genai-prices' model matching, else NULL and unpriced). A usage record without cache counters (behest's SQL
 ``usage_records`` table has no cache columns) takes them from its message's usage when that reports them for the
 same call. Token normalisation (Anthropic-style rows exclude the cache from ``input_tokens``, OpenAI-style rows
-include it), the usage source and the price join are described in ``behest_lab.pricing._sql``; prices come from
+include it), the usage source and the price join are described in ``behest_lab.analytics._costs``; prices come from
 ``behest_lab.pricing``.
 """
 
@@ -17,9 +17,18 @@ from uuid import UUID
 
 import polars as pl
 
+from behest_lab.analytics._costs import (
+    DAY_NUMBER,
+    USAGE_COUNTERS,
+    day_from_number,
+    grouped_costs_sql,
+    price_table_for,
+    priced_ctes,
+    priced_total,
+    usd,
+)
 from behest_lab.analytics._sql import MONEY_COLUMNS, Conditions, TimeBound, run, with_money
-from behest_lab.pricing import Price, grouped_costs_sql, price_table_for, priced_ctes, usd
-from behest_lab.pricing._sql import DAY_NUMBER, day_from_number
+from behest_lab.pricing import Price
 from behest_lab.stores.protocols import Store
 
 COST_BY = ("day", "week", "month", "model", "provider", "session")
@@ -47,8 +56,10 @@ def usage_conditions(
     model: str | None = None,
     provider: str | None = None,
 ) -> str:
-    """SQL condition over the usage source (``behest_lab.pricing.usage_source_sql``) for the shared filters
-    (``since`` inclusive, ``until`` exclusive)."""
+    """SQL condition over the usage source for the shared filters (``since`` inclusive, ``until`` exclusive).
+
+    The usage source is ``behest_lab.analytics._costs.usage_source_sql``.
+    """
     c = Conditions().time_range("created_at", since, until)
     c.uuid("session_id", session_id, "session_id").equals("model", model, "model").equals(
         "provider", provider, "provider"
@@ -67,8 +78,10 @@ def usage(
     prices: Sequence[Price] | None = None,
     exact: bool = False,
 ) -> pl.DataFrame:
-    """Every model call with normalised token counts and its cost, oldest first: the usage records plus the
-    message usage no usage record covers (see the module docstring; ``source`` tells them apart).
+    """Every model call with normalised token counts and its cost, oldest first.
+
+    The usage records plus the message usage no usage record covers (see the module docstring; ``source`` tells them
+    apart).
 
     Token normalisation: ``token_style`` is ``"anthropic"`` for provider ``anthropic`` or a model name containing
     ``claude`` (``input_tokens`` excludes cache reads and writes, reported in ``cache_read_input_tokens`` and
@@ -92,17 +105,7 @@ def usage(
     """
     where = usage_conditions(since=since, until=until, session_id=session_id, model=model, provider=provider)
     table = price_table_for(store, where, prices)
-    counters = ", ".join(
-        f"CAST({c} AS BIGINT) AS {c}"
-        for c in (
-            "input_tokens",
-            "output_tokens",
-            "total_tokens",
-            "cache_creation_input_tokens",
-            "cache_read_input_tokens",
-            "cached_input_tokens",
-        )
-    )
+    counters = ", ".join(f"CAST({c} AS BIGINT) AS {c}" for c in USAGE_COUNTERS)
     query = f"""WITH {priced_ctes(table, where)}
 SELECT CAST(id AS VARCHAR) AS id, CAST(session_id AS VARCHAR) AS session_id,
   CAST(message_id AS VARCHAR) AS message_id, provider, model, created_at, source, cache_recovered, {counters},
@@ -137,8 +140,10 @@ def costs(
     provider: str | None = None,
     exact: bool = False,
 ) -> pl.DataFrame:
-    """Usage and cost aggregated by any of ``"day"``, ``"week"`` (ISO, Monday), ``"month"`` (UTC calendar),
-    ``"model"``, ``"provider"``, ``"session"``; DuckDB does the aggregation.
+    """Usage and cost aggregated by time, model, provider or session; DuckDB does the aggregation.
+
+    The keys are any of ``"day"``, ``"week"`` (ISO, Monday), ``"month"`` (UTC calendar), ``"model"``,
+    ``"provider"``, ``"session"``.
 
     The rows are those of ``usage()``: usage records plus the message usage no record covers, each model call
     counted once. ``prices`` recompute the whole history under other prices (see ``behest_lab.pricing.Price``). A
@@ -164,3 +169,50 @@ def costs(
     order = ", ".join(f"{n} NULLS LAST" for n in names)
     query = f"SELECT * FROM ({grouped_costs_sql(table, where, spec)}) ORDER BY {order}"
     return with_money(run(store, query), exact)
+
+
+TOKEN_BY = ("provider", "model", "session_id", "source")
+"""Keys ``token_counts(by=...)`` accepts (columns of ``usage()``)."""
+
+
+def token_counts(
+    store: Store,
+    by: str | Sequence[str] = ("provider", "model"),
+    *,
+    since: TimeBound = None,
+    until: TimeBound = None,
+    prices: Sequence[Price] | None = None,
+    exact: bool = False,
+) -> pl.DataFrame:
+    """The six token counters as the model calls reported them, summed per group, with the group's cost.
+
+    The rows are those of ``usage()`` (usage records plus the message usage no record covers, each call once).
+    Unlike ``costs``, which normalises the counters per provider, the sums here are the raw counters, so each
+    provider's own convention shows (Anthropic's ``input_tokens`` excludes the cache, OpenAI's includes it). A
+    group's cost follows the rule of ``costs``: the sum of its priced calls, ``unpriced_requests`` beside it, null
+    when none is priced.
+
+    Returns:
+        One row per group, sorted by the keys (nulls last). Columns: the keys (Utf8), ``requests`` (Int64), the
+        six counters ``input_tokens``, ``output_tokens``, ``total_tokens``, ``cache_creation_input_tokens``,
+        ``cache_read_input_tokens``, ``cached_input_tokens`` (Int64 sums; null when no call of the group reported
+        the counter), ``cost`` (Float64 USD; Decimal(38,24) with ``exact``), ``unpriced_requests`` (Int64).
+    """
+    keys = [by] if isinstance(by, str) else list(by)
+    if not keys:
+        raise ValueError(f"by: give at least one of {', '.join(TOKEN_BY)}")
+    for k in keys:
+        if k not in TOKEN_BY:
+            raise ValueError(f"by: {k!r} is not one of {', '.join(TOKEN_BY)}")
+    calls = usage(store, since=since, until=until, prices=prices, exact=True)
+    frame = (
+        calls.group_by(keys)
+        .agg(
+            pl.len().cast(pl.Int64).alias("requests"),
+            *(priced_total(c).cast(pl.Int64) for c in USAGE_COUNTERS),  # null when no call reported it
+            priced_total("cost"),
+            pl.col("cost").is_null().sum().cast(pl.Int64).alias("unpriced_requests"),
+        )
+        .sort(keys, nulls_last=True)
+    )
+    return with_money(frame, exact)

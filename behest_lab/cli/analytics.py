@@ -67,11 +67,7 @@ def _cell(value: Any, *, money: bool = False) -> str:
     if isinstance(value, Decimal):
         return f"{value:,.4f}"
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            return str(value)
-        if value != 0 and abs(value) < 1e-3:
-            return f"{value:.4g}"
-        return f"{value:,.3f}".rstrip("0").rstrip(".")
+        return _float_cell(value)
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, timedelta):
@@ -79,6 +75,15 @@ def _cell(value: Any, *, money: bool = False) -> str:
     text = "; ".join(str(v) for v in value) if isinstance(value, list) else str(value)
     text = " ".join(text.split())
     return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
+
+
+def _float_cell(value: float) -> str:
+    """A float as ``_cell`` shows it: NaN and infinities as Python writes them, tiny values in 4 significant digits."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    if value != 0 and abs(value) < 1e-3:
+        return f"{value:.4g}"
+    return f"{value:,.3f}".rstrip("0").rstrip(".")
 
 
 def totals_row(frame: pl.DataFrame, columns: Sequence[str]) -> dict[str, Any] | None:
@@ -97,17 +102,18 @@ def totals_row(frame: pl.DataFrame, columns: Sequence[str]) -> dict[str, Any] | 
     for name in columns:
         if name not in frame.columns:
             continue
-        series = frame[name]
-        sums[name] = None if series.null_count() == series.len() else series.sum()
+        sums[name] = frame.select(analytics.priced_total(name)).item()  # the unpriced rule: null when all are
     if "failure_rate" in frame.columns and sums.get("calls"):
         sums["failure_rate"] = (sums.get("failures") or 0) / sums["calls"]
     return sums
 
 
 def format_table(frame: pl.DataFrame, totals: dict[str, Any] | None = None, *, label: str = "total") -> str:
-    """An aligned plain-text table: numbers right-aligned with thousands separators, USD to 4 decimals, long text
-    cut at 40 characters; ``totals`` (column -> value) become a last line under a rule, ``label`` in the first
-    column."""
+    """An aligned plain-text table.
+
+    Numbers right-aligned with thousands separators, USD to 4 decimals, long text cut at 40 characters; ``totals``
+    (column -> value) become a last line under a rule, ``label`` in the first column.
+    """
     headers = frame.columns
     money = [_is_money(name, dtype) for name, dtype in frame.schema.items()]
     rows = [[_cell(v, money=m) for v, m in zip(row, money, strict=True)] for row in frame.iter_rows()]
@@ -232,10 +238,13 @@ def _sessions(args: argparse.Namespace) -> int:
 
 
 def _costs(args: argparse.Namespace) -> int:
-    """Tokens and cost (USD, genai-prices' bundled prices) of every model call (usage records and the message usage
-    no record covers) grouped by day, week, month, model, provider, session. The table ends with a totals line
+    """Tokens and cost (USD, genai-prices' bundled prices) of every model call, grouped.
+
+    Every model call: usage records and the message usage no record covers; grouped by day, week, month, model,
+    provider, session. The table ends with a totals line
     (requests, tokens, cost; a group without a price adds nothing to the cost and its calls are counted in
-    unpriced_requests). --format json writes costs as JSON numbers (floats), --format csv as exact decimals."""
+    unpriced_requests). --format json writes costs as JSON numbers (floats), --format csv as exact decimals.
+    """
     by = _csv_list(args.by)
 
     def build(store: Store) -> pl.DataFrame:
@@ -252,9 +261,11 @@ def _costs(args: argparse.Namespace) -> int:
 
 
 def _tools(args: argparse.Namespace) -> int:
-    """Tool calls, failures, failure rate and latency percentiles (ms) per tool (or per tool and model). The table
-    ends with a totals line: calls, successes, failures, pending and the overall failure rate (percentiles have no
-    total)."""
+    """Tool calls, failures, failure rate and latency percentiles (ms) per tool (or per tool and model).
+
+    The table ends with a totals line: calls, successes, failures, pending and the overall failure rate (percentiles
+    have no total).
+    """
     by = _csv_list(args.by)
 
     def build(store: Store) -> pl.DataFrame:
@@ -272,16 +283,18 @@ def _tools(args: argparse.Namespace) -> int:
 
 
 def _sql(args: argparse.Namespace) -> int:
-    """Run one DuckDB SQL query over the store's tables (sessions, messages, tool_executions, usage_records,
-    embeddings, artifacts) and print the result."""
+    """Run one DuckDB SQL query over the store's tables and print the result.
+
+    The tables: sessions, messages, tool_executions, usage_records, embeddings, artifacts.
+    """
 
     def build(store: Store) -> pl.DataFrame:
         try:
-            frame = store.sql(args.query).pl()
+            frame = store.query(args.query)  # at once, as one consistent read (Store.query)
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise CliError(f"SQL failed: {first}") from None
-        except AttributeError:  # a statement without a result (store.sql returned None)
+        except AttributeError:  # a statement without a result (no rows to return)
             raise CliError("SQL failed: the statement returns no rows; give a query") from None
         return frame
 

@@ -1,9 +1,11 @@
-"""``behest-lab demo``: fill a store with the sample agent runs (once), print what is in it, and write the tour
-report.
+"""``behest-lab demo``.
 
-The summary is computed with SQL over the analytical tables (``behest_lab.stores.tables``), so it reads the same
-from the memory store and from the persistent lake. The report (``behest_lab.report``) executes the tour notebook
-against the store folder in a separate kernel, so it needs a persistent store: ``--memory`` prints the summary only.
+Fill a store with the sample agent runs (once), print what is in it, and write the tour report.
+
+The summary is computed by the public analytics functions (``store_counts``, ``messages_by_role``,
+``token_counts``, ``tool_stats``), so it reads the same from the memory store and from the persistent lake. The
+report (``behest_lab.report``) executes the tour notebook against the store folder in a separate kernel, so it
+needs a persistent store: ``--memory`` prints the summary only.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from behest_lab.analytics import UnknownModelWarning, costs
+import polars as pl
+
+from behest_lab import analytics
+from behest_lab.analytics import UnknownModelWarning
 from behest_lab.cli import non_negative
 from behest_lab.records import Pagination, SessionFilter
 from behest_lab.stores.protocols import Store
@@ -84,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         where = "memory" if args.memory else args.store
         # ask the store itself, not SQL: a cheap page of one session, and no analytical read before the writes
         if store.sessions.list_sessions_paginated(Pagination(limit=1), SessionFilter()):
-            existing = _scalar(store, "SELECT count(*) FROM sessions")
+            existing = analytics.store_counts(store)["sessions"]
             print(f"Using the existing store at {where} ({existing:,} sessions); nothing generated.")
         else:
             _populate(store, where, args.sessions, args.seed)
@@ -100,8 +105,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _report(store: str, output: Path) -> int:
-    """The tour notebook executed against ``store`` (from a checkout with the ``notebook`` extra), else the direct
-    report (``behest_lab.report.write``); paths are printed as given, never made absolute."""
+    """The tour notebook executed against ``store``, else the direct report.
+
+    The notebook needs a checkout with the ``notebook`` extra; the direct report is ``behest_lab.report.write``.
+    Paths are printed as given, never made absolute.
+    """
     import importlib.util
 
     from behest_lab.report import TOUR_NOTEBOOK, build_report, write
@@ -136,11 +144,6 @@ def _populate(store: Store, where: str, sessions: int, seed: int) -> None:
 # --- the summary -------------------------------------------------------------------------------------------
 
 
-def _scalar(store: Store, query: str) -> int:
-    row = store.sql(query).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
-
-
 def _n(value: Any) -> str:
     """An integer with thousands separators; NULL (no rows, or a counter nobody reported) prints as ``-``."""
     return "-" if value is None else f"{int(value):,}"
@@ -169,46 +172,53 @@ def summary(store: Store) -> str:
 
 
 def _overview(store: Store) -> str:
-    by_role = dict(store.sql("SELECT role, count(*) FROM messages GROUP BY role").fetchall())
-    total = sum(by_role.values())
+    counts = analytics.store_counts(store)
+    by_role = analytics.messages_by_role(store)
     rows = [
-        ["sessions", _n(_scalar(store, "SELECT count(*) FROM sessions"))],
-        ["messages", _n(total)],
+        ["sessions", _n(counts["sessions"])],
+        ["messages", _n(counts["messages"])],
         *[[f"  {role}", _n(by_role.get(role, 0))] for role in ROLES],
         *[[f"  {role}", _n(n)] for role, n in sorted(by_role.items()) if role not in ROLES],
-        ["compactions", _n(_scalar(store, "SELECT count(*) FROM messages WHERE is_compaction"))],
-        ["embeddings", _n(_scalar(store, "SELECT count(*) FROM embeddings"))],
-        ["artifacts", _n(_scalar(store, "SELECT count(*) FROM artifacts"))],
+        ["compactions", _n(counts["compactions"])],
+        ["embeddings", _n(counts["embeddings"])],
+        ["artifacts", _n(counts["artifacts"])],
     ]
     return "Store contents\n" + format_table(["what", "count"], rows)
 
 
-_TOKEN_SUMS = (
-    "count(*), sum(input_tokens), sum(output_tokens), sum(total_tokens), "
-    "sum(cache_read_input_tokens), sum(cache_creation_input_tokens), sum(cached_input_tokens)"
-)
-
-
 def _usage(store: Store) -> str:
-    per_model = store.sql(
-        f"SELECT provider, model, {_TOKEN_SUMS} FROM usage_records GROUP BY provider, model ORDER BY provider, model"
-    ).fetchall()
-    total = store.sql(f"SELECT {_TOKEN_SUMS} FROM usage_records").fetchone() or (0,) * 7
     with warnings.catch_warnings():  # the unpriced models are named in the note above the table instead
         warnings.simplefilter("ignore", UnknownModelWarning)
-        priced = costs(store, by=("provider", "model"))
-    cost = {(p, m): c for p, m, c in priced.select("provider", "model", "cost").iter_rows()}
-    unpriced = {(p, m): int(n) for p, m, n in priced.select("provider", "model", "unpriced_requests").iter_rows() if n}
-    known = [c for c in cost.values() if c is not None]  # a group's cost sums its priced calls (analytics.costs)
+        per_model = analytics.token_counts(store, by=("provider", "model"))
+    # the counters in the table's order: cache reads before cache writes
+    read, write = "cache_read_input_tokens", "cache_creation_input_tokens"
+    counters = ["requests", *(write if c == read else read if c == write else c for c in analytics.USAGE_COUNTERS)]
+    # the total: the same rows merged, by the same rules (a counter nobody reported stays unreported, the cost is
+    # the priced calls' sum, null when no call is priced)
+    total = per_model.select(
+        pl.col("requests").sum(),
+        *(analytics.priced_total(c) for c in analytics.USAGE_COUNTERS),
+        analytics.priced_total("cost"),
+        pl.col("unpriced_requests").sum(),
+    )
+    unpriced = {
+        (p, m): int(n) for p, m, n in per_model.select("provider", "model", "unpriced_requests").iter_rows() if n
+    }
 
     def cost_cell(value: object, partial: bool) -> str:
         return _usd(value) + ("*" if partial else "")
 
     rows = [
-        [str(p), str(m), *(_n(v) for v in rest), cost_cell(cost.get((p, m)), (p, m) in unpriced)]
-        for p, m, *rest in per_model
+        [
+            str(r["provider"]),
+            str(r["model"]),
+            *(_n(r[c]) for c in counters),
+            cost_cell(r["cost"], (r["provider"], r["model"]) in unpriced),
+        ]
+        for r in per_model.iter_rows(named=True)
     ]
-    rows.append(["total", "", *(_n(v) for v in total), cost_cell(sum(known) if known else None, bool(unpriced))])
+    t: dict[str, Any] = total.row(0, named=True) if per_model.height else {"requests": 0, "cost": None}
+    rows.append(["total", "", *(_n(t.get(c)) for c in counters), cost_cell(t["cost"], bool(unpriced))])
     headers = [
         "provider",
         "model",
@@ -231,7 +241,9 @@ def _usage(store: Store) -> str:
             f"\n* the cost sums the priced calls only: {sum(unpriced.values()):,} call(s) without a price are left out"
             f" ({models})"
         )
-    return f"Token usage (usage records)\n{note}\n" + format_table(headers, rows, left=2)
+    return f"Token usage (every model call: usage records and message usage)\n{note}\n" + format_table(
+        headers, rows, left=2
+    )
 
 
 def _usd(value: object) -> str:
@@ -239,19 +251,12 @@ def _usd(value: object) -> str:
 
 
 def _tools(store: Store) -> str:
-    done = "status <> 'pending'"
-    select = (
-        "count(*), count(*) FILTER (WHERE status = 'failed'), count(*) FILTER (WHERE status = 'pending'), "
-        f"quantile_cont(duration_us / 1000.0, 0.5) FILTER (WHERE {done}), "
-        f"quantile_cont(duration_us / 1000.0, 0.95) FILTER (WHERE {done})"
-    )
-    per_tool = store.sql(
-        f"SELECT tool_name, {select} FROM tool_executions GROUP BY tool_name ORDER BY count(*) DESC, tool_name"
-    ).fetchall()
-    total = store.sql(f"SELECT 'all tools', {select} FROM tool_executions").fetchone()
-    rows = [_tool_row(r) for r in per_tool]
-    if total is not None and total[1]:
-        rows.append(_tool_row(total))
+    columns = ("calls", "failures", "pending", "p50_ms", "p95_ms")
+    per_tool = analytics.tool_stats(store).sort(["calls", "tool_name"], descending=[True, False])
+    total = analytics.tool_stats(store, by=())
+    rows = [_tool_row([name, *rest]) for name, *rest in per_tool.select("tool_name", *columns).iter_rows()]
+    if total.height and total["calls"][0]:
+        rows.append(_tool_row(["all tools", *total.select(columns).row(0)]))
     headers = ["tool", "calls", "failed", "pending", "failure %", "p50 ms", "p95 ms"]
     note = "failure % and latency over finished calls"
     return f"Tool calls ({note})\n" + format_table(headers, rows)

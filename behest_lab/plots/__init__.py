@@ -1,5 +1,6 @@
-"""Plots of a store's analytics with matplotlib's object API: no pyplot, no global state, safe in threads and
-widgets.
+r"""Plots of a store's analytics with matplotlib's object API.
+
+No pyplot, no global state, safe in threads and widgets.
 
 Every function takes ``source`` = a ``Store`` or the polars frame of the matching ``behest_lab.analytics``
 function, and ``ax`` = the matplotlib Axes to draw on (``None``: a new ``matplotlib.figure.Figure`` with one Axes),
@@ -10,7 +11,7 @@ In Jupyter, the Axes of a new figure (a ``PlotAxes``, an ordinary matplotlib Axe
 cell: an SVG image and a PNG at twice the resolution shown at the figure's size, in JupyterLab and in nbconvert's
 HTML export, without pyplot. An ``ax`` you pass is returned unchanged: show its figure as you would otherwise. Text
 that comes from the store (titles, model and tool names, in labels, tick labels and legends) is drawn literally:
-matplotlib's mathtext is off for every text of the returned Axes, so ``$\\alpha$`` shows as written
+matplotlib's mathtext is off for every text of the returned Axes, so ``$\alpha$`` shows as written
 (``literal_text(ax)`` does the same for an Axes of your own).
 
 =========================  ======================================  ==========================================

@@ -50,8 +50,10 @@ def savings_frame(frame: pl.DataFrame, *, measure: str = "estimated") -> pl.Data
 
 @plot_function
 def compaction_savings(source: Store | pl.DataFrame, *, ax: Axes | None = None, measure: str = "estimated") -> Axes:
-    """One dot per compaction: context tokens before (x) against after (y), with the no-savings diagonal; the
-    further below it, the more the compaction saved. The title gives the count, total and median saving.
+    """One dot per compaction.
+
+    Context tokens before (x) against after (y), with the no-savings diagonal; the further below it, the more the
+    compaction saved. The title gives the count, total and median saving.
 
     Args:
         source: a ``Store`` or a frame like ``analytics.compactions(store)``.

@@ -101,8 +101,10 @@ def cost_frame(frame: pl.DataFrame, *, by: str = "model", every: str = "1d", top
 
 
 def unpriced_count(frame: pl.DataFrame) -> int:
-    """Model calls of ``frame`` without a price: ``unpriced_requests`` summed for ``costs()`` groups, else the rows
-    with a null ``cost``."""
+    """Model calls of ``frame`` without a price.
+
+    ``unpriced_requests`` summed for ``costs()`` groups, else the rows with a null ``cost``.
+    """
     if "unpriced_requests" in frame.columns:
         return int(frame["unpriced_requests"].sum() or 0)
     if "cost" in frame.columns:

@@ -29,8 +29,11 @@ def _load(store: Store) -> pl.DataFrame:
 
 
 def session_label(session_id: str, title: str | None) -> str:
-    """The y tick label of a session: its title cut to ``LABEL_WIDTH`` plus the id's last 6 characters (UUIDv7
-    ids of sessions started close together share their first characters), or the id alone without a title."""
+    """The y tick label of a session.
+
+    Its title cut to ``LABEL_WIDTH`` plus the id's last 6 characters (UUIDv7 ids of sessions started close together
+    share their first characters), or the id alone without a title.
+    """
     if not title:
         return session_id
     return f"{short(title, LABEL_WIDTH)} ·{session_id[-6:]}"
@@ -76,9 +79,10 @@ def token_frame(frame: pl.DataFrame, *, top: int = 30) -> pl.DataFrame:
 
 @plot_function
 def tokens_per_session(source: Store | pl.DataFrame, *, ax: Axes | None = None, top: int = 30) -> Axes:
-    """Horizontal stacked bars of the tokens of the ``top`` sessions by total tokens: uncached input, cache read,
-    cache write and output (``analytics.usage``'s normalised counters, so Anthropic and OpenAI-style reports add
-    up the same way).
+    """Horizontal stacked bars of the tokens of the ``top`` sessions by total tokens.
+
+    Uncached input, cache read, cache write and output (``analytics.usage``'s normalised counters, so Anthropic and
+    OpenAI-style reports add up the same way).
 
     Args:
         source: a ``Store`` or a frame like ``analytics.sessions(store)`` or ``analytics.usage(store)``.

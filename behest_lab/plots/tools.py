@@ -88,8 +88,9 @@ def failure_text(failures: int, finished: int) -> str:
 
 @plot_function
 def tool_latency(source: Store | pl.DataFrame, *, ax: Axes | None = None, tools: Sequence[str] | None = None) -> Axes:
-    """Latency of each tool's finished calls as horizontal box plots on a log axis (whiskers at 1.5 IQR, outliers
-    as dots), with the failure rate written beside each tool.
+    """Latency of each tool's finished calls as horizontal box plots on a log axis, with each failure rate.
+
+    Whiskers at 1.5 IQR, outliers as dots; the failure rate is written beside each tool.
 
     Args:
         source: a ``Store`` or a frame like ``analytics.tool_executions(store)``.

@@ -136,8 +136,11 @@ class PriceTable:
 
 
 def token_style(provider: str, model: str) -> str:
-    """``"anthropic"`` (input_tokens excludes the cache) for provider ``anthropic`` or a Claude model (Bedrock and
-    Vertex pass Anthropic's usage through), else ``"openai"`` (input_tokens includes cached tokens)."""
+    """The token convention of a provider's usage: ``"anthropic"`` or ``"openai"``.
+
+    ``"anthropic"`` (input_tokens excludes the cache) for provider ``anthropic`` or a Claude model (Bedrock and
+    Vertex pass Anthropic's usage through), else ``"openai"`` (input_tokens includes cached tokens).
+    """
     return "anthropic" if provider.lower() == "anthropic" or "claude" in model.lower() else "openai"
 
 
@@ -245,6 +248,20 @@ def _tier_rows(model_price: Any) -> list[tuple[int | None, dict[str, Decimal]]]:
     return [(s, {k: _money(at(v, s), k) for k, v in raw.items()}) for s in [None, *starts]]
 
 
+def _snapshot_rows(snapshot: Any, provider: str, model: str, cutoff: date | None) -> list[PriceRow]:
+    """genai-prices' rows for one pair, each period starting before ``cutoff`` (the first user price), if any."""
+    found = _find(snapshot, provider, model)
+    if found is None:
+        return []
+    gp, gm = found
+    return [
+        PriceRow(provider, model, start, tier, rates, "genai-prices", GENAI_PRICES_VERSION, gp.id, gm.id)
+        for start, model_price in _periods(gm)
+        if cutoff is None or start < cutoff
+        for tier, rates in _tier_rows(model_price)
+    ]
+
+
 def build_price_table(
     pairs: Iterable[tuple[str | None, str, date | None]],
     prices: Sequence[Price] | None = None,
@@ -274,20 +291,8 @@ def build_price_table(
             # a provider-specific price beats a provider-less one on the same day
             key=lambda p: (p.effective_from, p.provider is not None),
         )
-        pair_rows: list[PriceRow] = []
-        found = _find(snapshot, provider, model)
-        if found is not None:
-            gp, gm = found
-            cutoff = mine[0].effective_from if mine else None
-            for start, model_price in _periods(gm):
-                if cutoff is not None and start >= cutoff:
-                    continue
-                for tier, rates in _tier_rows(model_price):
-                    pair_rows.append(
-                        PriceRow(
-                            provider, model, start, tier, rates, "genai-prices", GENAI_PRICES_VERSION, gp.id, gm.id
-                        )
-                    )
+        cutoff = mine[0].effective_from if mine else None
+        pair_rows = _snapshot_rows(snapshot, provider, model, cutoff)
         by_day: dict[date, Price] = {p.effective_from: p for p in mine}
         for day, p in sorted(by_day.items()):
             pair_rows.append(PriceRow(provider, model, day, None, p.rates(), "user", USER_PRICE_VERSION))

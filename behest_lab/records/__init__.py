@@ -5,7 +5,7 @@ behest's serde JSON byte for byte; ``model_validate_json()`` reads it. No I/O li
 """
 
 from behest_lab.records._base import BehestRecord
-from behest_lab.records._checks import MAX_JSON_DEPTH
+from behest_lab.records._checks import MAX_JSON_DEPTH, check_json
 from behest_lab.records._wire import format_timestamp, format_timestamp_sql, parse_timestamp, utcnow, uuid7
 from behest_lab.records.duration import LongDuration
 from behest_lab.records.embedding import Artifact, EmbeddingRecord, ScoredEmbedding
@@ -60,6 +60,7 @@ __all__ = [
     "ToolExecution",
     "ToolExecutionStatus",
     "UsageRecord",
+    "check_json",
     "format_timestamp",
     "format_timestamp_sql",
     "parse_timestamp",

@@ -167,8 +167,9 @@ def write(
     until: Bound = None,
     store_name: str | None = None,
 ) -> Report:
-    """Write the report of ``store`` to ``path`` as one self-contained HTML page (parents are created; an existing
-    file is replaced once the new page is complete).
+    """Write the report of ``store`` to ``path`` as one self-contained HTML page.
+
+    Parents are created; an existing file is replaced once the new page is complete.
 
     Args:
         store: an open ``Store``, or the folder of a persistent store (opened for this call; never created).

@@ -68,14 +68,19 @@ class Report:
 
 
 def external_references(html: str) -> list[str]:
-    """The http(s) or protocol-relative URLs ``html`` loads or links to (``src``, ``href``, ``url(...)``,
-    ``@import``...), in order of appearance."""
+    """The http(s) or protocol-relative URLs ``html`` loads or links to, in order of appearance.
+
+    Found in ``src``, ``href``, ``url(...)``, ``@import``...
+    """
     return [m.group(1) for m in _RESOURCE.finditer(html)]
 
 
 def _keep_url(element: str, attribute: str, value: str) -> str | None:
-    """nh3's attribute filter: an ``<img src>`` only as a ``data:image/`` URI, an ``<a href>`` only as a same-page
-    ``#anchor``; other allowed attributes pass."""
+    """nh3's attribute filter.
+
+    An ``<img src>`` only as a ``data:image/`` URI, an ``<a href>`` only as a same-page ``#anchor``; other allowed
+    attributes pass.
+    """
     if attribute == "src":
         return value if value.strip().lower().startswith("data:image/") else None
     if attribute == "href":
@@ -84,10 +89,12 @@ def _keep_url(element: str, attribute: str, value: str) -> str | None:
 
 
 def sanitize(body: str) -> str:
-    """``body`` cleaned by nh3 with the report's allow-list: other elements are dropped with their content when
-    they run or embed something (script, style, iframe ...), else unwrapped to their text; event handlers,
-    ``style`` attributes, image sources other than ``data:image/`` and links other than same-page ``#anchors`` are
-    removed."""
+    """``body`` cleaned by nh3 with the report's allow-list.
+
+    Other elements are dropped with their content when they run or embed something (script, style, iframe ...), else
+    unwrapped to their text; event handlers, ``style`` attributes, image sources other than ``data:image/`` and links
+    other than same-page ``#anchors`` are removed.
+    """
     return nh3.clean(
         body,
         tags=set(ALLOWED_TAGS),
@@ -100,8 +107,11 @@ def sanitize(body: str) -> str:
 
 
 def document(title: str, body: Markup, css: str) -> str:
-    """The whole page: ``<head>`` with the CSP first, the escaped ``title`` and the report's own ``css`` (a fixed
-    string of the package, never data), then ``body`` sanitized."""
+    """The whole page.
+
+    ``<head>`` with the CSP first, the escaped ``title`` and the report's own ``css`` (a fixed string of the package,
+    never data), then ``body`` sanitized.
+    """
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="en">\n<head>\n<meta charset="utf-8">\n{CSP_META}\n'
@@ -113,8 +123,7 @@ def document(title: str, body: Markup, css: str) -> str:
 
 
 def figure_of(plotted: Any) -> Any:
-    """The matplotlib ``Figure`` a plot function drew on, from the Axes (or any object with ``.figure``) it
-    returned."""
+    """The matplotlib ``Figure`` a plot function drew on, from the Axes (or object with ``.figure``) it returned."""
     get_figure = getattr(plotted, "get_figure", None)
     if callable(get_figure):
         try:
@@ -125,8 +134,10 @@ def figure_of(plotted: Any) -> Any:
 
 
 def svg_image(plotted: Any, alt: str) -> Markup:
-    """The figure of ``plotted`` as an ``<img>`` holding an SVG ``data:`` URI (crisp at any zoom; text drawn as
-    paths, so the picture holds no markup of its own), with ``alt`` text."""
+    """The figure of ``plotted`` as an ``<img>`` holding an SVG ``data:`` URI, with ``alt`` text.
+
+    Crisp at any zoom; text is drawn as paths, so the picture holds no markup of its own.
+    """
     figure = figure_of(plotted)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
@@ -136,9 +147,11 @@ def svg_image(plotted: Any, alt: str) -> Markup:
 
 
 def write_atomically(path: str | os.PathLike[str], html: str) -> Path:
-    """Write ``html`` to ``path`` through a temporary file in the same folder (parents are created; an existing file
-    is replaced only once the new one is complete; the temporary file is created exclusively, see
-    ``behest_lab.files``)."""
+    """Write ``html`` to ``path`` through a temporary file in the same folder.
+
+    Parents are created; an existing file is replaced only once the new one is complete; the temporary file is
+    created exclusively (see ``behest_lab.files``).
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     return write_text_atomically(target, html)

@@ -1,4 +1,4 @@
-"""The sections of ``behest-lab report``, each built from public analytics frames and plot functions.
+r"""The sections of ``behest-lab report``, each built from public analytics frames and plot functions.
 
 A section is a ``Markup`` ``<section>``: its numbers come from ``behest_lab.analytics`` and its pictures from
 ``behest_lab.plots``, and every stored string reaches the page through ``behest_lab.html`` (escaped). Costs are
@@ -6,7 +6,7 @@ formatted with ``behest_lab.html.money``, which takes the exact ``Decimal`` and 
 ``unpriced_requests`` is shown beside a cost wherever the frame carries it.
 
 Stored text that ends up in a plot (models, tool names, session titles) is cut to ``PLOT_LABEL_WIDTH`` characters;
-the plot functions draw every text literally (no mathtext), so a name such as ``$\\foo$`` shows as written.
+the plot functions draw every text literally (no mathtext), so a name such as ``$\foo$`` shows as written.
 """
 
 from __future__ import annotations
@@ -82,9 +82,12 @@ class Frames:
 
 
 def read(store: Store, span: Range) -> Frames:
-    """Every frame the report needs, filtered to ``span`` (each row by its own ``created_at``; compactions by the
-    compaction message's time). Unknown-model warnings are silenced: the report shows unpriced calls itself. Tables
-    add up the exact ``Decimal`` costs (``exact=True``); the plotted frame is Float64."""
+    """Every frame the report needs, filtered to ``span``.
+
+    Each row is filtered by its own ``created_at``; compactions by the compaction message's time. Unknown-model
+    warnings are silenced: the report shows unpriced calls itself. Tables add up the exact ``Decimal`` costs
+    (``exact=True``); the plotted frame is Float64.
+    """
     bounds: dict[str, Any] = {"since": span.since, "until": span.until}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", analytics.UnknownModelWarning)
@@ -103,9 +106,11 @@ def read(store: Store, span: Range) -> Frames:
 
 
 def most_expensive(per_session: pl.DataFrame, n: int) -> pl.DataFrame:
-    """``analytics.top_sessions(store, by="cost", n=n)`` from the ``analytics.sessions`` frame already read (the same
-    rule: ``total_tokens`` = prompt + output, cost descending with nulls last, ties by id descending), which saves
-    reading every session a second time."""
+    """``analytics.top_sessions(store, by="cost", n=n)`` from the ``analytics.sessions`` frame already read.
+
+    The same rule (``total_tokens`` = prompt + output, cost descending with nulls last, ties by id descending);
+    it saves reading every session a second time.
+    """
     ranked = per_session.with_columns((pl.col("prompt_tokens") + pl.col("output_tokens")).alias("total_tokens"))
     return ranked.sort(["cost", "id"], descending=[True, True], nulls_last=True).head(n)
 
@@ -128,11 +133,11 @@ def _int(value: Any) -> int:
 
 
 def _total(frame: pl.DataFrame, column: str) -> Any:
-    """The sum of ``column`` over the non-null rows (a ``Decimal`` or a float for costs), ``None`` when every row
-    is null or the frame is empty."""
-    if frame.is_empty() or frame[column].null_count() == frame.height:
-        return None
-    return frame[column].drop_nulls().sum()
+    """The sum of ``column`` over the non-null rows, ``None`` when every row is null or the frame is empty.
+
+    The unpriced rule of ``analytics.priced_total`` (a ``Decimal`` or a float for costs).
+    """
+    return frame.select(analytics.priced_total(column)).item() if frame.height else None
 
 
 def _unpriced(frame: pl.DataFrame) -> int:
@@ -153,8 +158,10 @@ def _cut(value: Any, width: int) -> str:
 
 
 def _plot_text(frame: pl.DataFrame, columns: Sequence[str], width: int = PLOT_LABEL_WIDTH) -> pl.DataFrame:
-    """``frame`` with the Utf8 ``columns`` present made fit for a plot label: cut to ``width`` characters (a long
-    name would squeeze the axes to nothing); the plot functions draw it literally."""
+    """``frame`` with the Utf8 ``columns`` present made fit for a plot label.
+
+    Cut to ``width`` characters (a long name would squeeze the axes to nothing); the plot functions draw it literally.
+    """
     return frame.with_columns(
         pl.when(pl.col(c).str.len_chars() > width).then(pl.col(c).str.slice(0, width - 1) + "…").otherwise(pl.col(c))
         for c in columns
@@ -300,8 +307,10 @@ def costs(frames: Frames) -> Markup:
 
 
 def tokens(frames: Frames) -> Markup:
-    """Token totals per model (prompt split into uncached input, cache read, cache write; output) and the sessions
-    that used the most tokens."""
+    """Token totals per model and the sessions that used the most tokens.
+
+    The prompt is split into uncached input, cache read and cache write; then output.
+    """
     m = frames.by_model
     s = frames.sessions
     if m.is_empty():

@@ -111,8 +111,10 @@ def execute_notebook(
 
 
 def to_html(nb: Any) -> str:
-    """The executed notebook as a self-contained HTML page (see the module docstring); input and output prompts
-    are left out."""
+    """The executed notebook as a self-contained HTML page (see the module docstring).
+
+    Input and output prompts are left out.
+    """
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
@@ -138,8 +140,9 @@ def build_report(
     notebook: str | os.PathLike[str] = TOUR_NOTEBOOK,
     timeout: int = DEFAULT_TIMEOUT,
 ) -> Report:
-    """Execute the tour ``notebook`` against the store folder ``store`` and write the HTML page to ``output``
-    (parent folders are created; the file is replaced).
+    """Execute the tour ``notebook`` against the store folder ``store`` and write the HTML page to ``output``.
+
+    Parent folders are created; the file is replaced.
 
     Raises:
         ReportError: the notebook failed, or the page would load an external resource.

@@ -58,8 +58,6 @@ _TEXT_COLUMNS = {"id", "session_id", "message_id", "metadata", "content", "tool_
 _TEXT_COLUMNS |= {"arguments", "result", "vector"}
 
 
-
-
 # --- server-side SQL ------------------------------------------------------------------------------------------
 
 

@@ -6,10 +6,11 @@ Behaviour is behest's documented contract with the fixes in ``DECISIONS.md``; th
 
 from __future__ import annotations
 
+import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar, runtime_checkable
 from uuid import UUID
 
 from behest_lab.records import (
@@ -29,6 +30,9 @@ from behest_lab.records import (
 
 if TYPE_CHECKING:
     import duckdb
+    import polars as pl
+
+T = TypeVar("T")
 
 #: Any of the six record classes.
 Record = Session | MessageRecord | ToolExecution | UsageRecord | EmbeddingRecord | Artifact
@@ -213,7 +217,10 @@ class Store(ABC):
     """The four stores of one backend, with a cascading ``delete_session`` and an all-or-nothing ``write_batch``.
 
     Use as a context manager or call ``close()``. ``sql(query)`` runs DuckDB SQL over the store's tables
-    (see ``behest_lab.stores.tables``).
+    (see ``behest_lab.stores.tables``) and returns a lazy relation; ``query(query)`` runs it at once as one
+    consistent read and returns a polars frame; ``temp_table(query)`` keeps a query's rows for later queries;
+    ``session_scope(ids)`` pins a few sessions' rows so that many queries over them cost one read of the store.
+    ``behest_lab.analytics`` reads only through ``query``, ``temp_table`` and ``session_scope``.
     """
 
     backend: str = "abstract"
@@ -225,6 +232,7 @@ class Store(ABC):
         artifacts: ArtifactStore,
         executions: ExecutionStore,
     ) -> None:
+        """Create it (see the class docstring)."""
         self.sessions = sessions
         self.embeddings = embeddings
         self.artifacts = artifacts
@@ -275,14 +283,81 @@ class Store(ABC):
 
     @abstractmethod
     def sql(self, query: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyRelation:
-        """A DuckDB relation for ``query`` over the tables ``sessions``, ``messages``, ``tool_executions``,
-        ``usage_records``, ``embeddings``, ``artifacts``."""
+        """A lazy DuckDB relation for ``query`` over the store's tables.
+
+        The tables: ``sessions``, ``messages``, ``tool_executions``, ``usage_records``, ``embeddings``,
+        ``artifacts``. The relation runs when it is fetched; ``query`` runs at once, as one consistent read.
+        """
+
+    def query(self, query: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        """Run a read-only ``query`` now and return all its rows as a polars frame.
+
+        Unlike ``sql``, whose relation runs later when it is fetched, the query runs inside the call as one
+        consistent read: on the lake store it never misses rows that were committed before it started, while
+        other processes flush inlined rows or run ``compact()`` (``behest_lab.stores.lake.reads``); the memory
+        store reads its own state under its lock. The tables are those of ``sql``, plus any ``temp_table``.
+
+        Args:
+            query: one DuckDB SELECT (or WITH ... SELECT).
+            params: values for the query's ``?`` placeholders.
+
+        Returns:
+            The rows; DuckDB's types as polars maps them (timestamps keep their time zone).
+
+        Raises:
+            duckdb.Error: the query does not parse, bind or run (as ``sql`` raises it).
+        """
+        return self._consistent_read(lambda: self.sql(query, params).pl(), query)
+
+    def temp_table(self, query: str, params: Sequence[Any] | None = None) -> TempTable:
+        """Keep the rows of a read-only ``query`` in a temporary table of this store object (one consistent read).
+
+        Later ``query`` and ``temp_table`` calls read the table by its ``name`` without reading the store again;
+        it lives until ``drop()`` or ``close()`` (of the table or the store) and is invisible to other store
+        objects and processes.
+
+        Raises:
+            duckdb.Error: the query does not parse, bind or run.
+        """
+        name = f"behest_temp_{uuid.uuid4().hex}"
+        self._consistent_read(lambda: self._statement(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}", params), query)
+        return TempTable(self, name)
+
+    def session_scope(self, session_ids: Sequence[UUID | str]) -> SessionScope:
+        """These sessions' rows, read once and queried as often as needed (a ``SessionScope``).
+
+        The rows of ``sessions``, ``messages``, ``tool_executions`` and ``usage_records`` are read in one
+        consistent read of the four tables.
+
+        Raises:
+            ValueError: no id, or one that is not a UUID.
+        """
+        return SessionScope(self, session_ids)
+
+    def _consistent_read(self, run: Callable[[], T], what: str) -> T:
+        """``run()``, a read through ``sql``, as one consistent read of the store (backends that need more override it).
+
+        ``what`` describes it in errors.
+        """
+        return run()
+
+    def _scoped_select(self, table: str, match: str) -> str:
+        """The SELECT of ``table``'s rows whose session id satisfies ``match`` (SQL such as ``= CAST(.. AS UUID)``).
+
+        Backends whose views are costly to filter afterwards override it.
+        """
+        return f"SELECT * FROM {table} WHERE {'id' if table == 'sessions' else 'session_id'} {match}"
+
+    def _statement(self, statement: str, params: Sequence[Any] | None = None) -> None:
+        """Run a statement that returns no rows (creating or dropping a temporary table) through ``sql``."""
+        self.sql(statement, params)
 
     @abstractmethod
     def close(self) -> None:
         """Release resources; the store must not be used afterwards."""
 
     def __enter__(self) -> Self:
+        """Use the object in a ``with`` block."""
         return self
 
     def __exit__(
@@ -291,7 +366,128 @@ class Store(ABC):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Release it on leaving the ``with`` block."""
         self.close()
 
     def __repr__(self) -> str:
+        """A short description for the REPL."""
         return f"<{type(self).__name__} backend={self.backend!r}>"
+
+
+class TempTable:
+    """A query's rows kept in a DuckDB temporary table of one store object (see ``Store.temp_table``).
+
+    Use its ``name`` in the store's ``query`` and ``temp_table`` calls; ``drop()`` (idempotent) or leaving a
+    ``with`` block frees it. Closing the store frees it too.
+    """
+
+    def __init__(self, store: Store, name: str) -> None:
+        """Wrap the temporary table ``name`` that ``store.temp_table`` created."""
+        self.store = store
+        self.name = name
+        self._dropped = False
+
+    def drop(self) -> None:
+        """Drop the table (idempotent)."""
+        if not self._dropped:
+            self._dropped = True
+            self.store._statement(f"DROP TABLE IF EXISTS {self.name}")
+
+    def __enter__(self) -> Self:
+        """Use the object in a ``with`` block."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Release it on leaving the ``with`` block."""
+        self.drop()
+
+    def __repr__(self) -> str:
+        """A short description for the REPL."""
+        return f"<TempTable {self.name}{' dropped' if self._dropped else ''}>"
+
+
+SCOPED_TABLES = ("sessions", "messages", "tool_executions", "usage_records")
+"""The tables a ``SessionScope`` holds the sessions' rows of."""
+
+
+class SessionScope:
+    """A few sessions' rows read from the store once, then queried as often as needed (``Store.session_scope``).
+
+    Each table of ``SCOPED_TABLES`` is copied, restricted to the sessions, into a temporary table in one
+    consistent read: on the lake store a scan costs a catalog round trip however few rows it reads, so a view that
+    asks ten questions about one session pays for four scans instead of ten. ``query`` runs SQL in which those
+    table names mean the sessions' rows (``embeddings`` and ``artifacts`` are not scoped). The rows do not follow
+    later writes: open a new scope to see them. ``close()`` (idempotent) or leaving a ``with`` block frees them.
+
+    Args:
+        store: the store to read.
+        session_ids: the sessions, at least one (UUIDs or their text); ids the store does not have scope no rows.
+
+    Raises:
+        ValueError: no id, or one that is not a UUID.
+    """
+
+    def __init__(self, store: Store, session_ids: Sequence[UUID | str]) -> None:
+        """Read the sessions' rows (see the class docstring)."""
+        try:
+            ids = tuple(dict.fromkeys(s if isinstance(s, UUID) else UUID(str(s)) for s in session_ids))
+        except ValueError:
+            raise ValueError(f"session_ids: {list(session_ids)!r} holds a value that is not a UUID") from None
+        if not ids:
+            raise ValueError("session_ids: give at least one session")
+        self.store = store
+        self.session_ids = ids
+        # one id: an equality the scan prunes files and row groups with; several: a semi join on an unnested list
+        # (its join filter prunes the scan too, where a long IN list is evaluated on every row: 20x slower)
+        match = (
+            f"= CAST('{ids[0]}' AS UUID)"
+            if len(ids) == 1
+            else "IN (SELECT unnest(CAST([" + ", ".join(f"'{i}'" for i in ids) + "] AS UUID[])))"
+        )
+        base = f"behest_scope_{uuid.uuid4().hex}"
+        self._names = {t: f"{base}_{t}" for t in SCOPED_TABLES}
+        self._made: list[str] = []
+
+        def pin() -> None:
+            for table, name in self._names.items():
+                store._statement(f"CREATE OR REPLACE TEMP TABLE {name} AS {store._scoped_select(table, match)}")
+                if name not in self._made:
+                    self._made.append(name)
+
+        try:
+            store._consistent_read(pin, f"session scope of {len(ids)} session(s)")
+        except BaseException:
+            self.close()
+            raise
+        self._ctes = ", ".join(f"{t} AS (SELECT * FROM {n})" for t, n in self._names.items())
+
+    def query(self, query: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        """Run a read-only ``query`` over the sessions' rows (see ``Store.query``: the same rules and errors)."""
+        return self.store.query(f"WITH {self._ctes} SELECT * FROM ({query})", params)
+
+    def close(self) -> None:
+        """Drop the pinned rows (idempotent)."""
+        while self._made:
+            self.store._statement(f"DROP TABLE IF EXISTS {self._made.pop()}")
+
+    def __enter__(self) -> Self:
+        """Use the object in a ``with`` block."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Release it on leaving the ``with`` block."""
+        self.close()
+
+    def __repr__(self) -> str:
+        """A short description for the REPL."""
+        return f"<SessionScope of {len(self.session_ids)} session(s){'' if self._made else ' closed'}>"

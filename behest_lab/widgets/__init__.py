@@ -2,13 +2,14 @@
 
 Import explicitly (``from behest_lab.widgets import SessionBrowser``): ``import behest_lab`` never loads
 ipywidgets or matplotlib. Each widget is an ``ipywidgets.VBox`` opened with one call on a memory or lake store;
-``display(widget)`` shows it. Every view update runs DuckDB SQL through ``store.sql`` (the analytics functions
-and their price logic) and reads one page of rows; records are never loaded wholesale. Work is kept in DuckDB
+``display(widget)`` shows it. Every view update calls public ``behest_lab.analytics`` functions and readers
+(``SessionList``, ``SessionView``, ``UsageDays``, ``ToolCalls``, ``tool_stats``), which run DuckDB SQL through the
+store's consistent ``Store.query`` and read one page of rows; records are never loaded wholesale. Work is kept in DuckDB
 temporary tables that later updates query: ``SessionBrowser`` snapshots the sessions on opening and measures
 (cost, tokens, failures) only the listed page until an order needs every session's measures; the selected
 session's rows are read once per selection; ``UsageDashboard`` aggregates usage per day once on opening and keeps
 its charts per control state. ``refresh()`` re-reads a store that changed, and ``close()`` drops the tables
-(``behest_lab.widgets._session`` explains why: each lake table scan costs a catalog round trip); ipywidgets keeps
+(``behest_lab.analytics.session_view`` explains why: each lake table scan costs a catalog round trip); ipywidgets keeps
 widgets alive in its registry, so close a widget you replace (or close the store) to free its tables. Callbacks
 write into widget traits (``HTML.value``, ``Image.value``, ``Select.options``), so the widgets also work headless: set a
 control's ``value`` or ``click()`` a button, then read the output widgets. Store text is HTML-escaped everywhere.

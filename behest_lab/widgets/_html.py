@@ -16,6 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from behest_lab.analytics import SHOWN_CHARS
 from behest_lab.html import esc as esc  # re-exported for the widgets
 from behest_lab.html import link as link  # re-exported for the widgets
 from behest_lab.html import safe_url as safe_url  # re-exported for the widgets
@@ -23,8 +24,9 @@ from behest_lab.html import safe_url as safe_url  # re-exported for the widgets
 TEXT_PREVIEW = 1_500
 """Characters of a message text, JSON value or tool result shown before it is opened whole."""
 
-TEXT_LIMIT = 50_000
-"""Characters of one text an HTML value holds at most (a longer text says how much is left out)."""
+TEXT_LIMIT = SHOWN_CHARS
+"""Characters of one text an HTML value holds at most (a longer text says how much is left out); as many as a
+timeline page reads (``analytics.SHOWN_CHARS``)."""
 
 CELL_PREVIEW = 160
 """Characters of a table cell shown before its ``<details>`` opens the whole."""

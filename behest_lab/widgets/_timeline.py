@@ -8,9 +8,9 @@ from typing import Any
 
 import polars as pl
 
+from behest_lab.analytics import SHOWN_CHARS, TimelinePage
 from behest_lab.records import ImageUrlPart, JsonPart, MessageRecord, SessionStats, TextPart, ToolExecution
 from behest_lab.widgets._html import TEXT_LIMIT, esc, json_text, link, long_text, money, number, when
-from behest_lab.widgets._session import SHOWN_CHARS, TimelinePage
 
 _TITLE_LIMIT = 200
 """Characters of a session title shown in the header (the whole is its tooltip)."""

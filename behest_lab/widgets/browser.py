@@ -11,12 +11,11 @@ from uuid import UUID, uuid4
 import duckdb
 import ipywidgets as w
 
+from behest_lab.analytics import SORTS, SessionList, SessionQuery, SessionView, executions_by_call
 from behest_lab.errors import BehestLabError, NotFoundError
 from behest_lab.records import Session
 from behest_lab.stores.protocols import Store
 from behest_lab.widgets._html import esc, money, number, when
-from behest_lab.widgets._queries import SORTS, SessionIndex, SessionQuery
-from behest_lab.widgets._session import SessionRows, executions_by_call
 from behest_lab.widgets._style import STYLE
 from behest_lab.widgets._timeline import message_costs, stats_html, timeline_html
 
@@ -60,9 +59,9 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
 
     Only one page of sessions and one page of messages is read at a time; filters, order and paging run in
     SQL over a per-session snapshot table that opening the widget builds in DuckDB (see
-    ``behest_lab.widgets._queries.SessionIndex``); ``refresh()`` takes a new snapshot after the store changed.
-    The selected session is read live when selected; its rows then stay in temporary tables for the timeline
-    pages (see ``behest_lab.widgets._session.SessionRows``).
+    ``behest_lab.analytics.SessionList``); ``refresh()`` takes a new snapshot after the store changed.
+    The selected session is read live when selected; its rows then stay pinned for the timeline pages (see
+    ``behest_lab.analytics.SessionView`` and ``Store.session_scope``).
 
     Args:
         store: A memory or lake store.
@@ -70,11 +69,11 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
     """
 
     def __init__(self, store: Store, *, page_size: int = 25, **kwargs: Any) -> None:
-        """Open the browser on ``store`` (see the class for the arguments)."""
+        """Create it (see the class docstring)."""
         if page_size not in PAGE_SIZES:
             raise ValueError(f"page_size: {page_size!r} is not one of {', '.join(map(str, PAGE_SIZES))}")
         self.store = store
-        self.index = SessionIndex(store)
+        self.index = SessionList(store)
         self.page = 0
         self.pages = 1
         self.total = 0
@@ -83,7 +82,7 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
         self._session: dict[str, Any] | None = None
         self._costs: dict[str, dict[str, Any]] = {}
         self._pairs: dict[str, dict[str, Any]] = {}
-        self._rows: SessionRows | None = None
+        self._rows: SessionView | None = None
         self._quiet = False
         # the timeline's element ids must be unique in the page, which in JupyterLab holds every open notebook
         self._anchor = f"behest-timeline-{uuid4().hex[:12]}"
@@ -273,18 +272,18 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
             self._show(str(change["new"]))
 
     def _show(self, sid: str, session: Session | None = None) -> None:
-        # the record live (unless just read), then the session's rows once (see SessionRows): every view reads those
-        if session is None:
-            session = self.store.sessions.get_session(UUID(sid))
+        # the session's rows once (see SessionView), the record among them unless just read: every view reads those
         self._drop_rows()
-        if session is None:
+        rows = SessionView(self.store, [sid])
+        info = rows.session() if session is None else {"title": session.title, "model": session.model}
+        if info is None:
+            rows.close()
             self._session = None
             self.stats.value = f'<span class="behest-failed">session {esc(sid)} no longer exists</span>'
             self.timeline.value = ""
             return
-        rows = SessionRows(self.store, [(sid, session.title, session.model)])
         self._rows = rows
-        usage, total = rows.message_usage()  # per message and in all, by the cost rule (pricing.priced_sum)
+        usage, total = rows.message_usage()  # per message and in all, by the cost rule (analytics.priced_total)
         self._costs = message_costs(usage)
         pairs = rows.compactions()
         self._pairs = {}
@@ -301,13 +300,13 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
             "measures": {"cost": total, "tokens": tokens, "failures": int(stats.tool_failure_count)},
         }
         self.timeline_total = int(stats.message_count)
-        self.stats.value = stats_html(session.title, session.model, stats, total, pairs.height)
+        self.stats.value = stats_html(info["title"], info["model"], stats, total, pairs.height)
         self._timeline_to(0)
 
     def _drop_rows(self) -> None:
         if self._rows is not None:
             rows, self._rows = self._rows, None
-            rows.drop()
+            rows.close()
 
     def _timeline_to(self, offset: int) -> None:
         if self._session is None:
@@ -329,11 +328,11 @@ class SessionBrowser(w.VBox):  # type: ignore[misc]
         self.timeline_next.disabled = offset + TIMELINE_PAGE >= page.total
 
     def close(self) -> None:
-        """Close the widget and drop its temporary table from the store's connection.
+        """Close the widget and drop its temporary tables from the store's connection.
 
-        With a closed store there is nothing left to drop: the table went with its connection. ipywidgets keeps
-        every widget alive in its registry, so a widget that is no longer shown keeps its table until this is called
-        or the store is closed.
+        With a closed store there is nothing left to drop: the tables went with its connection. ipywidgets keeps
+        every widget alive in its registry, so a widget that is no longer shown keeps its tables until this is
+        called or the store is closed.
         """
         try:
             # a closed store's connection took the temporary table with it

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import uuid
 from datetime import date
 from typing import Any
 
@@ -11,10 +10,9 @@ import duckdb
 import ipywidgets as w
 import polars as pl
 
-from behest_lab.analytics._sql import Conditions, run
+from behest_lab.analytics import UsageDays, priced_total
+from behest_lab.analytics.usage_days import PERIODS as PERIODS
 from behest_lab.errors import BehestLabError
-from behest_lab.pricing import grouped_costs_sql, price_table_for, priced_sum
-from behest_lab.pricing._sql import DAY_NUMBER, day_from_number, literal
 from behest_lab.stores.protocols import Store
 from behest_lab.widgets._charts import CHART_WIDTH, series_chart
 from behest_lab.widgets._html import esc, table
@@ -23,12 +21,8 @@ from behest_lab.widgets._style import STYLE
 GROUPS = ("model", "provider", "session")
 """What the dashboard's series are."""
 
-PERIODS = ("day", "week", "month")
-"""Time buckets of the chart (UTC; ISO weeks start on Monday)."""
-
-_COST_SUM = pl.when(pl.col("cost").count() > 0).then(pl.col("cost").sum()).alias("cost")
-"""Cost of rows merged together (``(other)``, the total): ``pricing.priced_sum`` over rows that already follow it,
-i.e. the sum of their non-null costs, null when every one is null."""
+_COST_SUM = priced_total("cost")
+"""Cost of rows merged together (``(other)``, the total): the unpriced rule (``analytics.priced_total``)."""
 
 METRICS = ("cost", "tokens")
 """What the chart stacks: USD cost, or prompt + output tokens."""
@@ -43,10 +37,11 @@ CHART_CACHE = 32
 
 
 class UsageDashboard(w.VBox):  # type: ignore[misc]
-    """Cost and tokens over time: the numbers of ``analytics.costs`` (usage records plus uncovered message usage,
-    priced with the analytics price logic). On opening, one ``grouped_costs_sql`` query (the SQL ``analytics.costs``
-    runs) stores usage per UTC day, model, provider and session in a DuckDB temporary table on the store's
-    connection; every control change aggregates that table, and Python gets one row per period and series.
+    """Cost and tokens over time.
+
+    The numbers of ``analytics.costs`` (usage records plus uncovered message usage, priced with the analytics price
+    logic). On opening, ``analytics.UsageDays`` keeps usage per UTC day, model, provider and session in a temporary
+    table of the store; every control change aggregates that table, and Python gets one row per period and series.
     ``refresh()`` rebuilds it after the store changed.
 
     The chart stacks the frame's cost or tokens per period and series (the frame ``behest_lab.plots.cost_over_time``
@@ -68,6 +63,7 @@ class UsageDashboard(w.VBox):  # type: ignore[misc]
     """
 
     def __init__(self, store: Store, *, group: str = "model", period: str = "day", **kwargs: Any) -> None:
+        """Create it (see the class docstring)."""
         if group not in GROUPS:
             raise ValueError(f"group: {group!r} is not one of {', '.join(GROUPS)}")
         if period not in PERIODS:
@@ -75,7 +71,7 @@ class UsageDashboard(w.VBox):  # type: ignore[misc]
         self.store = store
         self.frame = pl.DataFrame()
         self._charts: dict[tuple[Any, ...], bytes] = {}
-        self._daily: str | None = None
+        self._days = UsageDays(store)
         self._hold = False
         self.since = w.DatePicker(description="from")
         self.until = w.DatePicker(description="to")
@@ -117,60 +113,25 @@ class UsageDashboard(w.VBox):  # type: ignore[misc]
             self._hold = False
         self.update()
 
-    def _table(self) -> str:
-        """The temporary table of usage per (UTC day, model, provider, session), built once with the analytics
-        cost SQL (``grouped_costs_sql``, as ``analytics.costs`` runs it); every later update aggregates it."""
-        if self._daily is None:
-            name = f"behest_widgets_usage_{uuid.uuid4().hex}"
-            keys = [
-                ("day", DAY_NUMBER, day_from_number("{k}")),
-                ("model", "model", "{k}"),
-                ("provider", "provider", "{k}"),
-                ("session_id", "session_id", "CAST({k} AS VARCHAR)"),
-            ]
-            grouped = grouped_costs_sql(price_table_for(self.store, "TRUE"), "TRUE", keys)
-            self.store.sql(
-                f"CREATE TEMP TABLE {name} AS SELECT day, model, provider, session_id, requests, prompt_tokens, "
-                f"output_tokens, cost, unpriced_requests FROM ({grouped})"
-            )
-            self._daily = name
-        return self._daily
-
     def refresh(self) -> None:
         """Re-read the store's usage (the dashboard aggregates a snapshot taken when it opened) and update."""
-        self._drop()
+        self._days.drop()
         self._charts.clear()
         self.update()
 
-    def _drop(self) -> None:
-        if self._daily is not None:
-            name, self._daily = self._daily, None
-            self.store.sql(f"DROP TABLE IF EXISTS {name}")
-
     def aggregate(self) -> pl.DataFrame:
-        """Usage and cost by (period, group) over the chosen range, with series beyond ``TOP_SERIES`` summed into
-        ``(other)``; the numbers ``analytics.costs(by=(period, group), since=..., until=...)`` gives. Columns:
+        """Usage and cost by (period, group) over the chosen range, series beyond ``TOP_SERIES`` as ``(other)``.
+
+        The numbers ``analytics.costs(by=(period, group), since=..., until=...)`` gives. Columns:
         ``period`` (Date), ``series`` (Utf8), ``requests``, ``prompt_tokens``, ``output_tokens``, ``tokens``
         (Int64), ``cost`` (Decimal USD: the sum of the row's priced calls, null when none is priced),
-        ``unpriced_requests`` (Int64, the row's calls without a price)."""
+        ``unpriced_requests`` (Int64, the row's calls without a price).
+        """
         since: date | None = self.since.value
         until: date | None = self.until.value
         period, group = self.period.value, self.group.value
         key = "session_id" if group == "session" else group
-        c = Conditions()
-        if since is not None:
-            c.add(f"day >= {literal(since)}")
-        if until is not None:
-            c.add(f"day <= {literal(until)}")
-        bucket = "day" if period == "day" else f"CAST(date_trunc('{period}', day) AS DATE)"
-        frame = run(
-            self.store,
-            f"""SELECT {bucket} AS {period}, {key}, CAST(sum(requests) AS BIGINT) AS requests,
-  CAST(sum(prompt_tokens) AS BIGINT) AS prompt_tokens, CAST(sum(output_tokens) AS BIGINT) AS output_tokens,
-  {priced_sum("cost", "cost IS NOT NULL")} AS cost,
-  CAST(sum(unpriced_requests) AS BIGINT) AS unpriced_requests
-FROM {self._table()} WHERE {c.sql()} GROUP BY ALL ORDER BY 1, 2 NULLS LAST""",
-        )
+        frame = self._days.aggregate(period, key, since, until)
         frame = frame.select(
             pl.col(period).alias("period"),
             pl.col(key).fill_null("(unknown)").alias("series"),
@@ -200,8 +161,9 @@ FROM {self._table()} WHERE {c.sql()} GROUP BY ALL ORDER BY 1, 2 NULLS LAST""",
         """Close the widget and drop its temporary table (nothing to drop once the store is closed)."""
         try:
             with contextlib.suppress(duckdb.Error, BehestLabError):
-                if getattr(self, "_daily", None) is not None:
-                    self._drop()
+                days = getattr(self, "_days", None)
+                if days is not None:
+                    days.drop()
         finally:
             super().close()
 

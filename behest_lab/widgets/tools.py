@@ -1,10 +1,11 @@
-"""``ToolExplorer``: per-tool latency and failure rate, the slowest and the failed calls, click-through to a
-session."""
+"""``ToolExplorer``.
+
+Per-tool latency and failure rate, the slowest and the failed calls, click-through to a session.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -15,7 +16,6 @@ import polars as pl
 import traitlets
 
 from behest_lab import analytics
-from behest_lab.analytics._sql import Conditions
 from behest_lab.errors import BehestLabError
 from behest_lab.stores.protocols import Store
 from behest_lab.widgets._charts import CHART_WIDTH, latency_chart
@@ -23,7 +23,7 @@ from behest_lab.widgets._html import table, when
 from behest_lab.widgets._style import CHART_MAX_HEIGHT, STYLE
 from behest_lab.widgets.browser import SessionBrowser
 
-LIST_LIMIT = 25
+LIST_LIMIT = analytics.LIST_LIMIT
 """Calls shown in the slowest and failed lists."""
 
 _ALL = "(all tools)"
@@ -57,6 +57,7 @@ class ToolExplorer(w.VBox):  # type: ignore[misc]
     session_requested = traitlets.Unicode("", help="session id of the last selected call")
 
     def __init__(self, store: Store, *, browser: SessionBrowser | None = None, **kwargs: Any) -> None:
+        """Create it (see the class docstring)."""
         if browser is not None and not isinstance(browser, SessionBrowser):
             raise TypeError(f"browser: expected a SessionBrowser, got {type(browser).__name__}")
         self.store = store
@@ -64,7 +65,7 @@ class ToolExplorer(w.VBox):  # type: ignore[misc]
         self._callbacks: list[Callable[[str], Any]] = []
         self._call_sessions: dict[str, str] = {}
         self.stats = pl.DataFrame()
-        self._calls: str | None = None
+        self._calls = analytics.ToolCalls(store)
         self.since = w.DatePicker(description="from")
         self.until = w.DatePicker(description="to")
         self.tool = w.Dropdown(options=[_ALL], value=_ALL, description="tool")
@@ -124,48 +125,18 @@ class ToolExplorer(w.VBox):  # type: ignore[misc]
         rates = dict(
             zip(stats.get_column("tool_name").to_list(), stats.get_column("failure_rate").to_list(), strict=True)
         )
-        where = Conditions().time_range("created_at", since, until).sql()
-        rows = self.store.sql(
-            "SELECT tool_name, quantile_cont(CAST(duration_us AS DOUBLE) / 1000.0, [0.05, 0.25, 0.5, 0.75, 0.95]) "
-            f"FROM tool_executions WHERE status <> 'pending' AND {where} GROUP BY tool_name ORDER BY tool_name DESC"
-        ).fetchall()
+        rows = analytics.tool_latency_quantiles(self.store, since=since, until=until).rows()
         self.chart.value = latency_chart([{"tool_name": t, "q": q, "failure_rate": rates.get(t)} for t, q in rows])
-        self._build_calls(where)
+        self._calls.select(since, until)
         self._load_lists()
-
-    def _build_calls(self, where: str) -> None:
-        """(Re)build the temporary table of list candidates for the date range: each tool's ``LIST_LIMIT`` slowest
-        finished calls and ``LIST_LIMIT`` latest failed calls. Any tool's lists, and the lists over all tools
-        (their top ``LIST_LIMIT`` lies within the union), are then read from it without scanning the
-        executions again."""
-        self._drop()
-        name = f"behest_widgets_calls_{uuid.uuid4().hex}"
-        self.store.sql(
-            # top-N aggregates over the narrow columns only (a bounded heap per tool: three times faster than
-            # ranking every execution with row_number), then the wide rows of the few winners by id; the struct keys
-            # give the lists' exact orders: duration descending then id, start descending then id
-            f"""CREATE TEMP TABLE {name} AS
-WITH e AS (SELECT id, tool_name, status, duration_us, created_at FROM tool_executions
-           WHERE status <> 'pending' AND {where}),
-r AS (SELECT unnest(min_by(id, {{'d': -duration_us, 'i': id}}, {LIST_LIMIT})) AS id FROM e GROUP BY tool_name),
-f AS (SELECT unnest(min_by(id, {{'t': -epoch_us(created_at), 'i': id}}, {LIST_LIMIT})) AS id FROM e
-      WHERE status = 'failed' GROUP BY tool_name)
-SELECT id, session_id, tool_name, status, duration_us, error, created_at FROM tool_executions
-WHERE id IN (SELECT id FROM r UNION SELECT id FROM f)"""
-        )
-        self._calls = name
-
-    def _drop(self) -> None:
-        if self._calls is not None:
-            name, self._calls = self._calls, None
-            self.store.sql(f"DROP TABLE IF EXISTS {name}")
 
     def close(self) -> None:
         """Close the widget and drop its temporary table (nothing to drop once the store is closed)."""
         try:
             with contextlib.suppress(duckdb.Error, BehestLabError):
-                if getattr(self, "_calls", None) is not None:
-                    self._drop()
+                calls = getattr(self, "_calls", None)
+                if calls is not None:
+                    calls.drop()
         finally:
             super().close()
 
@@ -173,17 +144,7 @@ WHERE id IN (SELECT id FROM r UNION SELECT id FROM f)"""
         self._load_lists()
 
     def _load_lists(self) -> None:
-        if self._calls is None:
-            return
-        c = Conditions().equals("tool_name", None if self.tool.value == _ALL else self.tool.value, "tool")
-        cols = "CAST(id AS VARCHAR), CAST(session_id AS VARCHAR), tool_name, status, duration_us, error, created_at"
-        slow = self.store.sql(
-            f"SELECT {cols} FROM {self._calls} WHERE {c.sql()} ORDER BY duration_us DESC, id LIMIT {LIST_LIMIT}"
-        ).fetchall()
-        failed = self.store.sql(
-            f"SELECT {cols} FROM {self._calls} WHERE status = 'failed' AND {c.sql()} "
-            f"ORDER BY created_at DESC, id LIMIT {LIST_LIMIT}"
-        ).fetchall()
+        slow, failed = self._calls.lists(None if self.tool.value == _ALL else self.tool.value)
         self._call_sessions = {r[0]: r[1] for r in (*slow, *failed)}
         for widget, rows in ((self.slowest, slow), (self.failed, failed)):
             widget.unobserve(self._on_call, names="value")

@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from behest_lab import Session, Store
-from behest_lab.analytics import metadata_keys, sessions
+from behest_lab.analytics import SessionQuery, metadata_keys, parse_metadata_value, sessions
 from behest_lab.analytics.sessions import field_names
 from behest_lab.stores.rules import metadata_contains
-from behest_lab.widgets._queries import SessionQuery, parse_metadata_value
 from tests.stores._build import at, message, usage
 
 NUL = "a\x00b"

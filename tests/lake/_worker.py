@@ -11,8 +11,10 @@ Usage:
 - ``python -m tests.lake._worker compact STORE STOP_FILE``: runs ``compact()`` over and over until
   ``STOP_FILE`` exists, then prints how many runs finished.
 - ``python -m tests.lake._worker read STORE STOP_FILE SESSION_ID...``: reads each session's message count and the
-  number of sessions over and over until ``STOP_FILE`` exists; exits with status 3 and names the counts
-  as soon as any count is lower than an earlier read's.
+  number of sessions over and over until ``STOP_FILE`` exists, both through the store's API and through analytics
+  functions (``analytics.messages`` per session as ``a:<id>``, ``analytics.store_counts`` as ``a:messages`` and
+  ``a:sessions``, which read through ``Store.query``); exits with status 3 and names the counts as soon as any
+  count is lower than an earlier read's.
 
 The environment variable ``WORKER_FLUSH_EVERY`` sets the writers' ``flush_every`` (``none``: no automatic flush).
 Every failure propagates: the process exits non-zero with the traceback on stderr.
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from behest_lab import open_store
+from behest_lab import analytics, open_store
 from tests.stores._build import message
 
 
@@ -91,6 +93,9 @@ def read(argv: list[str]) -> int:
             last = stop.exists()  # one more full round after the writers have finished
             counts = {str(s): len(store.sessions.list_messages(s)) for s in sessions}
             counts["sessions"] = len(store.sessions.list_sessions())
+            counts.update({f"a:{s}": analytics.messages(store, session_id=s).height for s in sessions})
+            totals = analytics.store_counts(store)
+            counts["a:messages"], counts["a:sessions"] = totals["messages"], totals["sessions"]
             for key, n in counts.items():
                 if n < highest.get(key, 0):
                     print(f"went back: {key} {highest[key]} -> {n} after {reads} reads", flush=True)

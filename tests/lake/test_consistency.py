@@ -2,7 +2,8 @@
 
 Writers in other processes append single messages while their inlined rows are flushed to Parquet every few writes
 (``flush_every``) and a compactor process runs ``compact()`` over and over; readers in their own processes count
-each session's messages and the whole table after every round, and stop with an error the moment a count drops.
+each session's messages and the whole table after every round, through the store's API and through analytics
+functions (``Store.query``), and stop with an error the moment a count drops.
 """
 
 from __future__ import annotations
@@ -68,9 +69,14 @@ def test_readers_never_see_committed_rows_disappear(tmp_path: Path) -> None:
     _finish(compactor)
     # every reader's last round came after the writers had finished: it saw every committed row
     for out in seen:
-        assert f"{a.id}={writes}" in out, out
-        assert f"{b.id}={writes}" in out, out
-        assert "sessions=2" in out, out
+        assert f" {a.id}={writes}" in out, out
+        assert f" {b.id}={writes}" in out, out
+        assert " sessions=2" in out, out
+        # the same counts read through analytics (Store.query under the lake's consistent-read guard)
+        assert f"a:{a.id}={writes}" in out, out
+        assert f"a:{b.id}={writes}" in out, out
+        assert f"a:messages={2 * writes}" in out, out
+        assert "a:sessions=2" in out, out
     with open_store(folder) as store:
         for s in (a, b):
             texts = sorted(m.text_content for m in store.sessions.list_messages(s.id))

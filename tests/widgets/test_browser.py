@@ -152,7 +152,7 @@ def test_timeline_costs_match_analytics(sample_store: Store) -> None:
 
 def _temp_tables(store: Store) -> int:
     row = store.sql(
-        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name LIKE 'behest_widgets_sessions_%'"
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name LIKE 'behest_temp_%'"
     ).fetchone()
     assert row is not None
     return int(row[0])

@@ -20,7 +20,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 def _usage_tables(store: Store) -> int:
     row = store.sql(
-        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name LIKE 'behest_widgets_usage_%'"
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name LIKE 'behest_temp_%'"
     ).fetchone()
     assert row is not None
     return int(row[0])

@@ -14,13 +14,13 @@ import textwrap
 from uuid import uuid4
 
 import pytest
+from behest_lab.widgets._session import SHOWN_CHARS, SessionRows
 
 from behest_lab import Store, open_store
 from behest_lab.errors import NotFoundError
 from behest_lab.records import JsonPart, MessageRecord, MessageRole, Session, TextPart, ToolCall
 from behest_lab.widgets import SessionBrowser
 from behest_lab.widgets._html import TEXT_LIMIT, TEXT_PREVIEW
-from behest_lab.widgets._session import SHOWN_CHARS, SessionRows
 from tests.lake.template import lake_store
 from tests.widgets.conftest import BACKENDS
 

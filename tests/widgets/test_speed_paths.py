@@ -1,5 +1,5 @@
-"""The widgets' fast paths give the library's numbers: per-page measures, the selected session's rows in
-temporary tables, cached text searches, and the collection-drawn charts."""
+"""The widgets' fast paths give the library's numbers: per-page measures, the selected session's rows pinned in a
+``SessionScope`` (``analytics.SessionView``), cached text searches, and the collection-drawn charts."""
 
 from __future__ import annotations
 
@@ -12,16 +12,14 @@ import polars as pl
 import pytest
 
 from behest_lab import Session, Store, analytics, open_store
+from behest_lab.analytics import SessionView
 from behest_lab.records import MessageRecord, MessageRole, TextPart
 from behest_lab.widgets import SessionBrowser, UsageDashboard
 from behest_lab.widgets._charts import _bars, latency_boxes
-from behest_lab.widgets._session import SessionRows
 
 
 def _widget_tables(store: Store) -> int:
-    row = store.sql(
-        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name LIKE 'behest_widgets_%'"
-    ).fetchone()
+    row = store.sql("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name LIKE 'behest_%'").fetchone()
     assert row is not None
     return int(row[0])
 
@@ -53,12 +51,13 @@ def test_page_measures_match_analytics_before_and_after_a_measure_sort(sample_st
     b.close()
 
 
-def test_session_rows_give_the_library_views(sample_store: Store) -> None:
+def test_session_view_gives_the_library_views(sample_store: Store) -> None:
     before = _widget_tables(sample_store)
     for session in sample_store.sessions.list_sessions()[:6]:
         sid = str(session.id)
-        rows = SessionRows(sample_store, [(sid, session.title, session.model)])
-        assert _widget_tables(sample_store) == before + 3
+        rows = SessionView(sample_store, [sid])
+        assert _widget_tables(sample_store) == before + 4  # the scope's sessions, messages, executions, usage
+        assert rows.session() == {"title": session.title, "model": session.model}
         usage = rows.usage()
         lib = analytics.usage(sample_store, session_id=sid, exact=True)
         assert usage.get_column("message_id").to_list() == lib.get_column("message_id").to_list()
@@ -72,23 +71,20 @@ def test_session_rows_give_the_library_views(sample_store: Store) -> None:
         page = rows.page(3, 5, {})
         assert [m.id for m in page.messages] == [m.id for m in messages[3:8]]
         assert page.total == len(messages)
-        rows.drop()
+        rows.close()
         assert _widget_tables(sample_store) == before
 
 
 def test_several_sessions_measured_together(sample_store: Store) -> None:
     expected = _expected(sample_store)
     sessions = sample_store.sessions.list_sessions()[:5]
-    rows = SessionRows(sample_store, [(str(s.id), s.title, s.model) for s in sessions])
-    try:
+    with SessionView(sample_store, [str(s.id) for s in sessions]) as rows:
         got = rows.measures()
-    finally:
-        rows.drop()
     assert {k: (v["cost"], v["tokens"], v["failures"]) for k, v in got.items()} == {
         str(s.id): expected[str(s.id)] for s in sessions
     }
-    with pytest.raises(ValueError, match="sessions"):
-        SessionRows(sample_store, [])
+    with pytest.raises(ValueError, match="session"):
+        SessionView(sample_store, [])
 
 
 def test_text_search_is_read_once_per_text_and_refresh_sees_new_messages() -> None:

@@ -1,4 +1,6 @@
-"""The persistent backend: a DuckLake lakehouse (catalog + Parquet files) queried through DuckDB.
+"""The persistent backend.
+
+A DuckLake lakehouse (catalog + Parquet files) queried through DuckDB.
 
 A local store folder holds ``catalog.sqlite`` and ``data/``; a shared store (``open_lake(StoreConfig(...))``) keeps
 its catalog in PostgreSQL and its files in S3-compatible storage, so processes on several machines use one lake.
@@ -11,10 +13,10 @@ inlined into the catalog and ``compact()`` turns them into sorted Parquet files.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import duckdb
@@ -52,6 +54,7 @@ from behest_lab.stores.lake.maintenance import (
     snapshots,
 )
 from behest_lab.stores.lake.migrations import migrate
+from behest_lab.stores.lake.reads import consistent
 from behest_lab.stores.lake.sessions import LakeSessionStore
 from behest_lab.stores.protocols import Record, Store
 
@@ -70,6 +73,8 @@ __all__ = [
     "open_lake",
 ]
 
+T = TypeVar("T")
+
 #: The tables ``store.sql`` exposes under their plain names.
 SQL_TABLES = ("sessions", "messages", "tool_executions", "usage_records", "embeddings", "artifacts", "provenance")
 
@@ -80,6 +85,7 @@ class LakeStore(Store):
     backend = "lake"
 
     def __init__(self, engine: Engine) -> None:
+        """Create it (see the class docstring)."""
         self._engine = engine
         self.embeddings: LakeEmbeddingStore
         super().__init__(
@@ -104,6 +110,7 @@ class LakeStore(Store):
         return self._engine.description
 
     def __repr__(self) -> str:
+        """A short description for the REPL."""
         view = " read-only" if self.read_only else ""
         return f"<LakeStore backend={self.backend!r}{view} location={self.location!r}>"
 
@@ -163,12 +170,12 @@ class LakeStore(Store):
         )
 
     def sql(self, query: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyRelation:
-        """A DuckDB relation for ``query`` over the store's tables.
+        """A DuckDB relation for ``query``.
 
         Plain table names (``sessions``, ``messages``, ``tool_executions``, ``usage_records``, ``embeddings``,
-        ``artifacts``) are views over the lake (``sessions.updated_at``
-        included as the stores return it). Similarity functions join with anything, e.g.
-        ``list_cosine_similarity(vector, [..])`` or ``array_cosine_similarity(vector::FLOAT[384], ?)``.
+        ``artifacts``, ``provenance``) are views over the lake (``sessions.updated_at`` included as the stores
+        return it). Similarity functions join with anything, e.g. ``list_cosine_similarity(vector, [..])`` or
+        ``array_cosine_similarity(vector::FLOAT[384], ?)``.
 
         Raises:
             duckdb.Error: the query does not parse or bind (the DuckDB class, its text with every credential of a
@@ -192,6 +199,33 @@ class LakeStore(Store):
                 if text == str(exc):
                     raise
                 raise type(exc)(text) from None
+
+    def _consistent_read(self, run: Callable[[], T], what: str) -> T:
+        """``run()``, a read through ``sql`` that fetches its rows, as one consistent read of the lake.
+
+        It runs again until no commit that moved rows landed while it ran (``reads.consistent``): ``query``,
+        ``temp_table`` and ``session_scope`` never miss committed rows while other processes flush or compact.
+        """
+        engine = self._engine
+        # the newest committed snapshot read straight from the catalog: one small catalog query (about 2 ms on a
+        # local store), where ducklake_current_snapshot() costs tens of ms per call
+        latest = f"SELECT max(snapshot_id) FROM {engine.meta}.ducklake_snapshot"
+        with engine.lock:
+            return consistent(engine.sql_con, latest, engine.meta, run, what[:80])
+
+    def _scoped_select(self, table: str, match: str) -> str:
+        """``Store._scoped_select``; for ``sessions``, the derived ``updated_at`` reads only these sessions' messages.
+
+        The ``sessions`` view derives ``updated_at`` from a per-session aggregate over every message; filtering the
+        view afterwards would still aggregate them all.
+        """
+        if table != "sessions":
+            return super()._scoped_select(table, match)
+        any_session = "AND session_id = ?"
+        query = _sql.sessions_select(where=f"s.id {match}", prefix=f"{self._engine.alias}.main.")
+        if any_session not in query:  # a different view shape: filter the view itself
+            return super()._scoped_select(table, match)
+        return query.replace(any_session, f"AND session_id {match}")
 
     def compact(self, keep: timedelta = DEFAULT_KEEP) -> CompactionReport:
         """Flush inlined rows, merge small files, expire snapshots older than ``keep``, delete unused files.

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 from uuid import UUID
 
 import duckdb
@@ -27,6 +27,8 @@ from behest_lab.stores.memory.executions import MemoryExecutionStore
 from behest_lab.stores.memory.sessions import MemorySessionStore
 from behest_lab.stores.protocols import Record, Store
 
+T = TypeVar("T")
+
 __all__ = [
     "MemoryArtifactStore",
     "MemoryEmbeddingStore",
@@ -42,6 +44,7 @@ class MemoryStore(Store):
     backend = "memory"
 
     def __init__(self) -> None:
+        """Create it (see the class docstring)."""
         self._state = MemoryState()
         super().__init__(
             MemorySessionStore(self._state),
@@ -53,6 +56,7 @@ class MemoryStore(Store):
         self._con_version = -1
 
     def delete_session(self, id: Any) -> None:
+        """Delete a session and everything of it, under the state lock (see ``Store.delete_session``)."""
         with self._state.lock:
             super().delete_session(id)
 
@@ -121,9 +125,16 @@ class MemoryStore(Store):
         con.unregister("_src")
 
     def sql(self, query: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyRelation:
+        """A DuckDB relation for ``query`` over a copy of the store's records (refreshed after each change)."""
         return self._connection().sql(query, params=params)
 
+    def _consistent_read(self, run: Callable[[], T], what: str) -> T:
+        """``run()`` under the state lock: no write lands between loading the tables and reading them."""
+        with self._state.lock:
+            return run()
+
     def close(self) -> None:
+        """Release the DuckDB connection (idempotent)."""
         if self._con is not None:
             self._con.close()
             self._con = None

@@ -1,4 +1,7 @@
-"""Costs in SQL: token normalisation per provider and the join with the price table.
+"""Costs in SQL.
+
+The usage source, token normalisation per provider, the join with the price table, and the one rule for unpriced calls.
+Price data, lookup and overrides live in ``behest_lab.pricing``.
 
 Token normalisation (one rule, used by every cost and token column of ``behest_lab.analytics``):
 
@@ -16,7 +19,7 @@ selects the long-context tier. Each kind is priced at its own rate (USD per mill
 
 The price table is a ``VALUES`` relation inside the query (``_pairs``: one row per (provider, model) and price
 period, gaps and unknown pairs included with NULL prices, tiers as columns), so the same SQL runs on every
-backend's ``store.sql``. Usage rows find their row with a hash join on (provider, model) plus the UTC day range,
+backend's ``Store.query``. Usage rows find their row with a hash join on (provider, model) plus the UTC day range,
 which also carries the pair's token style (decided once per pair, not per row). Aggregates sum tokens per group,
 period and tier in integers and multiply only those sums by the rates: cost is linear within a period and tier.
 Money is ``DECIMAL(38,18)`` micro-dollars inside the query and exact ``DECIMAL(38,24)`` USD in results: scaling by a
@@ -36,10 +39,27 @@ message's cache counters when that message's usage reports some and agrees on ``
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
+from collections.abc import Sequence
+from datetime import UTC, date
+from typing import TYPE_CHECKING
 
-from behest_lab.pricing._table import EPOCH, PRICE_KEYS, PriceRow, PriceTable, token_style
+import duckdb
+import polars as pl
+
+from behest_lab.analytics._quoting import literal
+from behest_lab.pricing import (
+    EPOCH,
+    PRICE_KEYS,
+    Price,
+    PriceRow,
+    PriceTable,
+    build_price_table,
+    infer_providers,
+    token_style,
+)
+
+if TYPE_CHECKING:
+    from behest_lab.stores.protocols import SessionScope, Store
 
 _DAY_US = 86_400_000_000
 _FOREVER = 2**62
@@ -58,26 +78,6 @@ def day_from_number(expr: str) -> str:
     return f"(DATE '1970-01-01' + CAST({expr} AS INTEGER))"
 
 
-def literal(value: object) -> str:
-    """A SQL literal for str, int, Decimal, date, datetime or None (strings quoted, quotes doubled, NUL as
-    ``chr(0)``)."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return f"TIMESTAMPTZ '{value.isoformat()}'"
-    if isinstance(value, date):
-        return f"DATE '{value.isoformat()}'"
-    if isinstance(value, str):
-        if "\x00" in value:  # DuckDB's parser ends a string literal at NUL: spell it as chr(0)
-            return "(" + " || chr(0) || ".join(literal(part) for part in value.split("\x00")) + ")"
-        return "'" + value.replace("'", "''") + "'"
-    raise TypeError(f"no SQL literal for {value!r}")
-
-
 USAGE_COUNTERS = (
     "input_tokens",
     "output_tokens",
@@ -86,7 +86,12 @@ USAGE_COUNTERS = (
     "cache_read_input_tokens",
     "cached_input_tokens",
 )
-"""The six token counters of ``usage_records`` and of message usage."""
+"""The six token counters of ``usage_records`` and of message usage: the one list every token sum of behest_lab
+(analytics, widgets, the CLI) is written from."""
+
+TOKEN_TOTALS = ("prompt_tokens", "uncached_input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
+"""The normalised token sums of a group of model calls (``grouped_costs_sql``, ``analytics.costs``,
+``analytics.sessions``): prompt = uncached + cache read + cache write."""
 
 _CACHE_COUNTERS = USAGE_COUNTERS[3:]
 
@@ -289,9 +294,38 @@ def priced_sum(value: str, priced: str) -> str:
     return f"sum({value}) FILTER (WHERE {priced})"
 
 
+def session_money(group: str, column: str) -> str:
+    """A session's USD ``column`` from its row ``group`` of a per-session ``grouped_costs_sql``.
+
+    The rule of every per-session cost (``analytics.sessions``, ``session_measures_sql``): 0 for a session without
+    usage (no row), else the group's value (NULL when none of its calls is priced).
+    """
+    return f"CASE WHEN {group}.session_id IS NULL THEN CAST(0 AS DECIMAL(38,24)) ELSE {group}.{column} END"
+
+
+def unpriced_count(priced: str, requests: str = "1") -> str:
+    """SQL aggregate counting a group's calls without a price (``unpriced_requests``), the companion of ``priced_sum``.
+
+    ``requests`` is the number of calls a row stands for.
+    """
+    return f"sum(CASE WHEN {priced} THEN 0 ELSE {requests} END)"
+
+
+def priced_total(column: str = "cost") -> pl.Expr:
+    """``priced_sum`` in polars, for rows that already follow it (groups merged again).
+
+    The sum of the non-null values, null when every one is null (or there is none), never 0 for nothing known;
+    the alias is ``column``. The same rule totals counters that some calls do not report (``token_counts``).
+    """
+    return pl.when(pl.col(column).count() > 0).then(pl.col(column).sum()).otherwise(None).alias(column)
+
+
 def _distinct(column: str) -> str:
-    """The distinct values of ``column`` in a group joined by ``,``: min and max suffice, as a group mixes at most
-    two (genai-prices' and the user's); far cheaper than a per-group ``string_agg(DISTINCT ...)``."""
+    """The distinct values of ``column`` in a group joined by ``,``.
+
+    Min and max suffice, as a group mixes at most two (genai-prices' and the user's); far cheaper than a per-group
+    ``string_agg(DISTINCT ...)``.
+    """
     return f"CASE WHEN min({column}) = max({column}) THEN min({column}) ELSE min({column}) || ',' || max({column}) END"
 
 
@@ -313,14 +347,14 @@ def grouped_costs_sql(table: PriceTable, usage_where: str, keys: list[tuple[str,
     inner = [f"_k{i}" for i in range(len(keys))]
     stage_keys = ", ".join(f"{expr} AS {k}" for k, (_, expr, _) in zip(inner, keys, strict=True))
     out_keys = ", ".join(f"{out.format(k=k)} AS {name}" for k, (name, _, out) in zip(inner, keys, strict=True))
-    tokens = ("prompt_tokens", "uncached_input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
+    tokens = TOKEN_TOTALS
     micro = {
         k: f"CAST(s.{col} AS DECIMAL(38,0)) * {_by_tier(n, f'{k}_mtok')}"
         for k, col in (("input", "uncached_input_tokens"), ("output", "output_tokens"),
                        ("cache_read", "cache_read_tokens"), ("cache_write", "cache_write_tokens"))
     }  # fmt: skip
     priced = "p.price_source IS NOT NULL"
-    unpriced = f"sum(CASE WHEN {priced} THEN 0 ELSE s.requests END)"
+    unpriced = unpriced_count(priced, "s.requests")
 
     def money(expr: str) -> str:
         return usd(priced_sum(expr, priced))
@@ -340,3 +374,41 @@ SELECT {out_keys},
   {literal(table.priced_at)} AS priced_at
 FROM _stage s LEFT JOIN _pairs p ON p._pid = s._pid
 GROUP BY {", ".join(str(i + 1) for i in range(len(keys)))}"""
+
+
+def message_usage_models(store: Store | SessionScope) -> list[str] | None:
+    """The distinct session models of messages with usage.
+
+    ``None`` when the relation set has no ``messages`` table (e.g. bare Parquet views of ``usage_records``), whose usage
+    source is then the usage records alone.
+    """
+    try:
+        frame = store.query(
+            "SELECT DISTINCT s.model FROM messages m JOIN sessions s ON s.id = m.session_id "
+            "WHERE m.input_tokens IS NOT NULL"
+        )
+    except duckdb.CatalogException as exc:
+        if "messages" not in str(exc):
+            raise
+        return None
+    return [str(m) for m in frame.to_series() if m is not None]
+
+
+def price_table_for(
+    store: Store | SessionScope, usage_where: str = "TRUE", prices: Sequence[Price] | None = None
+) -> PriceTable:
+    """The price rows for the distinct ``(provider, model)`` of the usage source matching ``usage_where``.
+
+    The usage source is the usage records plus the message usage no record covers (``usage_source_sql``); the
+    providers of message usage are inferred per session model first (``infer_providers``). One aggregate query
+    finds the pairs and their first usage day; warns (``UnknownModelWarning``) once about unpriced pairs.
+    """
+    models = message_usage_models(store)
+    providers = None if models is None else infer_providers(models, prices)
+    pairs = store.query(
+        "SELECT provider, model, min(created_at) AS first "
+        f"FROM ({usage_source_sql(providers, recover_cache=False)}) WHERE {usage_where} GROUP BY provider, model"
+    ).rows()
+    table = build_price_table([(p, m, None if t is None else t.astimezone(UTC).date()) for p, m, t in pairs], prices)
+    table.model_providers = providers
+    return table
