@@ -302,8 +302,16 @@ class MongoSource:
             yield _ref(name, doc, line_no - 1), doc
 
     def _read_archive(self, path: Path) -> dict[str, list[tuple[str, dict[str, Any]]]]:
-        import bson
+        raw = self._archive_bytes(path)
+        stream = io.BytesIO(raw[4:])
+        if self._archive_doc(stream) is None:  # the archive header
+            raise self._error("mongodump archive without a header")
+        while self._archive_doc(stream) is not None:  # collection metadata, up to the terminator
+            pass
+        return self._behest_collections(self._archive_collections(stream, len(raw) - 4))
 
+    def _archive_bytes(self, path: Path) -> bytes:
+        """The bytes of the archive at ``path``, gunzipped when compressed, starting with the archive's magic number."""
         raw = path.read_bytes()
         if raw[:2] == b"\x1f\x8b":
             try:
@@ -312,37 +320,39 @@ class MongoSource:
                 raise self._error(f"not a gzip'd archive: {exc}") from None
         if raw[:4] != _ARCHIVE_MAGIC:
             raise self._error("not a mongodump archive (no magic number) nor a dump folder")
-        stream = io.BytesIO(raw[4:])
+        return raw
 
-        def next_doc() -> dict[str, Any] | None:
-            head = stream.read(4)
-            if head == _TERMINATOR or not head:
-                return None
-            if len(head) < 4:
-                raise self._error("archive truncated")
-            (size,) = struct.unpack("<i", head)
-            body = stream.read(size - 4)
-            try:
-                return bson.decode(head + body, codec_options=_codec())  # type: ignore[no-any-return]
-            except Exception as exc:  # damaged bytes
-                raise self._error(f"archive document does not decode: {exc}") from None
+    def _archive_doc(self, stream: io.BytesIO) -> dict[str, Any] | None:
+        """The next BSON document of an archive; None at a terminator or at the end."""
+        import bson
 
-        if next_doc() is None:  # the archive header
-            raise self._error("mongodump archive without a header")
-        while next_doc() is not None:  # collection metadata, up to the terminator
-            pass
+        head = stream.read(4)
+        if head == _TERMINATOR or not head:
+            return None
+        if len(head) < 4:
+            raise self._error("archive truncated")
+        (size,) = struct.unpack("<i", head)
+        body = stream.read(size - 4)
+        try:
+            return bson.decode(head + body, codec_options=_codec())  # type: ignore[no-any-return]
+        except Exception as exc:  # damaged bytes
+            raise self._error(f"archive document does not decode: {exc}") from None
+
+    def _archive_collections(self, stream: io.BytesIO, end: int) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+        """The documents of behest's collections in the archive's data blocks, keyed by database NUL collection.
+
+        Each block is a header naming a database and collection, then documents up to a terminator; a header marked
+        ``EOF`` closes its collection. With ``database`` set, the blocks of other databases are read and dropped.
+        """
         database = self._database
         out: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-        seen_dbs: set[str] = set()
         while True:
-            header = next_doc()
+            header = self._archive_doc(stream)
             if header is None:
-                if stream.tell() >= len(raw) - 4:
+                if stream.tell() >= end:
                     break
                 continue
             db, coll = str(header.get("db", "")), str(header.get("collection", ""))
-            if coll in _COLLECTIONS:
-                seen_dbs.add(db)
             if header.get("EOF"):
                 terminator = stream.read(4)
                 if terminator not in (_TERMINATOR, b""):
@@ -350,14 +360,20 @@ class MongoSource:
                 continue
             keep = coll in _COLLECTIONS and (database is None or db == database)
             items = out.setdefault(f"{db}\0{coll}", []) if keep else []
-            while (doc := next_doc()) is not None:
+            while (doc := self._archive_doc(stream)) is not None:
                 items.append((_ref(coll, doc, len(items)), doc))
-        dbs = sorted({k.split("\0")[0] for k in out})
+        return out
+
+    def _behest_collections(
+        self, found: dict[str, list[tuple[str, dict[str, Any]]]]
+    ) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+        """``found`` keyed by collection name, once it is known to hold one database with a sessions collection."""
+        dbs = sorted({k.split("\0")[0] for k in found})
         if len(dbs) > 1:
             raise self._error(f"the archive holds several databases ({', '.join(dbs)}); pass database=")
-        if not any(k.endswith("\0sessions") for k in out):
+        if not any(k.endswith("\0sessions") for k in found):
             raise self._error("the archive holds no sessions collection: not a behest MongoDB dump")
-        return {k.split("\0")[1]: v for k, v in out.items()}
+        return {k.split("\0")[1]: v for k, v in found.items()}
 
     # --- live ---------------------------------------------------------------------------------------------------
 

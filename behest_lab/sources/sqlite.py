@@ -31,7 +31,7 @@ from behest_lab.interchange.behest_sqlite import (
     select_sql,
 )
 from behest_lab.interchange.bundle import Bundle
-from behest_lab.records import MessageRecord
+from behest_lab.records import MessageRecord, Session
 from behest_lab.sources.base import FINGERPRINT_SCHEMA, BadRowHandler, Want, provenance_for
 from behest_lab.stores.lake.instances import load_extensions
 
@@ -176,13 +176,7 @@ class SQLiteSource:
         self, rows: list[sqlite3.Row], selects: dict[str, str], on_bad: BadRowHandler, want: Want | None
     ) -> Iterator[Bundle]:
         """Bundles of these session rows; with ``want``, only the wanted rows of each are decoded."""
-        raw_ids = [r["id"] for r in rows]
-        children = {t: self._in(selects[t], "session_id", raw_ids) for t in _CHILDREN}
-        grouped: dict[Any, dict[str, list[sqlite3.Row]]] = {}
-        for table, found in children.items():
-            found.sort(key=lambda r: r["_rowid"])
-            for r in found:
-                grouped.setdefault(r["session_id"], {}).setdefault(table, []).append(r)
+        grouped = self._children([r["id"] for r in rows], selects)
         for row in rows:
             session = self._decode("sessions", row, on_bad)
             mine = grouped.get(row["id"], {})
@@ -191,26 +185,47 @@ class SQLiteSource:
                     for child in lost:
                         on_bad(self._error("its session row does not decode", kind, child["id"], child["_rowid"]))
                 continue
-            bundle = Bundle(session=session)
-            if want is None:
-                bundle.messages = self._messages(mine.get("messages", []), on_bad)
-            else:
-                bundle.messages = self._wanted_messages(mine.get("messages", []), on_bad, want)
-            for r in mine.get("tool_executions", []):
-                wanted = want is None or want.wants("tool_executions", _key(r["id"]))
-                if wanted and (e := self._decode("tool_executions", r, on_bad)) is not None:
-                    bundle.executions.append(e)
-            for r in mine.get("usage_records", []):
-                wanted = want is None or want.wants("usage_records", _key(r["id"]))
-                if wanted and (u := self._decode("usage_records", r, on_bad)) is not None:
-                    bundle.usage.append(u)
-            bundle.provenance = [
-                *provenance_for(self, "sessions", [session]),
-                *provenance_for(self, "messages", bundle.messages),
-                *provenance_for(self, "tool_executions", bundle.executions),
-                *provenance_for(self, "usage_records", bundle.usage),
-            ]
-            yield bundle
+            yield self._bundle(session, mine, on_bad, want)
+
+    def _children(self, raw_ids: list[Any], selects: dict[str, str]) -> dict[Any, dict[str, list[sqlite3.Row]]]:
+        """The child rows of the sessions ``raw_ids``, by raw session id and table, each list in rowid order."""
+        grouped: dict[Any, dict[str, list[sqlite3.Row]]] = {}
+        for table in _CHILDREN:
+            found = self._in(selects[table], "session_id", raw_ids)
+            found.sort(key=lambda r: r["_rowid"])
+            for r in found:
+                grouped.setdefault(r["session_id"], {}).setdefault(table, []).append(r)
+        return grouped
+
+    def _bundle(
+        self, session: Session, mine: dict[str, list[sqlite3.Row]], on_bad: BadRowHandler, want: Want | None
+    ) -> Bundle:
+        """The bundle of a decoded session from its child rows ``mine`` (only the wanted ones with ``want``)."""
+        bundle = Bundle(session=session)
+        if want is None:
+            bundle.messages = self._messages(mine.get("messages", []), on_bad)
+        else:
+            bundle.messages = self._wanted_messages(mine.get("messages", []), on_bad, want)
+        bundle.executions = self._decode_wanted("tool_executions", mine.get("tool_executions", []), on_bad, want)
+        bundle.usage = self._decode_wanted("usage_records", mine.get("usage_records", []), on_bad, want)
+        bundle.provenance = [
+            *provenance_for(self, "sessions", [session]),
+            *provenance_for(self, "messages", bundle.messages),
+            *provenance_for(self, "tool_executions", bundle.executions),
+            *provenance_for(self, "usage_records", bundle.usage),
+        ]
+        return bundle
+
+    def _decode_wanted(
+        self, table: str, rows: list[sqlite3.Row], on_bad: BadRowHandler, want: Want | None
+    ) -> list[Any]:
+        """The rows of ``table`` that ``want`` wants (all without it), decoded; rows that do not decode are left out."""
+        out: list[Any] = []
+        for r in rows:
+            wanted = want is None or want.wants(table, _key(r["id"]))
+            if wanted and (record := self._decode(table, r, on_bad)) is not None:
+                out.append(record)
+        return out
 
     def _decode(self, table: str, row: sqlite3.Row, on_bad: BadRowHandler) -> Any:
         try:

@@ -307,50 +307,13 @@ def _copy(
     progress: Callable[[SyncReport], None] | None,
     batch_rows: int,
 ) -> None:
-    wanted: dict[tuple[str, str], tuple[int, bool]] = {}
-    rows: dict[str, set[str]] = {}
-    sessions: set[str] = set()
-    for table, id, sid, fp, is_new in todo:
-        wanted[(table, id)] = (fp, is_new)
-        rows.setdefault(table, set()).add(id)
-        if sid is not None:
-            sessions.add(sid)
+    wanted, rows, sessions = _index(todo)
     # "new" rows whose id the store already holds (imported before, or synced from another location) replace it
     stored = {table: _existing(store, table, [i for i in ids if wanted[(table, i)][1]]) for table, ids in rows.items()}
     want = None if first else Want(sessions=frozenset(sessions), rows={t: frozenset(v) for t, v in rows.items()})
-
-    def on_bad(error: SourceError) -> None:
-        if not skip_bad:
-            raise error
-        report.bad += 1
-        if len(report.bad_rows) < _KEEP_BAD:
-            report.bad_rows.append(error)
-
     batch = _Batch()
-    for bundle in source.read(want, on_bad):
-        origin = {(p.table, p.record_id): p for p in bundle.provenance}
-        for table, record in _records(bundle):
-            key = (table, str(record.id))
-            hit = wanted.pop(key, None)
-            if hit is None:
-                continue  # unchanged, or written after the fingerprints were taken (the next run takes it)
-            fp, is_new = hit
-            if is_new and key[1] not in stored.get(table, set()):
-                batch.new[table].append(record)
-                report.new[table] += 1
-            else:
-                batch.replace.append(record)
-                report.updated[table] += 1
-            p = origin.get((table, record.id)) or Provenance.model_construct(
-                record_id=record.id,
-                table=table,
-                source=source.kind,
-                location=source.location,
-                ref=f"{table}:{record.id}",
-            )
-            batch.provenance.append(p)
-            batch.fingerprints.append(fp)
-            batch.size += 1
+    for bundle in source.read(want, _bad_row_handler(report, skip_bad=skip_bad)):
+        _collect(source, bundle, wanted, stored, batch, report)
         if batch.size >= batch_rows:
             batch.write(store, [])
             report.commits += 1
@@ -360,6 +323,71 @@ def _copy(
     if batch.size:
         batch.write(store, [])
         report.commits += 1
+
+
+def _index(
+    todo: list[tuple[str, str, str | None, int, bool]],
+) -> tuple[dict[tuple[str, str], tuple[int, bool]], dict[str, set[str]], set[str]]:
+    """``todo`` as ``(table, id) -> (fingerprint, is_new)``, the ids per table, and the session ids it names."""
+    wanted: dict[tuple[str, str], tuple[int, bool]] = {}
+    rows: dict[str, set[str]] = {}
+    sessions: set[str] = set()
+    for table, id, sid, fp, is_new in todo:
+        wanted[(table, id)] = (fp, is_new)
+        rows.setdefault(table, set()).add(id)
+        if sid is not None:
+            sessions.add(sid)
+    return wanted, rows, sessions
+
+
+def _bad_row_handler(report: SyncReport, *, skip_bad: bool) -> Callable[[SourceError], None]:
+    """The ``on_bad`` of a sync: raise the error, or (with ``skip_bad``) count it and keep the first ones."""
+
+    def on_bad(error: SourceError) -> None:
+        if not skip_bad:
+            raise error
+        report.bad += 1
+        if len(report.bad_rows) < _KEEP_BAD:
+            report.bad_rows.append(error)
+
+    return on_bad
+
+
+def _collect(
+    source: Source,
+    bundle: Bundle,
+    wanted: dict[tuple[str, str], tuple[int, bool]],
+    stored: dict[str, set[str]],
+    batch: _Batch,
+    report: SyncReport,
+) -> None:
+    """Move the records of ``bundle`` that ``wanted`` still lists into ``batch``, with provenance and fingerprint.
+
+    A record is new unless the store holds its id already (then, like a changed record, it replaces the stored one).
+    """
+    origin = {(p.table, p.record_id): p for p in bundle.provenance}
+    for table, record in _records(bundle):
+        key = (table, str(record.id))
+        hit = wanted.pop(key, None)
+        if hit is None:
+            continue  # unchanged, or written after the fingerprints were taken (the next run takes it)
+        fp, is_new = hit
+        if is_new and key[1] not in stored.get(table, set()):
+            batch.new[table].append(record)
+            report.new[table] += 1
+        else:
+            batch.replace.append(record)
+            report.updated[table] += 1
+        p = origin.get((table, record.id)) or Provenance.model_construct(
+            record_id=record.id,
+            table=table,
+            source=source.kind,
+            location=source.location,
+            ref=f"{table}:{record.id}",
+        )
+        batch.provenance.append(p)
+        batch.fingerprints.append(fp)
+        batch.size += 1
 
 
 __all__ = ["DEFAULT_BATCH_ROWS", "SyncReport", "sync"]

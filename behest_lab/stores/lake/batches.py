@@ -29,9 +29,8 @@ from behest_lab.stores import provenance as provenance_table
 from behest_lab.stores import tables
 from behest_lab.stores.lake import _sql
 from behest_lab.stores.lake.engine import Engine
-from behest_lab.stores.memory.batches import DELETABLE, split_replacements
+from behest_lab.stores.memory.batches import NewRecords, check_deletions, split_replacements
 from behest_lab.stores.protocols import Record
-from behest_lab.stores.rules import check_batch
 
 if TYPE_CHECKING:
     from behest_lab.stores.lake import LakeStore
@@ -55,28 +54,11 @@ def write_batch(
 ) -> None:
     """Write the records with ``store``'s bulk methods in one commit of ``engine`` (see ``Store.write_batch``)."""
     # every argument is checked before the transaction starts: a wrong type never opens one
-    new_sessions = check_batch(sessions, Session, "sessions")
-    new_messages = check_batch(messages, MessageRecord, "messages")
-    new_executions = check_batch(executions, ToolExecution, "executions")
-    new_usages = check_batch(usages, UsageRecord, "usages")
-    new_embeddings = check_batch(embeddings, EmbeddingRecord, "embeddings")
-    new_artifacts = check_batch(artifacts, Artifact, "artifacts")
-    counts = {
-        "sessions": len(new_sessions),
-        "messages": len(new_messages),
-        "executions": len(new_executions),
-        "usages": len(new_usages),
-        "embeddings": len(new_embeddings),
-        "artifacts": len(new_artifacts),
-        "replacements": len(replace),
-        "deletions": len(delete),
-        "provenance": len(provenance),
-    }
+    new = NewRecords.check(sessions, messages, executions, usages, embeddings, artifacts)
+    counts = new.counts() | {"replacements": len(replace), "deletions": len(delete), "provenance": len(provenance)}
     swaps = split_replacements(replace)
     prov = provenance_table.to_arrow(provenance_table.check_rows(provenance), fingerprints)
-    for table, _ in delete:
-        if table not in DELETABLE:
-            raise ValueError(f"delete: unknown table {table!r}")
+    check_deletions(delete)
     if not any(counts.values()):
         return
     engine.check_writable()
@@ -84,18 +66,7 @@ def write_batch(
     def body(con: duckdb.DuckDBPyConnection) -> None:
         engine.joined = con
         try:
-            if new_sessions:
-                store.sessions.create_sessions(new_sessions)
-            if new_messages:
-                store.sessions.append_messages(new_messages, touch_session=touch_sessions)
-            if new_executions:
-                store.executions.record_executions(new_executions)
-            if new_usages:
-                store.executions.record_usages(new_usages)
-            if new_embeddings:
-                store.embeddings.upsert_many(new_embeddings)
-            if new_artifacts:
-                store.artifacts.put_many(new_artifacts)
+            new.add(store, touch_sessions=touch_sessions)
             _replace(store, con, swaps)
             _delete(store, con, delete)
             if prov.num_rows:

@@ -409,10 +409,9 @@ def _user_cache() -> Path:
     return Path(base) / "behest_lab" / "lakes"
 
 
-def remote_location(config: StoreConfig, environ: Mapping[str, str] | None = None) -> Location:
-    """The PostgreSQL-catalog layout of ``config`` (which must not be local)."""
-    env = os.environ if environ is None else environ
-    parts = urlsplit(config.catalog)
+def _pg_metadata(catalog: str) -> str:
+    """The DuckLake metadata string of a ``postgresql://`` catalog URL, in libpq ``key=value`` form."""
+    parts = urlsplit(catalog)
     dsn = {"dbname": unquote(parts.path.lstrip("/"))}
     if parts.hostname:
         dsn["host"] = parts.hostname
@@ -421,8 +420,15 @@ def remote_location(config: StoreConfig, environ: Mapping[str, str] | None = Non
     if parts.username:
         dsn["user"] = unquote(parts.username)
     dsn.update(parse_qsl(parts.query, keep_blank_values=True))
-    metadata = "postgres:" + " ".join(f"{k}={_dsn_value(v)}" for k, v in dsn.items())
+    return "postgres:" + " ".join(f"{k}={_dsn_value(v)}" for k, v in dsn.items())
 
+
+def _catalog_login(config: StoreConfig, env: Mapping[str, str]) -> tuple[list[str], list[str], list[str]]:
+    """How the catalog connection logs in, as ``(setup statements, ATTACH options, secret values)``.
+
+    A configured password becomes a named ``TYPE postgres`` secret; a named ``catalog_secret`` is passed as is. A
+    ``PGPASSWORD`` in ``env`` is listed among the secret values, since libpq may log in with it.
+    """
     setup: list[str] = []
     options: list[str] = []
     secret_values: list[str] = []
@@ -437,6 +443,35 @@ def remote_location(config: StoreConfig, environ: Mapping[str, str] | None = Non
     if env.get("PGPASSWORD"):
         # libpq may log in with it; it must not leak through our errors either
         secret_values.append(env["PGPASSWORD"])
+    return setup, options, secret_values
+
+
+def _s3_secret_fields(s3: S3Options) -> str:
+    """The field list of the ``s3`` secret for ``s3``: only the options that are set, path-style for endpoints."""
+    fields: list[tuple[str, str]] = [("PROVIDER", "config")]
+    if s3.key_id is not None:
+        fields.append(("KEY_ID", _sql_text(s3.key_id)))
+    if s3.secret is not None:
+        fields.append(("SECRET", _sql_text(s3.secret.get_secret_value())))
+    if s3.session_token is not None:
+        fields.append(("SESSION_TOKEN", _sql_text(s3.session_token.get_secret_value())))
+    if s3.region is not None:
+        fields.append(("REGION", _sql_text(s3.region)))
+    if s3.endpoint is not None:
+        fields.append(("ENDPOINT", _sql_text(s3.endpoint)))
+    url_style = s3.url_style or ("path" if s3.endpoint is not None else None)
+    if url_style is not None:
+        fields.append(("URL_STYLE", _sql_text(url_style)))
+    if s3.use_ssl is not None or s3.endpoint is not None:
+        fields.append(("USE_SSL", "true" if s3.use_ssl in (None, True) else "false"))
+    return ", ".join(f"{k} {v}" for k, v in fields)
+
+
+def remote_location(config: StoreConfig, environ: Mapping[str, str] | None = None) -> Location:
+    """The PostgreSQL-catalog layout of ``config`` (which must not be local)."""
+    env = os.environ if environ is None else environ
+    metadata = _pg_metadata(config.catalog)
+    setup, options, secret_values = _catalog_login(config, env)
 
     extensions = ["postgres_scanner"]
     data_path = config.data_path
@@ -447,23 +482,7 @@ def remote_location(config: StoreConfig, environ: Mapping[str, str] | None = Non
     s3_fields: str | None = None
     if s3 is not None and remote_data:
         secret_values += s3.secret_values()
-        fields: list[tuple[str, str]] = [("PROVIDER", "config")]
-        if s3.key_id is not None:
-            fields.append(("KEY_ID", _sql_text(s3.key_id)))
-        if s3.secret is not None:
-            fields.append(("SECRET", _sql_text(s3.secret.get_secret_value())))
-        if s3.session_token is not None:
-            fields.append(("SESSION_TOKEN", _sql_text(s3.session_token.get_secret_value())))
-        if s3.region is not None:
-            fields.append(("REGION", _sql_text(s3.region)))
-        if s3.endpoint is not None:
-            fields.append(("ENDPOINT", _sql_text(s3.endpoint)))
-        url_style = s3.url_style or ("path" if s3.endpoint is not None else None)
-        if url_style is not None:
-            fields.append(("URL_STYLE", _sql_text(url_style)))
-        if s3.use_ssl is not None or s3.endpoint is not None:
-            fields.append(("USE_SSL", "true" if s3.use_ssl in (None, True) else "false"))
-        s3_fields = ", ".join(f"{k} {v}" for k, v in fields)
+        s3_fields = _s3_secret_fields(s3)
 
     _require_shared_extra(extensions)
     description = config.redacted()

@@ -237,6 +237,19 @@ class Engine:
         if location.data_path is not None:
             setup.append(location.s3_secret(location.data_path) or "")
         self._create_secrets(con, instance, setup)
+        target = _quote("ducklake:" + location.metadata)
+        self._attach(con, f"ATTACH {target} AS {self.alias} ({', '.join(self._attach_options())})")
+        if not self.read_only:
+            # the inlining limit as this connection's setting, not an ATTACH option (which would take precedence):
+            # a write holding NUL in nested text lowers it for its own insert (``_sql.files_for_nul``)
+            con.execute(f"SET SESSION ducklake_default_data_inlining_row_limit = {int(self._inlining_row_limit)}")
+        if location.data_path is None and location.s3_fields is not None:
+            self._scope_s3_to_catalog_data_path(con, instance)
+        con.execute(f"USE {self.alias}")
+
+    def _attach_options(self) -> list[str]:
+        """The options of the ``ATTACH`` statement: data path, snapshot of a time-travel view, or no creation."""
+        location = self.location
         options = list(location.attach_options)
         if location.data_path is not None:
             options.append(f"DATA_PATH {_quote(location.data_path)}")
@@ -250,20 +263,17 @@ class Engine:
                 options.append(f"SNAPSHOT_TIME {_quote(self._as_of.isoformat())}")
         elif not self._create:
             options.append("CREATE_IF_NOT_EXISTS false")
-        target = _quote("ducklake:" + location.metadata)
-        self._attach(con, f"ATTACH {target} AS {self.alias} ({', '.join(options)})")
-        if not self.read_only:
-            # the inlining limit as this connection's setting, not an ATTACH option (which would take precedence):
-            # a write holding NUL in nested text lowers it for its own insert (``_sql.files_for_nul``)
-            con.execute(f"SET SESSION ducklake_default_data_inlining_row_limit = {int(self._inlining_row_limit)}")
-        if location.data_path is None and location.s3_fields is not None:
-            # attached without DATA_PATH (an existing shared lake): scope the S3 secret to the catalog's data path
-            row = con.execute(
-                f"SELECT value FROM ducklake_options('{self.alias}') WHERE option_name = 'data_path'"
-            ).fetchone()
-            if row is not None and row[0]:
-                self._create_secrets(con, instance, [location.s3_secret(str(row[0])) or ""])
-        con.execute(f"USE {self.alias}")
+        return options
+
+    def _scope_s3_to_catalog_data_path(
+        self, con: duckdb.DuckDBPyConnection, instance: duckdb.DuckDBPyConnection
+    ) -> None:
+        """Create the S3 secret for the data path the catalog names (a shared lake attached without DATA_PATH)."""
+        row = con.execute(
+            f"SELECT value FROM ducklake_options('{self.alias}') WHERE option_name = 'data_path'"
+        ).fetchone()
+        if row is not None and row[0]:
+            self._create_secrets(con, instance, [self.location.s3_secret(str(row[0])) or ""])
 
     def _create_secrets(
         self, con: duckdb.DuckDBPyConnection, instance: duckdb.DuckDBPyConnection, statements: Sequence[str]
@@ -465,12 +475,7 @@ class Engine:
                     raise
                 except duckdb.Error as exc:
                     self._rollback(con)
-                    last = self.scrub(str(exc))
-                    self.damaged(exc)
-                    if not RETRYABLE.search(last):
-                        raise BackendError("ducklake", f"{what}: {last}") from None
-                    if attempt >= VAGUE_ATTEMPTS and not CONTENTION.search(last):
-                        raise CommitConflictError(attempt, f"{what}: {last}") from None
+                    last = self._failed_attempt(exc, what, attempt)
                 else:
                     # committed: housekeeping runs outside the handlers above, so it can never re-run the body
                     if small:
@@ -482,6 +487,20 @@ class Engine:
                     self.conflicts_retried += 1
                     time.sleep(policy.delay(attempt))
             raise CommitConflictError(policy.attempts, f"{what}: {last}")
+
+    def _failed_attempt(self, exc: duckdb.Error, what: str, attempt: int) -> str:
+        """The scrubbed text of ``exc`` from a rolled-back try of ``write`` when another try is worth it; else raise.
+
+        ``DataCorruptionError`` for a damaged file, ``BackendError`` for no conflict at all, ``CommitConflictError`` for
+        a vague conflict that lasted ``VAGUE_ATTEMPTS`` tries.
+        """
+        last = self.scrub(str(exc))
+        self.damaged(exc)
+        if not RETRYABLE.search(last):
+            raise BackendError("ducklake", f"{what}: {last}") from None
+        if attempt >= VAGUE_ATTEMPTS and not CONTENTION.search(last):
+            raise CommitConflictError(attempt, f"{what}: {last}") from None
+        return last
 
     # --- inlined rows -------------------------------------------------------------------------------------------
     #

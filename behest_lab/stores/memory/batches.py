@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
 
 from behest_lab.errors import AlreadyExistsError, NotFoundError
@@ -24,11 +25,13 @@ from behest_lab.records import (
 )
 from behest_lab.stores import provenance as provenance_table
 from behest_lab.stores.memory._state import MemoryState
-from behest_lab.stores.protocols import Record
+from behest_lab.stores.protocols import Record, Store
 from behest_lab.stores.rules import check_batch
 
 if TYPE_CHECKING:
     from behest_lab.stores.memory import MemoryStore
+
+V = TypeVar("V")
 
 
 def write_batch(
@@ -51,56 +54,107 @@ def write_batch(
 
     See ``Store.write_batch``.
     """
-    new_sessions = check_batch(sessions, Session, "sessions")
-    new_messages = check_batch(messages, MessageRecord, "messages")
-    new_executions = check_batch(executions, ToolExecution, "executions")
-    new_usages = check_batch(usages, UsageRecord, "usages")
-    new_embeddings = check_batch(embeddings, EmbeddingRecord, "embeddings")
-    new_artifacts = check_batch(artifacts, Artifact, "artifacts")
+    new = NewRecords.check(sessions, messages, executions, usages, embeddings, artifacts)
     swaps = split_replacements(replace)
     rows = provenance_table.check_rows(provenance)
     if fingerprints and len(fingerprints) != len(rows):
         raise ValueError(f"{len(fingerprints)} fingerprints for {len(rows)} provenance rows")
-    for table, _ in delete:
-        if table not in DELETABLE:
-            raise ValueError(f"delete: unknown table {table!r}")
+    check_deletions(delete)
     with state.lock:
-        # the same checks, in the same order, as the bulk methods make one by one
-        for s in new_sessions:
-            if s.id in state.sessions:
-                raise AlreadyExistsError(s.id, "session")
-        owners = state.sessions.keys() | {s.id for s in new_sessions}
-        for m in new_messages:
-            if m.session_id not in owners:
-                raise NotFoundError(m.session_id, "session")
-            if m.id in state.message_session:
-                raise AlreadyExistsError(m.id, "message")
-        owners = owners | {s.id for s in swaps[Session]}
-        swapped = [*swaps[ToolExecution], *swaps[UsageRecord], *swaps[MessageRecord]]
-        for owner in [
-            *(e.session_id for e in new_executions),
-            *(u.session_id for u in new_usages),
-            *(r.session_id for r in swapped if isinstance(r, ToolExecution | UsageRecord | MessageRecord)),
-        ]:
-            if owner not in owners:
-                raise NotFoundError(owner, "session")
-        if new_sessions:
-            store.sessions.create_sessions(new_sessions)
-        if new_messages:
-            store.sessions.append_messages(new_messages, touch_session=touch_sessions)
-        if new_executions:
-            store.executions.record_executions(new_executions)
-        if new_usages:
-            store.executions.record_usages(new_usages)
-        if new_embeddings:
-            store.embeddings.upsert_many(new_embeddings)
-        if new_artifacts:
-            store.artifacts.put_many(new_artifacts)
+        _check_against(state, new, swaps)
+        new.add(store, touch_sessions=touch_sessions)
         _replace(store, state, swaps)
         _delete(store, state, delete)
         for i, p in enumerate(rows):
             state.provenance[(p.record_id, p.table, p.location)] = (p, fingerprints[i] if fingerprints else None)
         state.touch()
+
+
+@dataclass(frozen=True)
+class NewRecords:
+    """The new records of a batch, per table, each list checked by ``check_batch``."""
+
+    sessions: list[Session]
+    messages: list[MessageRecord]
+    executions: list[ToolExecution]
+    usages: list[UsageRecord]
+    embeddings: list[EmbeddingRecord]
+    artifacts: list[Artifact]
+
+    @classmethod
+    def check(
+        cls,
+        sessions: Sequence[Session],
+        messages: Sequence[MessageRecord],
+        executions: Sequence[ToolExecution],
+        usages: Sequence[UsageRecord],
+        embeddings: Sequence[EmbeddingRecord],
+        artifacts: Sequence[Artifact],
+    ) -> NewRecords:
+        """The ``write_batch`` arguments as lists, each passed through ``check_batch`` (which raises on bad ones)."""
+        return cls(
+            sessions=check_batch(sessions, Session, "sessions"),
+            messages=check_batch(messages, MessageRecord, "messages"),
+            executions=check_batch(executions, ToolExecution, "executions"),
+            usages=check_batch(usages, UsageRecord, "usages"),
+            embeddings=check_batch(embeddings, EmbeddingRecord, "embeddings"),
+            artifacts=check_batch(artifacts, Artifact, "artifacts"),
+        )
+
+    def counts(self) -> dict[str, int]:
+        """How many records each table gets, keyed by the ``write_batch`` argument name."""
+        return {
+            "sessions": len(self.sessions),
+            "messages": len(self.messages),
+            "executions": len(self.executions),
+            "usages": len(self.usages),
+            "embeddings": len(self.embeddings),
+            "artifacts": len(self.artifacts),
+        }
+
+    def add(self, store: Store, *, touch_sessions: bool) -> None:
+        """Write the records with ``store``'s bulk methods, parents first; tables without records are skipped."""
+        if self.sessions:
+            store.sessions.create_sessions(self.sessions)
+        if self.messages:
+            store.sessions.append_messages(self.messages, touch_session=touch_sessions)
+        if self.executions:
+            store.executions.record_executions(self.executions)
+        if self.usages:
+            store.executions.record_usages(self.usages)
+        if self.embeddings:
+            store.embeddings.upsert_many(self.embeddings)
+        if self.artifacts:
+            store.artifacts.put_many(self.artifacts)
+
+
+def _check_against(state: MemoryState, new: NewRecords, swaps: dict[type, list[Record]]) -> None:
+    """The checks the bulk methods make one by one, in the same order, for the whole batch against ``state``."""
+    for s in new.sessions:
+        if s.id in state.sessions:
+            raise AlreadyExistsError(s.id, "session")
+    owners = state.sessions.keys() | {s.id for s in new.sessions}
+    for m in new.messages:
+        if m.session_id not in owners:
+            raise NotFoundError(m.session_id, "session")
+        if m.id in state.message_session:
+            raise AlreadyExistsError(m.id, "message")
+    owners = owners | {s.id for s in swaps[Session]}
+    swapped = [*swaps[ToolExecution], *swaps[UsageRecord], *swaps[MessageRecord]]
+    for owner in [
+        *(e.session_id for e in new.executions),
+        *(u.session_id for u in new.usages),
+        *(r.session_id for r in swapped if isinstance(r, ToolExecution | UsageRecord | MessageRecord)),
+    ]:
+        if owner not in owners:
+            raise NotFoundError(owner, "session")
+
+
+def check_deletions(delete: Sequence[tuple[str, UUID]]) -> None:
+    """``ValueError`` when a ``write_batch(delete=...)`` pair names a table outside ``DELETABLE``."""
+    for table, _ in delete:
+        if table not in DELETABLE:
+            raise ValueError(f"delete: unknown table {table!r}")
 
 
 #: Tables ``write_batch(delete=...)`` deletes from.
@@ -159,27 +213,15 @@ def _delete(store: MemoryStore, state: MemoryState, rows: Sequence[tuple[str, UU
     gone: set[tuple[UUID, str]] = set()
     for table, id in rows:
         if table == "sessions":
-            if id in state.sessions:
-                gone.update((m.id, "messages") for m in state.messages[id].records)
-                gone.update((e, "tool_executions") for e in state.executions.get(id, {}))
-                gone.update((u, "usage_records") for u in state.usage.get(id, {}))
+            gone |= _session_rows(state, id)
             store.sessions.delete_session(id)
             store.executions.delete_by_session(id)
         elif table == "messages":
-            owner = state.message_session.pop(id, None)
-            state.message_seq.pop(id, None)
-            if owner is not None:
-                bucket = state.messages[owner]
-                i = next(k for k, r in enumerate(bucket.records) if r.id == id)
-                del bucket.records[i], bucket.keys[i]
+            _drop_message(state, id)
         elif table == "tool_executions":
-            owner = state.execution_session.pop(id, None)
-            if owner is not None:
-                state.executions[owner].pop(id, None)
+            _drop_owned(state.execution_session, state.executions, id)
         elif table == "usage_records":
-            owner = state.usage_session.pop(id, None)
-            if owner is not None:
-                state.usage[owner].pop(id, None)
+            _drop_owned(state.usage_session, state.usage, id)
         elif table == "embeddings":
             store.embeddings.delete(id)
         else:  # artifacts
@@ -188,3 +230,30 @@ def _delete(store: MemoryStore, state: MemoryState, rows: Sequence[tuple[str, UU
     if gone:
         for key in [k for k in state.provenance if (k[0], k[1]) in gone]:
             del state.provenance[key]
+
+
+def _session_rows(state: MemoryState, id: UUID) -> set[tuple[UUID, str]]:
+    """``(id, table)`` of the messages, executions and usage records of session ``id`` (none when it is unknown)."""
+    if id not in state.sessions:
+        return set()
+    rows = {(m.id, "messages") for m in state.messages[id].records}
+    rows.update((e, "tool_executions") for e in state.executions.get(id, {}))
+    rows.update((u, "usage_records") for u in state.usage.get(id, {}))
+    return rows
+
+
+def _drop_message(state: MemoryState, id: UUID) -> None:
+    """Remove message ``id`` from its session's ordered list and from the indexes (nothing when it is unknown)."""
+    owner = state.message_session.pop(id, None)
+    state.message_seq.pop(id, None)
+    if owner is not None:
+        bucket = state.messages[owner]
+        i = next(k for k, r in enumerate(bucket.records) if r.id == id)
+        del bucket.records[i], bucket.keys[i]
+
+
+def _drop_owned(owners: dict[UUID, UUID], by_session: dict[UUID, dict[UUID, V]], id: UUID) -> None:
+    """Remove ``id`` from a per-session table and from its ``owners`` index (nothing when it is unknown)."""
+    owner = owners.pop(id, None)
+    if owner is not None:
+        by_session[owner].pop(id, None)
