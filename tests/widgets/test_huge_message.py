@@ -14,9 +14,9 @@ import textwrap
 from uuid import uuid4
 
 import pytest
-from behest_lab.widgets._session import SHOWN_CHARS, SessionRows
 
 from behest_lab import Store, open_store
+from behest_lab.analytics import SHOWN_CHARS, SessionView
 from behest_lab.errors import NotFoundError
 from behest_lab.records import JsonPart, MessageRecord, MessageRole, Session, TextPart, ToolCall
 from behest_lab.widgets import SessionBrowser
@@ -105,11 +105,8 @@ def test_the_whole_text_is_reachable_piece_by_piece(huge_store: Store) -> None:
 def test_a_cut_message_keeps_its_record_shape(huge_store: Store) -> None:
     """A cut JSON value and cut call arguments come back as the JSON string of their cut text."""
     sid = huge_store.sessions.list_sessions()[0].id
-    rows = SessionRows(huge_store, [(str(sid), "huge", "gpt-4o")])
-    try:
-        page = rows.page(0, 10, {})
-    finally:
-        rows.drop()
+    with SessionView(huge_store, [sid]) as view:
+        page = view.page(0, 10, {})
     call = page.messages[1].tool_calls[0]
     assert isinstance(call.arguments, str)  # the cut JSON text, shown as text
     assert call.arguments == '{"q":"' + "a" * (SHOWN_CHARS - 6)
