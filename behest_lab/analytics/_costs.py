@@ -57,6 +57,7 @@ from behest_lab.pricing import (
     infer_providers,
     token_style,
 )
+from behest_lab.stores.fields import TOKEN_COUNTERS
 
 if TYPE_CHECKING:
     from behest_lab.stores.protocols import SessionScope, Store
@@ -78,16 +79,9 @@ def day_from_number(expr: str) -> str:
     return f"(DATE '1970-01-01' + CAST({expr} AS INTEGER))"
 
 
-USAGE_COUNTERS = (
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "cache_creation_input_tokens",
-    "cache_read_input_tokens",
-    "cached_input_tokens",
-)
-"""The six token counters of ``usage_records`` and of message usage: the one list every token sum of behest_lab
-(analytics, widgets, the CLI) is written from."""
+USAGE_COUNTERS = tuple(TOKEN_COUNTERS)
+"""The six token counters of ``usage_records`` and of message usage (``stores.fields.TOKEN_COUNTERS``, where the
+columns are defined): the one list every token sum above the stores (analytics, widgets, the CLI) is written from."""
 
 TOKEN_TOTALS = ("prompt_tokens", "uncached_input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
 """The normalised token sums of a group of model calls (``grouped_costs_sql``, ``analytics.costs``,
