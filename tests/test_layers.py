@@ -59,10 +59,10 @@ def test_a_private_module_imported_from_another_package_fails(clean_copy: Path, 
 
 def test_an_upward_import_fails(clean_copy: Path, tmp_path: Path) -> None:
     """The stores sit below analytics: a store module importing analytics breaks the layers."""
-    where = _planted(clean_copy, tmp_path, "behest_lab/stores/rows.py", "import behest_lab.analytics")
+    where = _planted(clean_copy, tmp_path, "behest_lab/stores/tables.py", "import behest_lab.analytics")
     result = _lint(where)
     assert result.returncode != 0
-    assert "behest_lab.stores.rows -> behest_lab.analytics" in result.stdout
+    assert "behest_lab.stores.tables -> behest_lab.analytics" in result.stdout
     assert "behest_lab's layers: records <- stores <- analytics <- views <- cli BROKEN" in result.stdout
 
 

@@ -231,7 +231,7 @@ def test_artifacts_stored_before_checksums_are_read_unverified_and_new_ones_chec
 
     store._engine.write(back_to_4, "test: back to schema version 4")
     store.close()
-    assert [m.name for m in migrations.plan(4)] == ["artifact_checksums", "vector_checksums"]
+    assert [m.name for m in migrations.plan(4)] == ["artifact_checksums", "vector_checksums", "provenance"]
     store = open_store(root)
     try:
         assert store.sql("SELECT count(*) FROM artifacts").fetchone() == (1,)

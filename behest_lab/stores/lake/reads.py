@@ -12,6 +12,10 @@ the latest snapshot before the query and after it; when a commit that moves rows
 anything but plain inserts, deletes and schema changes) landed in between, the query may have read a mix of both
 states and is run again. Plain commits in between are harmless: each is a new snapshot the query either saw whole
 or not at all.
+
+A query planned just before such a commit can also fail outright instead of missing rows: the inlined-data table it
+was about to read has been replaced ("Failed to read inlined data ... does not exist"). That error is the same
+race seen from the other side, and the read is run again the same way.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import TypeVar
 import duckdb
 
 from behest_lab.errors import BackendError
+from behest_lab.stores.lake.retry import STALE_INLINED
 
 T = TypeVar("T")
 
@@ -71,7 +76,14 @@ def consistent(con: duckdb.DuckDBPyConnection, latest: str, meta: str, run: Call
     """
     for attempt in range(READ_ATTEMPTS):
         before = _scalar(con, latest)
-        result = run()
+        try:
+            result = run()
+        except duckdb.CatalogException as exc:
+            # planned against inlined rows a concurrent flush or merge has moved: read the catalog again
+            if attempt == READ_ATTEMPTS - 1 or not STALE_INLINED.search(str(exc)):
+                raise
+            time.sleep(min(0.001 * (attempt + 1), 0.05))
+            continue
         after = _scalar(con, latest)
         if before == after:
             return result

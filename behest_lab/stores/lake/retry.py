@@ -15,10 +15,14 @@ from dataclasses import dataclass
 # created by another transaction"; "Failed to commit DuckLake transaction" after DuckLake's own retries), and the
 # PostgreSQL errors a catalog transaction may end in under concurrency ("current transaction is aborted" also after
 # a catalog statement of DuckLake's own failed on a busy catalog, as a flush racing another flush does): all are
-# worth re-running the transaction.
+# worth re-running the transaction. So is a statement that planned against an inlined-data table a concurrent flush
+# or merge has since replaced ("Failed to read inlined data from DuckLake: Table with name ... does not exist"): the
+# next try reads the catalog as it is now (``STALE_INLINED``).
+STALE_INLINED = re.compile(r"failed to read inlined data", re.IGNORECASE)
 RETRYABLE = re.compile(
     r"database is locked|conflict|busy|could not set lock|failed to commit|created by another transaction"
-    r"|duplicate key value|could not serialize access|deadlock detected|transaction is aborted",
+    r"|duplicate key value|could not serialize access|deadlock detected|transaction is aborted"
+    r"|" + STALE_INLINED.pattern,
     re.IGNORECASE,
 )
 # The first ATTACH of an empty PostgreSQL catalog creates DuckLake's tables; two processes doing it at once race
