@@ -18,6 +18,7 @@ and counted as ``incomplete``, never reported as bad. Any other line that is not
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -112,7 +113,7 @@ def text_of(value: Any) -> str:
     return ""
 
 
-class AgentLogSource:
+class AgentLogSource(ABC):
     """Base of the agent-log readers: ``fingerprints`` and the provenance built from ``read``.
 
     Subclasses set ``kind`` and implement ``bundles(on_bad)``; ``location`` is the path given.
@@ -133,17 +134,17 @@ class AgentLogSource:
             raise SourceError("no such file or folder", source=self.kind, location=self.location)
 
     @classmethod
+    @abstractmethod
     def sniff(cls, path: Path) -> bool:
         """Whether ``path`` holds this reader's logs."""
-        raise NotImplementedError
 
+    @abstractmethod
     def bundles(self, on_bad: BadRowHandler) -> Iterator[Bundle]:
         """Every session of the source as a bundle with provenance."""
-        raise NotImplementedError
 
+    @abstractmethod
     def count(self) -> int:
         """How many files (or file groups) ``read`` goes through: the progress bar's total."""
-        raise NotImplementedError
 
     def read(self, want: Want | None, on_bad: BadRowHandler) -> Iterator[Bundle]:
         """The records as bundles (always whole sessions; ``want`` narrows nothing, the engine keeps what it needs)."""
@@ -166,7 +167,7 @@ class AgentLogSource:
                 rows.append((table, str(record.id), sid, fingerprint(record.model_dump_json())))
         return fingerprint_table(rows)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a concrete no-op every reader shares, not a hook left to fill
         """Nothing to release (files are opened and closed while reading)."""
 
     def provenance(self, table: str, record_id: UUID, file: Path, line: int) -> Provenance:
