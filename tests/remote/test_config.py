@@ -467,7 +467,7 @@ def test_three_processes_create_the_store_on_an_empty_database_at_once(remote_fa
         assert store.sql("SELECT count(*) FROM messages").fetchone() == (30,)
         meta = store._engine.rows("SELECT key, value FROM behest_meta")
         assert meta == [{"key": "schema_version", "value": str(tables.SCHEMA_VERSION)}]
-        created = [s for s in store.snapshots() if s.message and s.message.startswith("migration 1")]
+        created = [s for s in store.snapshots() if s.message and s.message.startswith("new store at schema version")]
         assert len(created) == 1
 
 
@@ -487,7 +487,7 @@ def test_three_processes_migrate_an_initialised_catalog_at_once(remote_factory: 
             {"key": "schema_version", "value": str(tables.SCHEMA_VERSION)}
         ]
         assert store.sql("SELECT count(*) FROM sessions").fetchone() == (3,)
-        created = [s for s in store.snapshots() if s.message and s.message.startswith("migration 1")]
+        created = [s for s in store.snapshots() if s.message and s.message.startswith("new store at schema version")]
         assert len(created) == 1
 
 
