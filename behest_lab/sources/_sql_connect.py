@@ -17,46 +17,12 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import duckdb
 
 from behest_lab.errors import MissingExtensionError, SourceError
+from behest_lab.interchange.behest_schema import COLUMNS
 
-#: behest's tables and the columns its SQL readers select (all dialects; ``embeddings`` only on PostgreSQL).
+#: behest's tables and the columns its SQL readers select: the SQLite schema's (``behest_schema.COLUMNS``, the same in
+#: every dialect) plus ``embeddings``, which only the PostgreSQL backend keeps.
 BEHEST_COLUMNS: dict[str, tuple[str, ...]] = {
-    "sessions": ("id", "title", "model", "metadata", "created_at", "updated_at"),
-    "messages": (
-        "id",
-        "session_id",
-        "role",
-        "content",
-        "tool_calls",
-        "usage",
-        "created_at",
-        "is_compaction",
-        "is_summary",
-        "compaction_meta",
-    ),
-    "tool_executions": (
-        "id",
-        "session_id",
-        "message_id",
-        "call_id",
-        "tool_name",
-        "arguments",
-        "result",
-        "status",
-        "error",
-        "duration_ms",
-        "created_at",
-    ),
-    "usage_records": (
-        "id",
-        "session_id",
-        "message_id",
-        "provider",
-        "model",
-        "input_tokens",
-        "output_tokens",
-        "total_tokens",
-        "created_at",
-    ),
+    **COLUMNS,
     "embeddings": ("id", "session_id", "model", "vector", "metadata", "created_at"),
 }
 
