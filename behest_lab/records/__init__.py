@@ -4,7 +4,7 @@ Records are immutable values: builders (``with_*``) return validated copies. ``m
 behest's serde JSON byte for byte; ``model_validate_json()`` reads it. No I/O lives here.
 """
 
-from behest_lab.records._base import BehestRecord
+from behest_lab.records._base import STORED, BehestRecord
 from behest_lab.records._checks import MAX_JSON_DEPTH, check_json
 from behest_lab.records._wire import format_timestamp, format_timestamp_sql, parse_timestamp, utcnow, uuid7
 from behest_lab.records.duration import LongDuration
@@ -34,6 +34,7 @@ from behest_lab.records.session import (
 
 __all__ = [
     "MAX_JSON_DEPTH",
+    "STORED",
     "Artifact",
     "BehestRecord",
     "CacheControl",

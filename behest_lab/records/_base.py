@@ -6,7 +6,8 @@ import base64
 import binascii
 import math
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, ClassVar, Self
+from types import MappingProxyType
+from typing import Annotated, Any, ClassVar, Final, Self
 
 import numpy as np
 from pydantic import (
@@ -39,8 +40,22 @@ U64_MAX = 2**64 - 1
 U64 = Annotated[int, Field(strict=True, ge=0, le=U64_MAX)]
 
 
+#: Validation context for values a behest_lab store reads back (``Model.model_validate(values, context=STORED)``).
+#: They passed every rule of these types when they were written, so the walks that only re-prove what writing
+#: proved (free-form JSON and text against what serde_json accepts, ``_checks``) are skipped; types, shapes and
+#: cross-field rules are still validated, so a damaged stored value still fails by name.
+STORED: Final = MappingProxyType({"stored": True})
+
+
+def _is_stored(info: ValidationInfo) -> bool:
+    context = info.context
+    return context is not None and context.get("stored") is True
+
+
 def _timestamp(value: Any) -> Instant:
     # chrono's serde reads only RFC 3339 strings; a number (Unix seconds to pydantic) is refused
+    if type(value) is Instant and value.tzinfo is UTC:
+        return value  # already what this type makes (stores read timestamps back this way)
     if isinstance(value, str):
         return parse_timestamp(value)
     if isinstance(value, datetime):
@@ -151,12 +166,21 @@ Vector = Annotated[list[float], BeforeValidator(_vector)]
 #: ``f32`` scalar (similarity scores).
 F32 = Annotated[float, BeforeValidator(_f32)]
 
+
+def _json(value: Any, info: ValidationInfo) -> Any:
+    return value if _is_stored(info) else check_json(value)
+
+
+def _text(value: str, info: ValidationInfo) -> str:
+    return value if _is_stored(info) else check_text(value)
+
+
 #: Free-form JSON (``serde_json::Value``): finite numbers, Unicode text, at most ``MAX_JSON_DEPTH`` levels deep
-#: (``_checks`` says why); anything else is refused by name.
-Json = Annotated[JsonValue, BeforeValidator(check_json)]
+#: (``_checks`` says why); anything else is refused by name (values read back from a store: see ``STORED``).
+Json = Annotated[JsonValue, BeforeValidator(_json)]
 
 #: Text (a Rust ``String``): any Unicode characters, NUL included; a lone surrogate is refused.
-Text = Annotated[str, AfterValidator(check_text)]
+Text = Annotated[str, AfterValidator(_text)]
 
 
 # --- base model ----------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ValidationError
 
 from behest_lab.errors import DataCorruptionError
+from behest_lab.records import STORED
 from behest_lab.records.instant import Instant, nanosecond_of
 
 Row = Mapping[str, Any]
@@ -36,6 +37,7 @@ _STR = pa.string()
 _TS = pa.timestamp("us", tz="UTC")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
+_ZERO = timedelta(0)
 # a UUID's 32 hex digits go to these slices of its 36-character text; the four gaps are dashes
 _UUID_GROUPS = ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))
 _UUID_MAX_ROWS = (2**31 - 1) // 36  # int32 string offsets
@@ -146,6 +148,18 @@ def _instant_reader(name: str, where: str) -> Reader:
         value = row[name]
         if not isinstance(value, datetime):
             return value
+        if value.utcoffset() == _ZERO:  # DuckDB's UTC: the record's own UTC Instant, made once
+            return Instant(
+                value.year,
+                value.month,
+                value.day,
+                value.hour,
+                value.minute,
+                value.second,
+                value.microsecond,
+                UTC,
+                nanosecond=row.get(ns) or 0,
+            )
         return Instant.from_datetime(value, row.get(ns) or 0)
 
     return read
@@ -412,6 +426,9 @@ def arrow_batch(spec: TableSpec, records: list[Any], given: Mapping[str, Sequenc
 def record_from_row(spec: TableSpec, row: Row, **given: Any) -> Any:
     """The record of a stored row (a dict of column values, as DuckDB or Arrow give them).
 
+    The row is validated as a stored value (``behest_lab.records.STORED``): types, shapes and cross-field rules
+    are checked, the walks that only repeat what writing checked are not.
+
     Raises:
         DataCorruptionError: A value does not make a valid record (named ``table.field``).
     """
@@ -420,7 +437,7 @@ def record_from_row(spec: TableSpec, row: Row, **given: Any) -> Any:
     try:
         values = {name: read(row) for name, read in spec.readers}
         values.update(given)
-        return spec.record(**values)
+        return spec.record.model_validate(values, context=STORED)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(x) for x in err["loc"])

@@ -307,7 +307,7 @@ class Store(ABC):
         Raises:
             duckdb.Error: the query does not parse, bind or run (as ``sql`` raises it).
         """
-        return self._consistent_read(lambda: self.sql(query, params).pl(), query)
+        return self._consistent_read(lambda: self.sql(query, params).pl(), query, query)
 
     def temp_table(self, query: str, params: Sequence[Any] | None = None) -> TempTable:
         """Keep the rows of a read-only ``query`` in a temporary table of this store object (one consistent read).
@@ -319,8 +319,9 @@ class Store(ABC):
         Raises:
             duckdb.Error: the query does not parse, bind or run.
         """
-        name = f"behest_temp_{uuid.uuid4().hex}"
-        self._consistent_read(lambda: self._statement(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}", params), query)
+        name = f"{TEMP_PREFIXES[0]}{uuid.uuid4().hex}"
+        create = f"CREATE OR REPLACE TEMP TABLE {name} AS {query}"
+        self._consistent_read(lambda: self._statement(create, params), query, query)
         return TempTable(self, name)
 
     def session_scope(self, session_ids: Sequence[UUID | str]) -> SessionScope:
@@ -334,10 +335,11 @@ class Store(ABC):
         """
         return SessionScope(self, session_ids)
 
-    def _consistent_read(self, run: Callable[[], T], what: str) -> T:
+    def _consistent_read(self, run: Callable[[], T], what: str, query: str | None = None) -> T:
         """``run()``, a read through ``sql``, as one consistent read of the store (backends that need more override it).
 
-        ``what`` describes it in errors.
+        ``what`` describes it in errors; ``query`` is the one SELECT ``run`` executes, when it is one (a backend
+        may read it to skip its guard for a query of ``temp_table`` and ``session_scope`` rows only).
         """
         return run()
 
@@ -411,6 +413,9 @@ class TempTable:
         return f"<TempTable {self.name}{' dropped' if self._dropped else ''}>"
 
 
+TEMP_PREFIXES = ("behest_temp_", "behest_scope_")
+"""How the names of ``temp_table`` and ``session_scope`` tables begin (rows already read, local to the object)."""
+
 SCOPED_TABLES = ("sessions", "messages", "tool_executions", "usage_records")
 """The tables a ``SessionScope`` holds the sessions' rows of."""
 
@@ -449,7 +454,7 @@ class SessionScope:
             if len(ids) == 1
             else "IN (SELECT unnest(CAST([" + ", ".join(f"'{i}'" for i in ids) + "] AS UUID[])))"
         )
-        base = f"behest_scope_{uuid.uuid4().hex}"
+        base = f"{TEMP_PREFIXES[1]}{uuid.uuid4().hex}"
         self._names = {t: f"{base}_{t}" for t in SCOPED_TABLES}
         self._made: list[str] = []
 

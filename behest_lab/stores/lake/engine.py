@@ -51,7 +51,7 @@ from behest_lab.stores.lake.instances import load_extensions as load_extensions
 from behest_lab.stores.lake.instances import shared_instance as shared_instance
 from behest_lab.stores.lake.instances import small_instance as small_instance
 from behest_lab.stores.lake.locking import WriterLock
-from behest_lab.stores.lake.reads import consistent
+from behest_lab.stores.lake.reads import LastSeen, consistent
 from behest_lab.stores.lake.retry import ATTACH_RETRYABLE, CONTENTION, FLUSH_RETRY, RETRYABLE, VAGUE_ATTEMPTS
 from behest_lab.stores.lake.retry import RetryPolicy as RetryPolicy
 from behest_lab.stores.lake.secrets import HeldSecrets
@@ -143,6 +143,8 @@ class Engine:
         # Session ids known to exist in snapshot ``_known_at`` (see ``known_sessions``).
         self._known: set[str] = set()
         self._known_at: int | None = None
+        #: the newest snapshot id a read through this engine has seen (``reads.LastSeen``)
+        self.seen = LastSeen()
         self._tx_snapshot: int | None = None
         self._tx_changed = False
         self._tx_new: set[str] = set()
@@ -387,7 +389,7 @@ class Engine:
                 else f"SELECT id FROM ducklake_current_snapshot('{self.alias}')"
             )
             try:
-                return consistent(con, latest, self.meta, lambda: run(con), query[:80])
+                return consistent(con, latest, self.meta, lambda: run(con), query[:80], self.seen)
             except duckdb.Error as exc:
                 self.damaged(exc)
                 raise BackendError("ducklake", self.scrub(str(exc))) from None

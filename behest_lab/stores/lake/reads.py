@@ -13,6 +13,10 @@ anything but plain inserts, deletes and schema changes) landed in between, the q
 states and is run again. Plain commits in between are harmless: each is a new snapshot the query either saw whole
 or not at all.
 
+The snapshot before a read need not be asked for: any snapshot id seen earlier on the same engine is at or
+before it (ids only grow), and an earlier "before" only widens the range of commits checked. So each engine keeps
+the newest id it has seen (``LastSeen``) and a read that finds no commit asks the catalog once, not twice.
+
 A query planned just before such a commit can also fail outright instead of missing rows: the inlined-data table it
 was about to read has been replaced ("Failed to read inlined data ... does not exist"). That error is the same
 race seen from the other side, and the read is run again the same way.
@@ -61,7 +65,24 @@ def moves_rows(changes: str | None) -> bool:
     return not kinds <= SAFE_CHANGES
 
 
-def consistent(con: duckdb.DuckDBPyConnection, latest: str, meta: str, run: Callable[[], T], what: str) -> T:
+class LastSeen:
+    """The newest snapshot id one engine has seen (None before its first read): a safe "before" for its next read."""
+
+    __slots__ = ("id",)
+
+    def __init__(self) -> None:
+        """Nothing seen yet."""
+        self.id: int | None = None
+
+
+def consistent(
+    con: duckdb.DuckDBPyConnection,
+    latest: str,
+    meta: str,
+    run: Callable[[], T],
+    what: str,
+    seen: LastSeen | None = None,
+) -> T:
     """``run()`` (a read on ``con``) again until no commit that moves rows landed while it ran.
 
     Args:
@@ -70,12 +91,15 @@ def consistent(con: duckdb.DuckDBPyConnection, latest: str, meta: str, run: Call
         meta: the alias of the lake's catalog database on ``con``.
         run: the read; it must not change anything.
         what: the read's description for the error after ``READ_ATTEMPTS`` unlucky tries.
+        seen: the newest snapshot id seen on this connection's lake, used as the first try's "before" and
+            updated after each read (None: ask the catalog before every try).
 
     Raises:
         BackendError: a row-moving commit landed during each of ``READ_ATTEMPTS`` tries.
     """
     for attempt in range(READ_ATTEMPTS):
-        before = _scalar(con, latest)
+        known = None if seen is None or attempt else seen.id
+        before = _scalar(con, latest) if known is None else known
         try:
             result = run()
         except duckdb.CatalogException as exc:
@@ -85,6 +109,8 @@ def consistent(con: duckdb.DuckDBPyConnection, latest: str, meta: str, run: Call
             time.sleep(min(0.001 * (attempt + 1), 0.05))
             continue
         after = _scalar(con, latest)
+        if seen is not None:
+            seen.id = after
         if before == after:
             return result
         rows = con.execute(

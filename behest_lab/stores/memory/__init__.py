@@ -128,7 +128,7 @@ class MemoryStore(Store):
         """A DuckDB relation for ``query`` over a copy of the store's records (refreshed after each change)."""
         return self._connection().sql(query, params=params)
 
-    def _consistent_read(self, run: Callable[[], T], what: str) -> T:
+    def _consistent_read(self, run: Callable[[], T], what: str, query: str | None = None) -> T:
         """``run()`` under the state lock: no write lands between loading the tables and reading them."""
         with self._state.lock:
             return run()
