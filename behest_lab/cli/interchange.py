@@ -6,6 +6,7 @@
     behest-lab import jsonl PATH --store DIR [--skip-bad]
     behest-lab import claude-code PATH --store DIR [--skip-bad]   (~/.claude/projects, a project, a session)
     behest-lab import codex PATH --store DIR [--skip-bad]         (~/.codex/sessions, archived_sessions, a rollout)
+    behest-lab import atif PATH --store DIR [--skip-bad]          (ATIF trajectory.json files: a folder or one file)
     behest-lab import PATH --store DIR [--skip-bad]               (the format recognised from PATH)
     behest-lab export jsonl|sqlite|parquet --store DIR OUT
 

@@ -356,7 +356,9 @@ class Document:
         parts = _parts(result.get("content"))
         linked = self._refs(result, index)
         if linked:
-            parts.append(JsonPart(value={"type": "subagent_sessions", "session_ids": [str(s) for s in linked]}))
+            refs = result["subagent_trajectory_ref"]
+            value = {"type": "subagent_trajectory_ref", "refs": refs, "session_ids": [str(s) for s in linked]}
+            parts.append(JsonPart(value=value))
         name = ""
         for call in step.get("tool_calls") or []:
             if isinstance(call, dict) and call.get("tool_call_id") == call_id:
@@ -377,15 +379,24 @@ class Document:
         return {call_id: (content, message.id)}
 
     def _refs(self, result: dict[str, Any], index: int) -> list[UUID]:
-        """The sessions of the subagents a result refers to: embedded ones by ``trajectory_id`` (v1.7+)."""
+        """The sessions of the subagents a result refers to.
+
+        An embedded subagent (v1.7+) by its ``trajectory_id``; a ref to a file of its own that names no
+        ``trajectory_id`` by its ``session_id`` (the resolution key up to v1.6: that file's session id is its own
+        ``session_id``).
+        """
         linked = []
         for ref in result.get("subagent_trajectory_ref") or []:
-            tid = ref.get("trajectory_id") if isinstance(ref, dict) else None
+            if not isinstance(ref, dict):
+                continue
+            tid, sid_text = ref.get("trajectory_id"), ref.get("session_id")
             if isinstance(tid, str) and tid in self.children:
                 sid, _ = self.children[tid]
                 step_id = self.doc["steps"][index].get("step_id")
                 self.children[tid] = (sid, step_id if isinstance(step_id, int) else index + 1)
                 linked.append(sid)
+            elif tid is None and isinstance(sid_text, str) and sid_text and ref.get("trajectory_path"):
+                linked.append(session_id_of(sid_text))
         return linked
 
     def _execution(

@@ -225,6 +225,10 @@ def test_tool_calls_pair_with_results_by_source_call_id(tmp_path: Path) -> None:
     assert runs["call_1"].tool_name == "bash"
     tool = [m for m in store.sessions.list_messages(UUID(V14_SID)) if m.role is MessageRole.TOOL]
     assert [(m.tool_call_id, m.tool_name) for m in tool] == [("call_1", "bash"), ("call_2", "summarize")]
+    delegated = tool[1].content[-1]
+    assert isinstance(delegated, JsonPart)
+    assert delegated.value["session_ids"] == [V14_CHILD_SID]  # v1.4: the ref names its file and session_id
+    assert delegated.value["refs"][0]["trajectory_path"] == "trajectory.summarization-1-summary.json"
     reasoning = store.sessions.list_messages(UUID(V14_SID))[2].content[-1]
     assert isinstance(reasoning, JsonPart)
     assert reasoning.value == {"type": "reasoning", "text": "Run pytest to see which test fails."}
