@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -89,18 +91,24 @@ def count_unknown(counts: LogCounts, where: str, obj: dict[str, Any]) -> None:
         counts.skipped_types[f"unknown field {where + '.' if where else ''}{key}"] += 1
 
 
-def document_key(doc: dict[str, Any], fallback: str) -> str:
+def document_key(doc: dict[str, Any]) -> str:
     """The text a trajectory's session id comes from: its ``session_id``, and its ``trajectory_id`` when both differ.
 
     ``session_id`` is run-scoped since v1.7 (a continuation or a sibling may share it); ``trajectory_id`` tells
-    documents of one run apart. ``fallback`` (the file's name) when the document has neither.
+    documents of one run apart. A document with neither (v1.7+ allows it) is named by a hash of its agent and first
+    step, which a copy or a longer rewrite of the same run keeps.
     """
     sid, tid = doc.get("session_id"), doc.get("trajectory_id")
     sid = sid if isinstance(sid, str) and sid else None
     tid = tid if isinstance(tid, str) and tid else None
     if sid and tid and tid != sid:
         return f"{sid}/{tid}"
-    return sid or tid or fallback
+    if sid or tid:
+        return str(sid or tid)
+    steps = doc.get("steps")
+    first = steps[0] if isinstance(steps, list) and steps else None
+    canonical = json.dumps({"agent": doc.get("agent"), "first_step": first}, sort_keys=True, default=str)
+    return "anonymous-" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def session_id_of(key: str) -> UUID:

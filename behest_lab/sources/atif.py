@@ -47,6 +47,7 @@ place (``unknown field steps[].x``) and passed over.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,19 +115,24 @@ class AtifSource(AgentLogSource):
         """One bundle per trajectory, and one per embedded subagent after its parent's."""
         files = self.files()
         links = self._links([f for f in files if _looks_atif(f)])
-        keys: dict[UUID, Path] = {}
+        keys: dict[UUID, tuple[Path, str]] = {}
         for file in files:
-            doc = self._load(file, on_bad)
-            if doc is None:
+            loaded = self._load(file, on_bad)
+            if loaded is None:
                 continue
+            doc, digest = loaded
             if not self._version_ok(file, doc, on_bad):
                 continue
-            key = document_key(doc, file.stem)
+            key = document_key(doc)
             sid = session_id_of(key)
-            if keys.setdefault(sid, file) != file:
+            seen = keys.setdefault(sid, (file, digest))
+            if seen[0] != file and seen[1] == digest:  # the same file copied elsewhere in the folder
+                self.counts.skipped_types["copies of a trajectory file already read"] += 1
+                continue
+            if seen[0] != file:
                 on_bad(
                     SourceError(
-                        f"trajectory {key!r} is also in {keys[sid]}: two documents of one run need distinct "
+                        f"trajectory {key!r} is also in {seen[0]}: two documents of one run need distinct "
                         "trajectory_ids",
                         source=self.kind,
                         location=str(file),
@@ -146,8 +152,8 @@ class AtifSource(AgentLogSource):
             )
             yield from document.bundles()
 
-    def _load(self, file: Path, on_bad: BadRowHandler) -> dict[str, Any] | None:
-        """The file's document when it is ATIF; None (counted or reported) otherwise."""
+    def _load(self, file: Path, on_bad: BadRowHandler) -> tuple[dict[str, Any], str] | None:
+        """The file's document and a digest of its bytes when it is ATIF; None (counted or reported) otherwise."""
         try:
             text = file.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
@@ -169,7 +175,7 @@ class AtifSource(AgentLogSource):
         if not _is_atif(doc):
             self.counts.skipped_types["JSON files that are not ATIF"] += 1
             return None
-        return dict(doc)
+        return dict(doc), hashlib.sha256(text.encode()).hexdigest()
 
     def _version_ok(self, file: Path, doc: dict[str, Any], on_bad: BadRowHandler) -> bool:
         version = str(doc["schema_version"])
@@ -202,7 +208,7 @@ class AtifSource(AgentLogSource):
                 continue
             if not _is_atif(doc):
                 continue
-            sid = session_id_of(document_key(doc, file.stem))
+            sid = session_id_of(document_key(doc))
             cont = doc.get("continued_trajectory_ref")
             if isinstance(cont, str) and cont:
                 links.setdefault(_resolve(file, cont), Link()).continues = sid

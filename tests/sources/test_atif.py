@@ -382,3 +382,22 @@ def test_the_committed_trajectories_are_the_fixtures(tmp_path: Path) -> None:
     committed = {str(p.relative_to(DATA)): p.read_bytes() for p in sorted(DATA.rglob("*.json"))}
     assert ours == committed
     assert len(committed) == 7
+
+
+def test_documents_without_ids_copies_and_conflicts(tmp_path: Path) -> None:
+    """A document with no ids is named by its content; a copy is read once; two different ones sharing ids are bad."""
+    anonymous = documents()["v1.8/trajectory.json"]
+    del anonymous["trajectory_id"]
+    other = json.loads(json.dumps(anonymous))
+    other["steps"][0]["message"] = "Translate this."
+    for name, doc in (("a/trajectory.json", anonymous), ("b/trajectory.json", other), ("c/copy.json", anonymous)):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(json.dumps(doc))
+    store = open_store(None)
+    report = _import(store, tmp_path)
+    assert sorted(s.title for s in store.sessions.list_sessions()) == ["Transcribe this.", "Translate this."]
+    assert report.skipped_types["copies of a trajectory file already read"] == 1
+    assert _import(store, tmp_path).imported == 0
+    (tmp_path / "c" / "copy.json").write_text(json.dumps(anonymous | {"notes": "edited"}))
+    with pytest.raises(SourceError, match="is also in"):
+        _import(open_store(None), tmp_path)
