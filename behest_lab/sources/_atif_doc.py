@@ -229,7 +229,7 @@ class Document:
         steps = self.doc.get("steps")
         for index, step in enumerate(steps if isinstance(steps, list) else []):
             pointer = f"{self.pointer}/steps/{index}"
-            if not isinstance(step, dict) or step.get("source") not in _ROLES:
+            if not isinstance(step, dict) or not isinstance(step.get("source"), str) or step["source"] not in _ROLES:
                 self._bad(pointer, "a step that is not an object with source system, user or agent")
                 continue
             count_unknown(self.counts, "steps[]", step)
@@ -244,7 +244,7 @@ class Document:
         session = Session(
             id=self.id,
             title=title,
-            model=self.model or self._first_step_model(),
+            model=split_model(self.model or self._first_step_model())[1],
             created_at=created,
             updated_at=last or created,
             metadata=self._metadata(),

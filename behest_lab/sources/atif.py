@@ -11,10 +11,10 @@ Mapping:
 
 * **sessions**: one per trajectory document. The id is the ``session_id`` when it is a UUID, else a UUIDv5 of it;
   when a document has a ``trajectory_id`` different from its ``session_id`` (v1.7: siblings and continuations
-  may share a ``session_id``), of both. Metadata: ``source`` (``atif``), ``schema_version``, ``session_id``,
-  ``trajectory_id``, ``agent``, ``version``, ``notes``, ``tool_names`` (from ``tool_definitions``),
-  ``final_metrics`` (the file's own totals, kept as given, never added to the steps), ``extra``, ``file``. The title
-  is the first user message.
+  may share a ``session_id``), of both; a document with neither, of a hash of its agent and first step.
+  Metadata: ``source`` (``atif``), ``schema_version``, ``session_id``, ``trajectory_id``, ``agent``, ``version``,
+  ``notes``, ``tool_names`` (from ``tool_definitions``), ``final_metrics`` (the file's own totals, kept as given,
+  never added to the steps), ``extra``, ``file``. The title is the first user message.
 * **subagents** are linked sessions (``parent_session_id``, ``subagent: true``, ``parent_step_id``): an embedded
   one (``subagent_trajectories``, resolved by ``trajectory_id``) gets the id of its parent's key and its own
   ``trajectory_id``; one in a file of its own (``subagent_trajectory_ref.trajectory_path``, relative to the
@@ -41,7 +41,8 @@ Mapping:
 Record ids are UUIDv5 of the document key and the step's position, so importing the same files again adds nothing.
 A file that stops mid-document (still being written) is left for the next import and counted as ``incomplete``;
 a file that is not valid JSON otherwise, a step without a known ``source``, or an ATIF major version other than 1
-is bad (``SourceError`` with the file and line or JSON pointer). Keys ATIF v1.8 does not define are counted per
+is bad (``SourceError`` with the file and line or JSON pointer), and so are two differing documents with the same
+ids (an identical copy is read once). Keys ATIF v1.8 does not define are counted per
 place (``unknown field steps[].x``) and passed over.
 """
 
