@@ -444,6 +444,9 @@ class Document:
         cached = min(_int(metrics.get("cached_tokens")), prompt)
         extra: dict[str, Any] = metrics["extra"] if isinstance(metrics.get("extra"), dict) else {}
         writes = next((_int(extra[k]) for k in CACHE_WRITE_KEYS if k in extra), 0)
+        raw_input = extra.get("input_tokens")
+        if isinstance(raw_input, int) and writes and prompt == raw_input + cached + writes:
+            prompt -= writes  # Anthropic's own input_tokens in extra show the writes were counted inside the prompt
         if not (prompt or completion or writes):
             return
         name = step.get("model_name") if isinstance(step.get("model_name"), str) else self.model

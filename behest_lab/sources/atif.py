@@ -31,12 +31,14 @@ Mapping:
 * **usage**: ONE record per ``agent`` step with ``metrics`` (with ``llm_call_count > 1`` (v1.7) the step's metrics
   are already the sum of those calls). ``prompt_tokens`` INCLUDE ``cached_tokens`` (the RFC, since v1.2); a cache
   write is ``metrics.extra.cache_creation_input_tokens`` and is NOT inside ``prompt_tokens`` (Harbor's own
-  converters put the Anthropic usage beside it that way). Records are written in the convention of their model
-  (``behest_lab.pricing.token_style``): Anthropic-style input = prompt - cached with ``cache_read_input_tokens`` =
-  cached; otherwise input = prompt + cache writes with ``cached_input_tokens`` = cached; so every convention gives
-  uncached = prompt - cached. The provider is the model name's prefix (``anthropic/claude-...``) or the one
-  genai-prices knows the model by. Not counted: steps marked ``is_copied_context`` (v1.5; they were counted in the
-  trajectory they were copied from), ``final_metrics`` (a total of the steps), token id arrays and logprobs.
+  converters put the Anthropic usage beside it that way; when ``metrics.extra`` also keeps Anthropic's own
+  ``input_tokens`` and they show the writes inside ``prompt_tokens``, they are taken out of it). Records are
+  written in the convention of their model (``behest_lab.pricing.token_style``): Anthropic-style input = prompt -
+  cached with ``cache_read_input_tokens`` = cached; otherwise input = prompt + cache writes with
+  ``cached_input_tokens`` = cached; so every convention gives uncached = prompt - cached. The provider is the model
+  name's prefix (``anthropic/claude-...``) or the one genai-prices knows the model by. Not counted: steps marked
+  ``is_copied_context`` (v1.5; they were counted in the trajectory they were copied from), ``final_metrics`` (a
+  total of the steps), token id arrays and logprobs.
 
 Record ids are UUIDv5 of the document key and the step's position, so importing the same files again adds nothing.
 A file that stops mid-document (still being written) is left for the next import and counted as ``incomplete``;

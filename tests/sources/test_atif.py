@@ -401,3 +401,21 @@ def test_documents_without_ids_copies_and_conflicts(tmp_path: Path) -> None:
     (tmp_path / "c" / "copy.json").write_text(json.dumps(anonymous | {"notes": "edited"}))
     with pytest.raises(SourceError, match="is also in"):
         _import(open_store(None), tmp_path)
+
+
+def test_cache_writes_counted_inside_prompt_tokens_are_not_added_twice(tmp_path: Path) -> None:
+    """When metrics.extra keeps Anthropic's own input_tokens and they show the writes inside prompt_tokens."""
+    doc = documents()["v1.5/trajectory.json"]
+    step = doc["steps"][2]
+    inside = dict(step["metrics"], prompt_tokens=6 + 5200 + 340)
+    inside["extra"] = dict(inside["extra"], input_tokens=6)
+    doc["steps"][2] = dict(step, metrics=inside)
+    path = tmp_path / "trajectory.json"
+    path.write_text(json.dumps(doc))
+    store = open_store(None)
+    _import(store, path)
+    rows = store.sql(
+        "SELECT input_tokens, cache_read_input_tokens, cache_creation_input_tokens, total_tokens FROM usage_records "
+        "ORDER BY created_at"
+    ).fetchall()
+    assert rows[1] == (6, 5200, 340, 6 + 5200 + 340 + 80)
