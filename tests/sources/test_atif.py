@@ -419,3 +419,16 @@ def test_cache_writes_counted_inside_prompt_tokens_are_not_added_twice(tmp_path:
         "ORDER BY created_at"
     ).fetchall()
     assert rows[1] == (6, 5200, 340, 6 + 5200 + 340 + 80)
+
+
+def test_a_newer_minor_version_is_read_and_counted_and_the_bar_counts_root_files(tmp_path: Path) -> None:
+    """ATIF-v1.9 is read as v1.8 (1.x only adds optional fields) and named in the report; subagent files add no tick."""
+    doc = documents()["v1.8/trajectory.json"] | {"schema_version": "ATIF-v1.9"}
+    path = tmp_path / "trajectory.json"
+    path.write_text(json.dumps(doc))
+    store = open_store(None)
+    report = _import(store, path)
+    assert report.skipped_types == {"schema ATIF-v1.9 read as ATIF-v1.8": 1}
+    assert len(store.sessions.list_sessions()) == 1
+    # seven files; the v1.4 summarization file is a subagent of its trajectory.json and comes with it
+    assert AtifSource(write_trajectories(tmp_path / "all")).count() == 6
