@@ -6,6 +6,7 @@
     behest-lab import jsonl PATH --store DIR [--skip-bad]
     behest-lab import claude-code PATH --store DIR [--skip-bad]   (~/.claude/projects, a project, a session)
     behest-lab import codex PATH --store DIR [--skip-bad]         (~/.codex/sessions, archived_sessions, a rollout)
+    behest-lab import openai-agents PATH --store DIR [--skip-bad] (an Agents SDK session database, or a folder)
     behest-lab import PATH --store DIR [--skip-bad]               (the format recognised from PATH)
     behest-lab export jsonl|sqlite|parquet --store DIR OUT
 
@@ -25,7 +26,11 @@ from behest_lab.cli import add_store_option, open_existing_store, open_store_fol
 from behest_lab.errors import InterchangeError
 
 _IMPORTERS = ("behest-sqlite", "jsonl")
-_AGENT_LOGS = (("claude-code", "Claude Code's session logs (a folder or file)"), ("codex", "Codex CLI's rollouts"))
+_AGENT_LOGS = (
+    ("claude-code", "Claude Code's session logs (a folder or file)"),
+    ("codex", "Codex CLI's rollouts"),
+    ("openai-agents", "OpenAI Agents SDK session databases (SQLiteSession, AdvancedSQLiteSession)"),
+)
 #: The subcommand ``behest-lab import PATH`` runs (``import_argv`` inserts it).
 AUTO = "auto"
 

@@ -354,6 +354,7 @@ def _ids(store: Store, table: str) -> set[str]:
 READERS = {
     "claude-code": "behest_lab.sources.claude_code:ClaudeCodeSource",
     "codex": "behest_lab.sources.codex:CodexSource",
+    "openai-agents": "behest_lab.sources.openai_agents:OpenAIAgentsSource",
 }
 
 
