@@ -76,7 +76,16 @@ class Layout:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    """A connection that only reads, opened read-write when the file allows it.
+
+    The SDK keeps its databases in WAL mode; a read-only connection to one leaves ``-wal`` and ``-shm`` files
+    beside it, which the last read-write connection removes when it closes. The reader never writes.
+    """
+    uri = path.resolve().as_uri()
+    try:
+        return sqlite3.connect(f"{uri}?mode=rw", uri=True)
+    except sqlite3.OperationalError:
+        return sqlite3.connect(f"{uri}?mode=ro", uri=True)
 
 
 def _columns(con: sqlite3.Connection, table: str) -> set[str]:

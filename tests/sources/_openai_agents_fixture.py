@@ -304,5 +304,5 @@ def write_databases(root: Path) -> Path:
 
 def dump(path: Path) -> list[str]:
     """The database's schema and rows as SQL text (the same for the same contents, whatever SQLite wrote it)."""
-    with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as con:
+    with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True)) as con:  # closing it leaves no -wal
         return list(con.iterdump())

@@ -362,3 +362,6 @@ def test_the_committed_databases_are_the_fixtures(tmp_path: Path) -> None:
     write_databases(tmp_path)
     for name in ("advanced.db", "plain.db"):
         assert dump(DATA / name) == dump(tmp_path / name)
+    # reading the databases (in WAL mode, as the SDK keeps them) leaves nothing beside them
+    import_agent_logs(OpenAIAgentsSource(DATA), open_store(None), progress=False)
+    assert sorted(p.name for p in DATA.iterdir()) == ["README.md", "advanced.db", "plain.db"]
