@@ -45,6 +45,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -139,7 +140,8 @@ class OpenAIAgentsSource(AgentLogSource):
         """Whether ``path`` is (or, a folder, holds) a database with the SDK's messages table."""
         if path.is_file():
             return layout(path) is not None
-        return any(layout(f) is not None for f in _candidates(path)[:20])
+        found = (p for p in path.rglob("*") if p.suffix.lower() in _SUFFIXES and p.is_file())
+        return any(layout(f) is not None for f in islice(found, 20))
 
     def files(self) -> list[tuple[Path, Layout]]:
         """The databases with their tables, sorted by path."""
