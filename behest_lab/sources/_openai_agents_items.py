@@ -25,7 +25,8 @@
 Duplicates follow the SDK's own rule (``deduplicate_input_items_preferring_latest``): items without a role that
 carry the same ``type`` and ``id`` (or, without an id, the same ``call_id``) are one item, the latest kept. The id
 ``__fake_id__`` that the SDK gives every item of a Chat Completions model identifies nothing and is not a key.
-Other item types are counted in the report (``item/<type>``) and left out.
+Other item types are counted in the report (``item/<type>``) and left out, as are the envelopes an
+``EncryptedSession`` stores (``{"__enc__": 1, "kid", "v", "payload"}``: without its key there is nothing to read).
 """
 
 from __future__ import annotations
@@ -160,7 +161,9 @@ class Conversation:
         item = row.item
         kind = item.get("type")
         role = item.get("role")
-        if role is not None and kind in (None, "message"):
+        if item.get("__enc__") == 1 and "payload" in item:
+            self.counts.skipped_types["item/encrypted (EncryptedSession)"] += 1
+        elif role is not None and kind in (None, "message"):
             self._message(row, role)
         elif kind == "reasoning":
             value = {"type": "reasoning", "summary": [_block_text(s) for s in _list(item.get("summary"))]}

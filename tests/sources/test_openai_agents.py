@@ -188,6 +188,22 @@ def test_placeholder_ids_of_chat_completions_models_are_not_duplicates(tmp_path:
     assert report.skipped_types == {"item/item_reference": 1}
 
 
+def test_encrypted_session_envelopes_are_counted_not_read(tmp_path: Path) -> None:
+    """``EncryptedSession`` stores envelopes: each is skipped and counted, the readable items still imported."""
+    db = write_plain(tmp_path / "plain.db")
+    envelope = {"__enc__": 1, "v": 1, "kid": "hkdf-2025-10", "payload": "Z0FBQUFBQm5YMmMw"}
+    with closing(sqlite3.connect(db)) as con:
+        con.execute(
+            "INSERT INTO agent_messages (session_id, message_data, created_at) VALUES ('user_123', ?, ?)",
+            [json.dumps(envelope), "2025-10-07 08:02:00"],
+        )
+        con.commit()
+    store = open_store(None)
+    report = _import(store, db)
+    assert report.skipped_types["item/encrypted (EncryptedSession)"] == 1
+    assert len(store.sessions.list_messages(_sid(db, "user_123"))) == 8
+
+
 def test_compaction_item_hosted_call_and_a_rewritten_history(tmp_path: Path) -> None:
     """A compaction item is a compaction pair; a hosted web search is a call whose item holds its outcome."""
     db = write_plain(tmp_path / "plain.db")
