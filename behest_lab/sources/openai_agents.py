@@ -23,9 +23,10 @@ the reader finds them by their columns, preferring the default names):
   input_tokens_details, output_tokens_details, created_at)``: the usage of one run (``store_run_usage``), summed
   over its ``requests`` model calls. Each row is ONE usage record, of the branch's session, pointing at the turn's
   last message. The counters are OpenAI's: ``input_tokens`` INCLUDES ``input_tokens_details.cached_tokens``
-  (kept as behest_lab's ``cached_input_tokens``, so the cost prices input - cached at the input rate and cached at
-  the cache-read rate), ``output_tokens`` includes ``output_tokens_details.reasoning_tokens``. A turn stored again
-  replaces its row (``INSERT OR REPLACE``), and its record is replaced by id on the next import.
+  (kept as behest_lab's ``cached_input_tokens``) and ``input_tokens_details.cache_write_tokens`` (newer ``openai``
+  libraries; kept as ``cache_creation_input_tokens``), so the cost prices input - cached - written at the input
+  rate and each cache count at its own rate; ``output_tokens`` includes ``output_tokens_details.reasoning_tokens``.
+  A turn stored again replaces its row (``INSERT OR REPLACE``), and its record is replaced by id on the next import.
 
 The databases do not record the model: usage records have the model given as ``OpenAIAgentsSource(path,
 model=...)`` (empty otherwise, so costs stay unpriced) and the provider ``openai``. Plain ``SQLiteSession``
@@ -370,7 +371,7 @@ class _Session:
                 last[turn] = message
         records = []
         for row_id, name, turn, inp, out, total, details, created in rows:
-            cached = _cached(details)
+            cached, written = _cache_counts(details)
             inp, out = _count(inp), _count(out)
             record = UsageRecord(
                 id=derived_id("openai-agents", self.key, self.sid, "usage", name, str(turn)),
@@ -383,6 +384,7 @@ class _Session:
                 total_tokens=_count(total) or inp + out,
                 created_at=parse_time(created) or _EPOCH,
                 cached_input_tokens=cached,
+                cache_creation_input_tokens=written,
             )
             records.append((record, int(row_id)))
         return records
@@ -392,13 +394,20 @@ def _count(value: Any) -> int:
     return value if isinstance(value, int) and value >= 0 else 0
 
 
-def _cached(details: Any) -> int:
-    """``cached_tokens`` of a turn's ``input_tokens_details`` JSON (0 when absent)."""
+def _cache_counts(details: Any) -> tuple[int, int | None]:
+    """``cached_tokens`` and ``cache_write_tokens`` of a turn's ``input_tokens_details`` JSON.
+
+    Cached tokens count 0 when absent; cache writes are None when the row predates them (older ``openai``
+    libraries have no ``cache_write_tokens``).
+    """
     try:
         value = json.loads(details) if isinstance(details, str) else details
     except ValueError:
-        return 0
-    return _count(value.get("cached_tokens")) if isinstance(value, dict) else 0
+        return 0, None
+    if not isinstance(value, dict):
+        return 0, None
+    written = value.get("cache_write_tokens")
+    return _count(value.get("cached_tokens")), _count(written) if written is not None else None
 
 
 __all__ = ["MAIN", "Layout", "OpenAIAgentsSource", "layout"]

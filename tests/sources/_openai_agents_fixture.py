@@ -33,15 +33,15 @@ from typing import Any
 ADVANCED = "support-7f3a"
 BRANCH = "fr"
 MODEL = "gpt-4.1"
-#: USD per million tokens for the cost test: input, cached input, output.
-RATES = (Decimal(2), Decimal("0.5"), Decimal(8))
-#: turn_usage rows, by hand: (branch, turn, requests, input incl. cached, cached, output incl. reasoning,
-#: reasoning, total).
-TURNS = [
-    ("main", 1, 2, 2400, 1280, 310, 192, 2710),
-    ("main", 2, 1, 1500, 0, 40, 0, 1540),
-    ("main", 3, 1, 1620, 1408, 35, 0, 1655),
-    (BRANCH, 3, 1, 1630, 1408, 48, 0, 1678),
+#: USD per million tokens for the cost test: input, cached input, output, cache write.
+RATES = (Decimal(2), Decimal("0.5"), Decimal(8), Decimal("2.5"))
+#: turn_usage rows, by hand: (branch, turn, requests, input incl. cache reads and writes, cache reads, cache writes
+#: (None: a row written with an ``openai`` library before cache writes), output incl. reasoning, reasoning, total).
+TURNS: list[tuple[str, int, int, int, int, int | None, int, int, int]] = [
+    ("main", 1, 2, 2400, 1280, 1024, 310, 192, 2710),
+    ("main", 2, 1, 1500, 0, None, 40, 0, 1540),
+    ("main", 3, 1, 1620, 1408, 0, 35, 0, 1655),
+    (BRANCH, 3, 1, 1630, 1408, 128, 48, 0, 1678),
 ]
 
 SESSIONS_DDL = """
@@ -230,6 +230,13 @@ def _structure(rows: list[tuple[int, str, int, int, int]]) -> list[tuple[Any, ..
     return out
 
 
+def _details(cached: int, written: int | None) -> dict[str, Any]:
+    """``input_tokens_details.__dict__`` as ``store_run_usage`` dumps it (cache writes only in newer libraries)."""
+    if written is None:
+        return {"cached_tokens": cached}
+    return {"cache_write_tokens": written, "cached_tokens": cached, "cache_write_tokens_details": None}
+
+
 def write_advanced(path: Path) -> Path:
     """Write ``advanced.db`` at ``path`` and return it."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -264,11 +271,11 @@ def write_advanced(path: Path) -> Path:
                     inp,
                     out,
                     total,
-                    json.dumps({"cached_tokens": cached}),
+                    json.dumps(_details(cached, written)),
                     json.dumps({"reasoning_tokens": reasoning}),
                     f"2025-10-06 {ends[(branch, turn)]}",
                 )
-                for branch, turn, requests, inp, cached, out, reasoning, total in TURNS
+                for branch, turn, requests, inp, cached, written, out, reasoning, total in TURNS
             ],
         )
         con.commit()

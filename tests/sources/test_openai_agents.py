@@ -108,17 +108,19 @@ def test_branches_are_linked_sessions_and_shared_items_count_once(tmp_path: Path
 
 
 def test_turn_usage_is_one_record_per_turn_and_cost_matches_a_hand_count(tmp_path: Path) -> None:
-    """Each turn_usage row is one record of its branch's session; cached tokens stay inside input and price once."""
+    """Each turn_usage row is one record of its branch's session; cache reads and writes stay inside input."""
     db = write_advanced(tmp_path / "advanced.db")
     store = open_store(None)
     _import(store, db)
     hand = (
         sum(t[3] for t in TURNS),
         sum(t[4] for t in TURNS),
-        sum(t[5] for t in TURNS),
-        sum(t[7] for t in TURNS),
+        sum(t[6] for t in TURNS),
+        sum(t[8] for t in TURNS),
     )
     assert _totals(store) == hand == (7150, 4096, 433, 7583)
+    writes = store.sql("SELECT cache_creation_input_tokens FROM usage_records ORDER BY created_at").fetchall()
+    assert writes == [(1024,), (None,), (0,), (128,)]  # None: a row from before the openai library counted writes
     per_session = dict(store.sql("SELECT session_id, sum(output_tokens) FROM usage_records GROUP BY 1").fetchall())
     assert {str(k): int(v) for k, v in per_session.items()} == {
         str(_sid(db, ADVANCED)): 310 + 40 + 35,
@@ -129,15 +131,18 @@ def test_turn_usage_is_one_record_per_turn_and_cost_matches_a_hand_count(tmp_pat
     first = store.sql("SELECT CAST(message_id AS VARCHAR) FROM usage_records WHERE output_tokens = 310").fetchone()
     assert first == (str(answer),)
 
-    inp, cached, out = RATES
-    price = Price(MODEL, input=inp, output=out, cache_read=cached, provider="openai")
+    inp, cached, out, write = RATES
+    price = Price(MODEL, input=inp, output=out, cache_read=cached, cache_write=write, provider="openai")
     cost = analytics.costs(store, by="model", prices=[price], exact=True)
     expected = sum(
-        (Decimal(t[3] - t[4]) * inp + Decimal(t[4]) * cached + Decimal(t[5]) * out) / Decimal(1_000_000) for t in TURNS
+        (Decimal(i - c - (w or 0)) * inp + Decimal(c) * cached + Decimal(w or 0) * write + Decimal(o) * out)
+        / Decimal(1_000_000)
+        for _, _, _, i, c, w, o, _, _ in TURNS
     )
     assert cost["cost"].to_list() == [expected]
-    assert cost["cache_read_tokens"].to_list() == [hand[1]]
-    assert cost["uncached_input_tokens"].to_list() == [hand[0] - hand[1]]
+    assert cost["cache_read_tokens"].to_list() == [4096]
+    assert cost["cache_write_tokens"].to_list() == [1024 + 128]
+    assert cost["uncached_input_tokens"].to_list() == [7150 - 4096 - 1024 - 128]
 
 
 def test_without_a_model_the_usage_is_unpriced(tmp_path: Path) -> None:
