@@ -35,7 +35,8 @@ databases record no usage at all.
 Record ids derive from the database's resolved path, the session id and the row ids (session ids such as
 ``user_123`` are not unique across databases), so importing the same file again adds nothing and a grown file adds
 its new rows; rows the SDK deleted since (``pop_item``, ``clear_session``, a compaction rewriting the history)
-stay in the store. An item that is not JSON is a bad row (``SourceError`` naming the file, table and row id).
+stay in the store (``behest_lab.sync(..., mirror_deletes=True)`` with this reader as the source removes them).
+An item that is not JSON is a bad row (``SourceError`` naming the file, table and row id).
 """
 
 from __future__ import annotations

@@ -386,3 +386,27 @@ def test_the_committed_databases_are_the_fixtures(tmp_path: Path) -> None:
     # reading the databases (in WAL mode, as the SDK keeps them) leaves nothing beside them
     import_agent_logs(OpenAIAgentsSource(DATA), open_store(None), progress=False)
     assert sorted(p.name for p in DATA.iterdir()) == ["README.md", "advanced.db", "plain.db"]
+
+
+def test_sync_finds_nothing_new_the_second_time_and_mirrors_the_rows_the_sdk_deleted(tmp_path: Path) -> None:
+    """``behest_lab.sync`` on the folder picks this reader; with ``mirror_deletes`` a popped item leaves the store."""
+    from behest_lab import sync
+    from behest_lab.sources import open_source
+
+    root = write_databases(tmp_path / "agents")
+    store = open_store(None)
+    source = open_source(str(root))
+    try:
+        assert isinstance(source, OpenAIAgentsSource)
+        first = sync(source, store)
+        again = sync(source, store)
+        with closing(sqlite3.connect(root / "plain.db")) as con:  # what SQLiteSession.pop_item does
+            con.execute("DELETE FROM agent_messages WHERE id = 17")
+            con.commit()
+        popped = sync(source, store, mirror_deletes=True)
+    finally:
+        source.close()
+    assert sum(first.new.values()) == 4 + 27 + 6 + 4
+    assert sum(again.new.values()) == sum(again.updated.values()) == 0
+    assert {k: v for k, v in popped.deleted.items() if v} == {"messages": 1}
+    assert len(store.sessions.list_messages(_sid(root / "plain.db", "user_123"))) == 7
