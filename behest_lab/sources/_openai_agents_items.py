@@ -22,6 +22,9 @@
 * ``compaction`` (written by ``OpenAIResponsesCompactionSession``): a compaction pair, a user message marking it
   (``is_compaction``) and the summary (``is_summary``) holding the item as a JSON part (its content is encrypted).
 
+Items made by a Chat Completions model (``OpenAIChatCompletionsModel``, LiteLLM, any-llm) carry
+``provider_data.model``: the model that wrote them (``row_model``), which names the model of the turn's usage.
+
 Duplicates follow the SDK's own rule (``deduplicate_input_items_preferring_latest``): items without a role that
 carry the same ``type`` and ``id`` (or, without an id, the same ``call_id``) are one item, the latest kept. The id
 ``__fake_id__`` that the SDK gives every item of a Chat Completions model identifies nothing and is not a key.
@@ -152,6 +155,8 @@ class Conversation:
     provenance: list[Provenance] = field(default_factory=list)
     #: Row id -> the last message made from it (usage records point at a turn's last message).
     row_message: dict[int, UUID] = field(default_factory=dict)
+    #: Row id -> the model its item names in ``provider_data`` (items of Chat Completions / LiteLLM models).
+    row_model: dict[int, str] = field(default_factory=dict)
     title: str = ""
     _calls: dict[str, _Call] = field(default_factory=dict)
     _answered: set[str] = field(default_factory=set)
@@ -161,6 +166,9 @@ class Conversation:
         item = row.item
         kind = item.get("type")
         role = item.get("role")
+        provider_data = item.get("provider_data")
+        if isinstance(provider_data, dict) and isinstance(provider_data.get("model"), str) and provider_data["model"]:
+            self.row_model[row.id] = provider_data["model"]
         if item.get("__enc__") == 1 and "payload" in item:
             self.counts.skipped_types["item/encrypted (EncryptedSession)"] += 1
         elif role is not None and kind in (None, "message"):

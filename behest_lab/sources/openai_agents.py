@@ -28,8 +28,13 @@ the reader finds them by their columns, preferring the default names):
   rate and each cache count at its own rate; ``output_tokens`` includes ``output_tokens_details.reasoning_tokens``.
   A turn stored again replaces its row (``INSERT OR REPLACE``), and its record is replaced by id on the next import.
 
-The databases do not record the model: usage records have the model given as ``OpenAIAgentsSource(path,
-model=...)`` (empty otherwise, so costs stay unpriced) and the provider ``openai``. Plain ``SQLiteSession``
+The model: items written by a Chat Completions model (``OpenAIChatCompletionsModel``, LiteLLM, any-llm) carry
+``provider_data.model``, which names the usage of their turn (LiteLLM's ``provider/model`` split into provider and
+model) and the session's model. Items of the Responses API name none: their usage has the model given as
+``OpenAIAgentsSource(path, model=...)`` (empty otherwise, so costs stay unpriced) and the provider ``openai``.
+The SDK's counts are OpenAI's, inclusive; for a Claude model they are stored as Anthropic reports them
+(``input_tokens`` without the cache reads and writes, which go to ``cache_read_input_tokens`` and
+``cache_creation_input_tokens``), the convention behest_lab's costs read Claude usage in. Plain ``SQLiteSession``
 databases record no usage at all.
 
 Record ids derive from the database's resolved path, the session id and the row ids (session ids such as
@@ -303,10 +308,11 @@ class _Session:
                 title = conv.title or f"{main_title} [{branch.name}]"
                 metadata.update(self._parent(branch, owner))
             times = [r.at for r in own]
+            named = [conv.row_model[r.id] for r in own if r.id in conv.row_model]
             session = Session(
                 id=sid,
                 title=title,
-                model=self.source.model,
+                model=_split(named[0], self.source.provider)[1] if named else self.source.model,
                 created_at=created if is_main else min(times, default=created),
                 updated_at=updated if is_main else max(times, default=updated),
                 metadata=metadata,
@@ -365,30 +371,53 @@ class _Session:
         self, sid: UUID, branch: _Branch, conv: Conversation, rows: list[tuple[Any, ...]]
     ) -> list[tuple[UsageRecord, int]]:
         last: dict[int, UUID] = {}
+        models: dict[int, str] = {}
         roles = {m.id: m.role for m in conv.messages}
         for row_id, turn, _ in branch.rows:
             message = conv.row_message.get(row_id) or self._rid("message", row_id)
             if turn not in last or roles.get(message) is MessageRole.ASSISTANT:
                 last[turn] = message
+            if row_id in conv.row_model:
+                models[turn] = conv.row_model[row_id]
         records = []
         for row_id, name, turn, inp, out, total, details, created in rows:
             cached, written = _cache_counts(details)
             inp, out = _count(inp), _count(out)
+            named = models.get(int(turn or 0))
+            default = (self.source.provider, self.source.model)
+            provider, model = _split(named, self.source.provider) if named else default
             record = UsageRecord(
                 id=derived_id("openai-agents", self.key, self.sid, "usage", name, str(turn)),
                 session_id=sid,
                 message_id=last.get(int(turn or 0)) or self._rid("turn", int(row_id)),
-                provider=self.source.provider,
-                model=self.source.model,
-                input_tokens=inp,
+                provider=provider,
+                model=model,
                 output_tokens=out,
                 total_tokens=_count(total) or inp + out,
                 created_at=parse_time(created) or _EPOCH,
-                cached_input_tokens=cached,
-                cache_creation_input_tokens=written,
+                **_input_counts(model, inp, cached, written),
             )
             records.append((record, int(row_id)))
         return records
+
+
+def _split(named: str, default_provider: str) -> tuple[str, str]:
+    """``(provider, model)`` of a ``provider_data.model``: LiteLLM's ``provider/model``, else the default provider."""
+    head, sep, tail = named.partition("/")
+    return (head, tail) if sep and head and tail else (default_provider, named)
+
+
+def _input_counts(model: str, inp: int, cached: int, written: int | None) -> dict[str, int | None]:
+    """The SDK's inclusive input counts in the convention behest_lab's costs read for ``model``.
+
+    The SDK's ``Usage`` always counts as OpenAI's Responses API does: ``input_tokens`` includes the cache reads and
+    writes. behest_lab reads a Claude model's usage as Anthropic reports it (``input_tokens`` without the cache),
+    so for those the cache counts are taken out of ``input_tokens`` and kept beside it.
+    """
+    if "claude" in model.lower():
+        uncached = max(inp - cached - (written or 0), 0)
+        return {"input_tokens": uncached, "cache_read_input_tokens": cached, "cache_creation_input_tokens": written}
+    return {"input_tokens": inp, "cached_input_tokens": cached, "cache_creation_input_tokens": written}
 
 
 def _count(value: Any) -> int:

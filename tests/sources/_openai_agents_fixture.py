@@ -15,6 +15,9 @@ names, WAL journal), and the rows are what their ``add_items``, ``create_branch_
 * one item of a deleted branch ``scratch`` (``delete_branch`` removes structure and usage rows, not items);
 * ``turn_usage`` for main's turns 1-3 and ``fr``'s turn 3.
 
+``litellm.db`` (``AdvancedSQLiteSession``): ``refactor-utils``, run on ``LitellmModel("anthropic/claude-sonnet-4-5")``:
+its items name the model in ``provider_data``, its turn usage has cache reads and writes inside ``input_tokens``.
+
 ``plain.db`` (``SQLiteSession``): ``nightly-report``, whose history an ``OpenAIResponsesCompactionSession`` rewrote
 (rows 1-3 deleted, a ``compaction`` item after the kept user message), with a hosted web search and an
 ``item_reference`` item the importer does not map; ``user_123``, run on a Chat Completions model whose items all
@@ -302,9 +305,82 @@ def write_plain(path: Path) -> Path:
     return path
 
 
+LITELLM = "refactor-utils"
+#: The model a LiteLLM run names in each item's ``provider_data`` (LiteLLM's ``provider/model``).
+CLAUDE = "anthropic/claude-sonnet-4-5"
+#: Its turn's usage: requests, input incl. cache reads and writes, cache reads, cache writes, output, total.
+CLAUDE_TURN = (2, 5200, 4096, 512, 180, 5380)
+_PROVIDER_DATA = {"model": CLAUDE, "response_id": "chatcmpl-7f2c"}
+
+#: litellm.db's agent_messages rows (session LITELLM): (id, created_at, item).
+LITELLM_ITEMS: list[tuple[int, str, dict[str, Any]]] = [
+    (1, "2025-10-08 11:00:00", _user("Split utils.py into two modules.")),
+    (
+        2,
+        "2025-10-08 11:00:06",
+        _call("__fake_id__", "toolu_01", "read_file", {"path": "utils.py"}) | {"provider_data": _PROVIDER_DATA},
+    ),
+    (3, "2025-10-08 11:00:06", _output("toolu_01", "def parse(): ...\ndef render(): ...")),
+    (
+        4,
+        "2025-10-08 11:00:15",
+        _answer("__fake_id__", "Moved parse() to parsing.py and render() to rendering.py.")
+        | {"provider_data": _PROVIDER_DATA},
+    ),
+]
+
+
+def write_litellm(path: Path) -> Path:
+    """Write ``litellm.db`` (an ``AdvancedSQLiteSession`` run on ``LitellmModel(CLAUDE)``) and return it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    requests, inp, cached, written, out, total = CLAUDE_TURN
+    with closing(sqlite3.connect(path)) as con:
+        _create(con, advanced=True)
+        con.execute(
+            "INSERT INTO agent_sessions VALUES (?, ?, ?)", (LITELLM, "2025-10-08 11:00:00", "2025-10-08 11:00:15")
+        )
+        con.executemany(
+            "INSERT INTO agent_messages (id, session_id, message_data, created_at) VALUES (?, ?, ?, ?)",
+            [(i, LITELLM, json.dumps(item), at) for i, at, item in LITELLM_ITEMS],
+        )
+        con.executemany(
+            "INSERT INTO message_structure (session_id, message_id, branch_id, message_type, sequence_number, "
+            "user_turn_number, branch_turn_number, tool_name, created_at) VALUES (?, ?, 'main', ?, ?, 1, 1, ?, ?)",
+            [
+                (
+                    LITELLM,
+                    i,
+                    _message_type(item),
+                    i,
+                    item.get("name") if item.get("type") == "function_call" else None,
+                    at,
+                )
+                for i, at, item in LITELLM_ITEMS
+            ],
+        )
+        con.execute(
+            "INSERT INTO turn_usage (session_id, branch_id, user_turn_number, requests, input_tokens, output_tokens,"
+            " total_tokens, input_tokens_details, output_tokens_details, created_at)"
+            " VALUES (?, 'main', 1, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                LITELLM,
+                requests,
+                inp,
+                out,
+                total,
+                json.dumps(_details(cached, written)),
+                json.dumps({"reasoning_tokens": 0}),
+                "2025-10-08 11:00:15",
+            ),
+        )
+        con.commit()
+    return path
+
+
 def write_databases(root: Path) -> Path:
-    """Write both databases into ``root`` and return it."""
+    """Write the three databases into ``root`` and return it."""
     write_advanced(root / "advanced.db")
+    write_litellm(root / "litellm.db")
     write_plain(root / "plain.db")
     return root
 

@@ -24,6 +24,8 @@ from tests.sources._openai_agents_fixture import (
     ADVANCED,
     ADVANCED_ITEMS,
     BRANCH,
+    CLAUDE_TURN,
+    LITELLM,
     MODEL,
     PARIS_ERROR,
     RATES,
@@ -31,6 +33,7 @@ from tests.sources._openai_agents_fixture import (
     dump,
     write_advanced,
     write_databases,
+    write_litellm,
     write_plain,
 )
 
@@ -145,6 +148,36 @@ def test_turn_usage_is_one_record_per_turn_and_cost_matches_a_hand_count(tmp_pat
     assert cost["uncached_input_tokens"].to_list() == [7150 - 4096 - 1024 - 128]
 
 
+def test_a_litellm_claude_run_names_its_model_and_its_cache_counts_are_not_counted_twice(tmp_path: Path) -> None:
+    """``provider_data.model`` names provider and model; the SDK's inclusive input is split as Claude's is read."""
+    db = write_litellm(tmp_path / "litellm.db")
+    store = open_store(None)
+    _import(store, db, model="")
+    [session] = store.sessions.list_sessions()
+    assert session.model == "claude-sonnet-4-5"
+    assert session.metadata["session_id"] == LITELLM
+    row = store.sql(
+        "SELECT provider, model, input_tokens, cache_read_input_tokens, cache_creation_input_tokens,"
+        " cached_input_tokens, output_tokens, total_tokens FROM usage_records"
+    ).fetchall()
+    requests, inp, cached, written, out, total = CLAUDE_TURN
+    assert row == [("anthropic", "claude-sonnet-4-5", inp - cached - written, cached, written, None, out, total)]
+    rates = {"input": Decimal(3), "output": Decimal(15), "cache_read": Decimal("0.3"), "cache_write": Decimal("3.75")}
+    price = Price("claude-sonnet-4-5", provider="anthropic", **rates)
+    cost = analytics.costs(store, by="model", prices=[price], exact=True)
+    assert cost["prompt_tokens"].to_list() == [inp]  # every prompt token the SDK counted, once
+    expected = (
+        Decimal(inp - cached - written) * rates["input"]
+        + Decimal(cached) * rates["cache_read"]
+        + Decimal(written) * rates["cache_write"]
+        + Decimal(out) * rates["output"]
+    ) / Decimal(1_000_000)
+    assert cost["cost"].to_list() == [expected]
+    [run] = store.executions.list_executions(session.id)
+    assert (run.call_id, run.tool_name, run.status) == ("toolu_01", "read_file", ToolExecutionStatus.SUCCESS)
+    assert requests == 2
+
+
 def test_without_a_model_the_usage_is_unpriced(tmp_path: Path) -> None:
     """The databases do not name the model: without ``model=`` the records have none and no price applies."""
     store = open_store(None)
@@ -242,7 +275,7 @@ def test_reimport_adds_nothing_and_a_grown_database_completes_what_was_pending(t
     store = open_store(tmp_path / "lake")
     try:
         first = _import(store, root)
-        assert first.tables["sessions"].imported == 4
+        assert first.tables["sessions"].imported == 5
         again = _import(store, root)
         assert again.imported == 0
         assert again.updated == 0
@@ -274,7 +307,13 @@ def test_reimport_adds_nothing_and_a_grown_database_completes_what_was_pending(t
         runs = {e.call_id: e for e in store.executions.list_executions(_sid(db, ADVANCED))}
         assert runs["call_forecast"].status is ToolExecutionStatus.SUCCESS
         assert runs["call_forecast"].duration == timedelta(seconds=3)
-        assert _totals(store) == (7150 - 1500 + 3100, 4096 + 1536, 433 - 40 + 90, 7583 - 1540 + 3190)
+        _, inp, cached, written, out, total = CLAUDE_TURN  # litellm.db's turn, unchanged
+        assert _totals(store) == (
+            7150 - 1500 + 3100 + (inp - cached - written),
+            4096 + 1536,
+            433 - 40 + 90 + out,
+            7583 - 1540 + 3190 + total,
+        )
         assert _import(store, root).imported == 0
     finally:
         store.close()
@@ -312,7 +351,7 @@ def test_every_record_names_its_database_table_and_row(tmp_path: Path) -> None:
     paris = next(p for p in prov.values() if p.table == "tool_executions" and p.ref == f"{db}:agent_messages:6")
     assert paris.record_id == derived_id("openai-agents", str(db.resolve()), ADVANCED, "tool", "4")
     usage_refs = sorted(p.ref for p in prov.values() if p.table == "usage_records")
-    assert usage_refs == [f"{db}:turn_usage:{i}" for i in range(1, 5)]
+    assert usage_refs == [f"{db}:turn_usage:{i}" for i in range(1, 5)] + [f"{root / 'litellm.db'}:turn_usage:1"]
     first = source.fingerprints()
     assert first.num_rows == len(records)
     assert source.fingerprints().equals(first)
@@ -371,9 +410,9 @@ def test_cli_import_by_name_and_by_path(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["import", str(root / "plain.db"), "--store", store, "--no-progress"]) == 0
     assert "(openai-agents)" in capsys.readouterr().out
     with open_store(tmp_path / "store") as s:
-        assert s.sql("SELECT count(*) FROM sessions").fetchone() == (4,)
-        assert s.sql("SELECT count(*) FROM messages").fetchone() == (13 + 6 + 8,)
-        assert s.sql("SELECT count(*) FROM tool_executions").fetchone() == (3 + 1 + 2,)
+        assert s.sql("SELECT count(*) FROM sessions").fetchone() == (5,)
+        assert s.sql("SELECT count(*) FROM messages").fetchone() == (13 + 4 + 6 + 8,)
+        assert s.sql("SELECT count(*) FROM tool_executions").fetchone() == (3 + 1 + 1 + 2,)
     assert main(["import", "codex", str(root), "--store", store, "--no-progress"]) == 1
     assert "openai-agents" in capsys.readouterr().err
 
@@ -381,11 +420,11 @@ def test_cli_import_by_name_and_by_path(tmp_path: Path, capsys: pytest.CaptureFi
 def test_the_committed_databases_are_the_fixtures(tmp_path: Path) -> None:
     """``data/agent_logs/openai_agents`` holds what the fixture writes (compared as SQL, not bytes)."""
     write_databases(tmp_path)
-    for name in ("advanced.db", "plain.db"):
+    for name in ("advanced.db", "litellm.db", "plain.db"):
         assert dump(DATA / name) == dump(tmp_path / name)
     # reading the databases (in WAL mode, as the SDK keeps them) leaves nothing beside them
     import_agent_logs(OpenAIAgentsSource(DATA), open_store(None), progress=False)
-    assert sorted(p.name for p in DATA.iterdir()) == ["README.md", "advanced.db", "plain.db"]
+    assert sorted(p.name for p in DATA.iterdir()) == ["README.md", "advanced.db", "litellm.db", "plain.db"]
 
 
 def test_sync_finds_nothing_new_the_second_time_and_mirrors_the_rows_the_sdk_deleted(tmp_path: Path) -> None:
@@ -406,7 +445,7 @@ def test_sync_finds_nothing_new_the_second_time_and_mirrors_the_rows_the_sdk_del
         popped = sync(source, store, mirror_deletes=True)
     finally:
         source.close()
-    assert sum(first.new.values()) == 4 + 27 + 6 + 4
+    assert sum(first.new.values()) == 5 + 31 + 7 + 5
     assert sum(again.new.values()) == sum(again.updated.values()) == 0
     assert {k: v for k, v in popped.deleted.items() if v} == {"messages": 1}
     assert len(store.sessions.list_messages(_sid(root / "plain.db", "user_123"))) == 7
