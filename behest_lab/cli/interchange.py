@@ -7,6 +7,7 @@
     behest-lab import claude-code PATH --store DIR [--skip-bad]   (~/.claude/projects, a project, a session)
     behest-lab import codex PATH --store DIR [--skip-bad]         (~/.codex/sessions, archived_sessions, a rollout)
     behest-lab import atif PATH --store DIR [--skip-bad]          (ATIF trajectory.json files: a folder or one file)
+    behest-lab import openai-agents PATH --store DIR [--skip-bad] (an Agents SDK session database, or a folder)
     behest-lab import PATH --store DIR [--skip-bad]               (the format recognised from PATH)
     behest-lab export jsonl|sqlite|parquet --store DIR OUT
 
@@ -30,6 +31,7 @@ _AGENT_LOGS = (
     ("claude-code", "Claude Code's session logs (a folder or file)"),
     ("codex", "Codex CLI's rollouts"),
     ("atif", "ATIF trajectories (Harbor's trajectory.json files, a folder of them or one)"),
+    ("openai-agents", "OpenAI Agents SDK session databases (SQLiteSession, AdvancedSQLiteSession)"),
 )
 #: The subcommand ``behest-lab import PATH`` runs (``import_argv`` inserts it).
 AUTO = "auto"

@@ -355,6 +355,7 @@ READERS = {
     "claude-code": "behest_lab.sources.claude_code:ClaudeCodeSource",
     "codex": "behest_lab.sources.codex:CodexSource",
     "atif": "behest_lab.sources.atif:AtifSource",
+    "openai-agents": "behest_lab.sources.openai_agents:OpenAIAgentsSource",
 }
 
 
