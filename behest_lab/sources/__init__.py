@@ -69,6 +69,7 @@ PATH_READERS: list[str] = [
     "behest_lab.sources.surreal:SurrealSource",
     "behest_lab.sources.claude_code:ClaudeCodeSource",
     "behest_lab.sources.codex:CodexSource",
+    "behest_lab.sources.otel:OtelSource",
     "behest_lab.sources.objects:ObjectSource",
 ]
 

@@ -354,6 +354,7 @@ def _ids(store: Store, table: str) -> set[str]:
 READERS = {
     "claude-code": "behest_lab.sources.claude_code:ClaudeCodeSource",
     "codex": "behest_lab.sources.codex:CodexSource",
+    "otel": "behest_lab.sources.otel:OtelSource",
 }
 
 
