@@ -56,6 +56,7 @@ from behest_lab.records import (
     ToolExecutionStatus,
     UsageRecord,
 )
+from behest_lab.sources import _otel_proto
 from behest_lab.sources._otel_spans import (
     CACHE_READ,
     CACHE_WRITE,
@@ -101,17 +102,17 @@ _PROVIDERS = {
     "xai": "x-ai",
     "mistral_ai": "mistral",
 }
-_SUFFIXES = (".json", ".jsonl")
+_SUFFIXES = (".json", ".jsonl", ".binpb", ".pb")
 
 
 class OtelSource(AgentLogSource):
-    """OTLP JSON trace files under ``path`` (a folder of ``*.json``/``*.jsonl`` files, or one file)."""
+    """OTLP trace files under ``path`` (a folder of ``*.json``/``*.jsonl``/``*.binpb``/``*.pb`` files, or one file)."""
 
     kind = "otel"
 
     @classmethod
     def sniff(cls, path: Path) -> bool:
-        """Whether ``path`` holds OTLP JSON traces (a file's start names ``resourceSpans``)."""
+        """Whether ``path`` holds OTLP traces: a JSON file whose start names ``resourceSpans``, or protobuf spans."""
         files = [path] if path.is_file() else [f for f in sorted(path.rglob("*")) if f.suffix in _SUFFIXES][:5]
         for file in files:
             try:
@@ -120,7 +121,10 @@ class OtelSource(AgentLogSource):
             except OSError:
                 continue
             text = head.lstrip()
-            if text[:1] in (b"{", b"[") and (b'"resourceSpans"' in text or b'"resource_spans"' in text):
+            if _looks_json(head):
+                if b'"resourceSpans"' in text or b'"resource_spans"' in text:
+                    return True
+            elif text and _otel_proto.sniff(file):
                 return True
         return False
 
@@ -150,6 +154,11 @@ class OtelSource(AgentLogSource):
             yield _Session(self, session_key, members).bundle()
 
     def _file_spans(self, file: Path, on_bad: BadRowHandler) -> Iterator[Span]:
+        with file.open("rb") as f:
+            head = f.read(4096)
+        if head.strip() and not _looks_json(head):
+            yield from self._proto_spans(file, on_bad)
+            return
         if _is_document(file):
             try:
                 value = json.loads(file.read_bytes())
@@ -162,6 +171,22 @@ class OtelSource(AgentLogSource):
             return
         for number, obj in read_lines(file, self.kind, on_bad, self.counts):
             yield from self._request(obj, file, number, on_bad)
+
+    def _proto_spans(self, file: Path, on_bad: BadRowHandler) -> Iterator[Span]:
+        try:
+            requests, cut = _otel_proto.requests(file)
+        except ImportError:
+            raise SourceError(
+                "an OTLP protobuf file needs opentelemetry-proto: pip install 'behest_lab[sources]'",
+                source=self.kind,
+                location=str(file),
+            ) from None
+        except ValueError as exc:
+            on_bad(SourceError(f"invalid OTLP protobuf: {exc}", source=self.kind, location=str(file)))
+            return
+        self.counts.incomplete += int(cut)
+        for number, request in requests:
+            yield from self._request(request, file, number, on_bad)
 
     def _request(self, obj: Any, file: Path, line: int, on_bad: BadRowHandler) -> Iterator[Span]:
         if not isinstance(obj, dict) or not ({"resourceSpans", "resource_spans"} & obj.keys()):
@@ -176,6 +201,22 @@ class OtelSource(AgentLogSource):
             )
             return
         yield from spans
+
+
+def _looks_json(head: bytes) -> bool:
+    """Whether a file's first bytes are JSON text (an object or array), not protobuf's binary.
+
+    A serialized request starts with byte 0x0A (a newline) and its random ids and small tags are control bytes
+    or not UTF-8, which JSON text never has.
+    """
+    text = head.lstrip()
+    if text[:1] not in (b"{", b"[") or any(b < 0x09 or 0x0E <= b < 0x20 for b in head):
+        return False
+    try:
+        head[: len(head) - 3 if len(head) >= 4096 else len(head)].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _is_document(file: Path) -> bool:

@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -327,3 +328,50 @@ def test_cli_import_otel_by_name_and_by_path(tmp_path: Path, capsys: pytest.Capt
     (notes / "a.json").write_text(json.dumps(openinference_document()["resourceSpans"][0]["resource"]))
     assert main(["import", "otel", str(notes), "--store", store, "--no-progress"]) == 1
     assert "no otel logs found here" in capsys.readouterr().err
+
+
+def _proto_request(obj: dict[str, Any]) -> bytes:
+    """A fixture request serialized as protobuf (the JSON encoding's hex ids become bytes)."""
+    from google.protobuf.json_format import ParseDict
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    copy = json.loads(json.dumps(obj))
+    for rs in copy["resourceSpans"]:
+        for ss in rs["scopeSpans"]:
+            for span in ss["spans"]:
+                for key in ("traceId", "spanId", "parentSpanId"):
+                    span[key] = base64.b64encode(bytes.fromhex(span[key])).decode()
+    message = ParseDict(copy, ExportTraceServiceRequest())
+    data: bytes = message.SerializeToString()
+    return data
+
+
+def test_protobuf_files_read_as_their_json_twins(tmp_path: Path) -> None:
+    """The file exporter's size-prefixed proto records and a single serialized request give the same records."""
+    folder = tmp_path / "proto"
+    folder.mkdir()
+    records = [_proto_request(x) for x in traces_lines() if "resourceSpans" in x]
+    framed = b"".join(len(r).to_bytes(4, "big") + r for r in records)
+    (folder / "traces.binpb").write_bytes(framed + len(records[0]).to_bytes(4, "big") + records[0][:10])
+    (folder / "openinference.pb").write_bytes(_proto_request(openinference_document()))
+    assert OtelSource.sniff(folder)
+    assert detect_format(folder / "openinference.pb") == "otel"
+    store = open_store(None)
+    report = _import(store, folder)
+    assert report.incomplete == 1  # the record being written
+    assert report.bad == 0
+    calls = analytics.usage(store)
+    got = zip(
+        calls["model"],
+        calls["uncached_input_tokens"],
+        calls["cache_read_tokens"],
+        calls["cache_write_tokens"],
+        calls["output_tokens"],
+        calls["total_tokens"],
+        strict=True,
+    )
+    assert sorted(got) == sorted(CALLS)
+    runs = {e.call_id: e for e in store.executions.list_executions(_sid(SESSION_A))}
+    assert runs["toolu_02"].status is ToolExecutionStatus.FAILED
+    assert runs["toolu_02"].duration == timedelta(seconds=2.4)
+    assert len(store.sessions.list_messages(_sid(SESSION_D))) == 7
