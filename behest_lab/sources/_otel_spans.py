@@ -222,12 +222,15 @@ CACHE_READ = (
     "gen_ai.usage.cache_read.input_tokens",
     "gen_ai.usage.cache_read_input_tokens",
     "gen_ai.usage.input_tokens.cached",
+    "gen_ai.usage.cache_read_tokens",
     "llm.token_count.prompt_details.cache_read",
 )
 CACHE_WRITE = (
     "gen_ai.usage.cache_creation.input_tokens",
     "gen_ai.usage.cache_write.input_tokens",
     "gen_ai.usage.cache_creation_input_tokens",
+    "gen_ai.usage.cache_write_input_tokens",
+    "gen_ai.usage.cache_write_tokens",
     "gen_ai.usage.input_tokens.cache_write",
     "llm.token_count.prompt_details.cache_write",
 )
@@ -389,12 +392,56 @@ def _semconv_messages(attrs: dict[str, Any]) -> tuple[list[Message], list[Messag
     return inputs, outputs
 
 
-def call_messages(attrs: dict[str, Any]) -> tuple[list[Message], list[Message]]:
+_EVENT_ROLES = {
+    "gen_ai.system.message": "system",
+    "gen_ai.user.message": "user",
+    "gen_ai.assistant.message": "assistant",
+    "gen_ai.tool.message": "tool",
+    "gen_ai.choice": "assistant",
+}
+
+
+def _event_message(name: str, attrs: dict[str, Any]) -> Message:
+    """A span event of the conventions before ``gen_ai.input.messages`` (``gen_ai.user.message``, ...)."""
+    body = decoded(attrs.get("message", attrs.get("gen_ai.event.content")))
+    fields = body if isinstance(body, dict) else {"content": attrs.get("content")}
+    msg = Message(role=_ROLES[_EVENT_ROLES[name]], parts=_flat_parts(fields.get("content")))
+    calls = decoded(fields.get("tool_calls", attrs.get("tool_calls")))
+    for call in calls if isinstance(calls, list) else []:
+        if isinstance(call, dict):
+            function: dict[str, Any] = call["function"] if isinstance(call.get("function"), dict) else call
+            args = decoded(function.get("arguments"))
+            msg.tool_calls.append(
+                ToolCall(id=str(call.get("id") or ""), name=str(function.get("name") or ""), arguments=args)
+            )
+    call_id = fields.get("id", attrs.get("id")) if msg.role is MessageRole.TOOL else None
+    msg.tool_call_id = str(call_id) if call_id is not None else None
+    return msg
+
+
+def _event_messages(events: list[tuple[str, dict[str, Any]]]) -> tuple[list[Message], list[Message]]:
+    """Messages written as span events: one event per message, or one ``gen_ai.content.prompt``/``completion``."""
+    inputs: list[Message] = []
+    outputs: list[Message] = []
+    for name, attrs in events:
+        if name in _EVENT_ROLES:
+            (outputs if name == "gen_ai.choice" else inputs).append(_event_message(name, attrs))
+        elif name in ("gen_ai.content.prompt", "gen_ai.content.completion"):
+            value = decoded(attrs.get("gen_ai.prompt" if name.endswith("prompt") else "gen_ai.completion"))
+            target = inputs if name.endswith("prompt") else outputs
+            target += [m for m in map(_semconv_message, value if isinstance(value, list) else []) if m is not None]
+    return inputs, outputs
+
+
+def call_messages(
+    attrs: dict[str, Any], events: list[tuple[str, dict[str, Any]]]
+) -> tuple[list[Message], list[Message]]:
     """A model call's input and output messages, from whichever convention the span uses.
 
     Tried in turn: the current ``gen_ai.system_instructions`` + ``gen_ai.input.messages`` /
     ``gen_ai.output.messages`` (JSON), OpenInference's ``llm.input_messages.<i>.message.*`` /
-    ``llm.output_messages.<i>.message.*``, OpenLLMetry's ``gen_ai.prompt.<i>.*`` / ``gen_ai.completion.<i>.*``.
+    ``llm.output_messages.<i>.message.*``, OpenLLMetry's ``gen_ai.prompt.<i>.*`` / ``gen_ai.completion.<i>.*``,
+    then span events (``gen_ai.user.message``, ``gen_ai.choice``, ...; ``gen_ai.content.prompt``/``completion``).
     """
     inputs, outputs = _semconv_messages(attrs)
     if inputs or outputs:
@@ -406,7 +453,9 @@ def call_messages(attrs: dict[str, Any]) -> tuple[list[Message], list[Message]]:
         ("gen_ai.completion.", outputs, "openllmetry"),
     ):
         target += [m for m in (_flat_message(f, style) for f in _indexed(attrs, prefix)) if m is not None]
-    return inputs, outputs
+    if inputs or outputs:
+        return inputs, outputs
+    return _event_messages(events)
 
 
 __all__ = [

@@ -101,6 +101,8 @@ _PROVIDERS = {
     "x_ai": "x-ai",
     "xai": "x-ai",
     "mistral_ai": "mistral",
+    "aws_bedrock": "aws",
+    "bedrock": "aws",
 }
 _SUFFIXES = (".json", ".jsonl", ".binpb", ".pb")
 
@@ -376,7 +378,7 @@ class _Session:
         model = first(span.attrs, *_MODEL_KEYS)
         if isinstance(model, str) and not self.model:
             self.model = model
-        inputs, outputs = call_messages(span.attrs)
+        inputs, outputs = call_messages(span.attrs, span.events)
         keys = [m.key() for m in inputs]
         shared = 0
         while shared < min(len(keys), len(self.history)) and keys[shared] == self.history[shared]:

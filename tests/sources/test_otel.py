@@ -375,3 +375,80 @@ def test_protobuf_files_read_as_their_json_twins(tmp_path: Path) -> None:
     assert runs["toolu_02"].status is ToolExecutionStatus.FAILED
     assert runs["toolu_02"].duration == timedelta(seconds=2.4)
     assert len(store.sessions.list_messages(_sid(SESSION_D))) == 7
+
+
+def _line_span(trace: str, span: str, attrs: dict[str, Any], events: list[tuple[str, dict[str, str]]]) -> str:
+    def kv(values: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            {"key": k, "value": {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v}}
+            for k, v in values.items()
+        ]
+
+    raw = {
+        "traceId": trace,
+        "spanId": span,
+        "name": "chat",
+        "kind": 3,
+        "startTimeUnixNano": "1760000000000000000",
+        "endTimeUnixNano": "1760000001500000000",
+        "attributes": kv(attrs),
+        "events": [{"timeUnixNano": "1760000000000000000", "name": n, "attributes": kv(a)} for n, a in events],
+    }
+    request = {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"scope": {}, "spans": [raw]}]}]}
+    return json.dumps(request) + "\n"
+
+
+def test_messages_written_as_span_events_and_other_cache_spellings(tmp_path: Path) -> None:
+    """Older emitters' span events (gen_ai.user.message, gen_ai.choice; gen_ai.content.prompt) give the messages."""
+    call = {"id": "t1", "type": "function", "function": {"name": "ls", "arguments": '{"path": "."}'}}
+    bedrock = _line_span(
+        "11111111111111111111111111111111",
+        "1111111111111111",
+        {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.system": "aws.bedrock",
+            "gen_ai.request.model": "anthropic.claude-3-5-haiku-20241022-v1:0",
+            "gen_ai.usage.input_tokens": 1000,
+            "gen_ai.usage.cache_read_input_tokens": 700,
+            "gen_ai.usage.cache_write_input_tokens": 200,
+            "gen_ai.usage.output_tokens": 30,
+        },
+        [
+            ("gen_ai.system.message", {"content": "Be brief."}),
+            ("gen_ai.user.message", {"content": '[{"text": "List the files."}]'}),
+            ("gen_ai.choice", {"message": json.dumps({"role": "assistant", "tool_calls": [call]})}),
+        ],
+    )
+    legacy = _line_span(
+        "22222222222222222222222222222222",
+        "2222222222222222",
+        {"gen_ai.system": "openai", "gen_ai.request.model": "gpt-4o", "gen_ai.usage.prompt_tokens": 12},
+        [
+            ("gen_ai.content.prompt", {"gen_ai.prompt": '[{"role": "user", "content": "hi"}]'}),
+            ("gen_ai.content.completion", {"gen_ai.completion": '[{"role": "assistant", "content": "hello"}]'}),
+        ],
+    )
+    path = tmp_path / "spans.jsonl"
+    path.write_text(bedrock + legacy)
+    store = open_store(None)
+    _import(store, path)
+    first = store.sessions.list_messages(_sid("trace:11111111111111111111111111111111"))
+    assert [(m.role, m.text_content) for m in first[:2]] == [
+        (MessageRole.SYSTEM, "Be brief."),
+        (MessageRole.USER, "List the files."),
+    ]
+    assert [(c.id, c.name, c.arguments) for c in first[2].tool_calls] == [("t1", "ls", {"path": "."})]
+    second = store.sessions.list_messages(_sid("trace:22222222222222222222222222222222"))
+    assert [m.text_content for m in second] == ["hi", "hello"]
+    calls = analytics.usage(store).sort("model")
+    rows = list(
+        zip(
+            calls["provider"],
+            calls["uncached_input_tokens"],
+            calls["cache_read_tokens"],
+            calls["cache_write_tokens"],
+            calls["output_tokens"],
+            strict=True,
+        )
+    )
+    assert rows == [("aws", 100, 700, 200, 30), ("openai", 12, 0, 0, 0)]
