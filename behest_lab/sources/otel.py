@@ -153,7 +153,9 @@ class OtelSource(AgentLogSource):
                         continue
                 spans[key] = span
         for session_key, members in _sessions(spans.values()).items():
-            yield _Session(self, session_key, members).bundle()
+            bundle = _Session(self, session_key, members).bundle()
+            if bundle is not None:
+                yield bundle
 
     def _file_spans(self, file: Path, on_bad: BadRowHandler) -> Iterator[Span]:
         with file.open("rb") as f:
@@ -306,29 +308,36 @@ class _Session:
         self.title = ""
         self.metadata: dict[str, Any] = {"source": "otel", "session_id": key.removeprefix("trace:")}
 
-    def bundle(self) -> Bundle:
+    def bundle(self) -> Bundle | None:
+        """The session's records; None for a trace without GenAI spans (an HTTP request, say), which is no session."""
+        if not any(_operation(s) in ("model", "embeddings", "tool", "agent") for s in self.spans):
+            for span in self.spans:
+                self.source.counts.skipped_types[_operation(span)] += 1
+            return None
         covered = _covered(self.spans, lambda s: has_usage(s.attrs))
         wrappers = _covered(self.spans, lambda s: _operation(s) == "model")
-        tools: list[Span] = []
         for span in self.spans:
-            op = _operation(span)
-            if op == "model" and (span.trace_id, span.span_id) in wrappers:
-                self.source.counts.skipped_types["model call wrapping another"] += 1
-            elif op == "model":
-                self._model_call(span)
-            elif op == "tool":
-                tools.append(span)
-            elif op == "agent":
-                name = first(span.attrs, "gen_ai.agent.name")
-                if isinstance(name, str):
-                    self.metadata.setdefault("agent_name", name)
-            elif op != "embeddings":
-                self.source.counts.skipped_types[op] += 1
+            self._span(span, wrapper=(span.trace_id, span.span_id) in wrappers)
             if has_usage(span.attrs) and (span.trace_id, span.span_id) not in covered:
                 self._usage(span)
-        for span in tools:  # after the model calls, so each finds the message that asked for it
-            self._tool(span)
+        for span in self.spans:  # after the model calls, so each finds the message that asked for it
+            if _operation(span) == "tool":
+                self._tool(span)
         return self._bundle()
+
+    def _span(self, span: Span, *, wrapper: bool) -> None:
+        """Map a span's messages (model calls) or metadata (agents); count what is not mapped."""
+        op = _operation(span)
+        if op == "model" and wrapper:
+            self.source.counts.skipped_types["model call wrapping another"] += 1
+        elif op == "model":
+            self._model_call(span)
+        elif op == "agent":
+            name = first(span.attrs, "gen_ai.agent.name")
+            if isinstance(name, str):
+                self.metadata.setdefault("agent_name", name)
+        elif op not in ("embeddings", "tool"):
+            self.source.counts.skipped_types[op] += 1
 
     def _bundle(self) -> Bundle:
         first_span = self.spans[0]

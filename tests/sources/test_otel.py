@@ -303,6 +303,9 @@ def test_sniff_and_detect_tell_otel_from_the_other_logs(tmp_path: Path) -> None:
     assert OtelSource.sniff(folder / "openinference.json")
     assert not ClaudeCodeSource.sniff(folder)
     assert not CodexSource.sniff(folder)
+    logs = DATA.parent
+    assert not OtelSource.sniff(logs / "claude")
+    assert not OtelSource.sniff(logs / "codex")
     assert detect_format(folder) == "otel"
     assert isinstance(open_source(str(folder)), OtelSource)
     behest = tmp_path / "behest.jsonl"
@@ -399,7 +402,7 @@ def _line_span(trace: str, span: str, attrs: dict[str, Any], events: list[tuple[
 
 
 def test_messages_written_as_span_events_and_other_cache_spellings(tmp_path: Path) -> None:
-    """Older emitters' span events (gen_ai.user.message, gen_ai.choice; gen_ai.content.prompt) give the messages."""
+    """Older emitters' span events give messages; Bedrock's Claude is Anthropic-style; an HTTP trace is no session."""
     call = {"id": "t1", "type": "function", "function": {"name": "ls", "arguments": '{"path": "."}'}}
     bedrock = _line_span(
         "11111111111111111111111111111111",
@@ -428,10 +431,13 @@ def test_messages_written_as_span_events_and_other_cache_spellings(tmp_path: Pat
             ("gen_ai.content.completion", {"gen_ai.completion": '[{"role": "assistant", "content": "hello"}]'}),
         ],
     )
+    http = _line_span("33333333333333333333333333333333", "3333333333333333", {"http.request.method": "GET"}, [])
     path = tmp_path / "spans.jsonl"
-    path.write_text(bedrock + legacy)
+    path.write_text(bedrock + http + legacy)
     store = open_store(None)
-    _import(store, path)
+    report = _import(store, path)
+    assert len(store.sessions.list_sessions()) == 2  # the trace of one HTTP request is no session
+    assert report.skipped_types == {"span/(not GenAI)": 1}
     first = store.sessions.list_messages(_sid("trace:11111111111111111111111111111111"))
     assert [(m.role, m.text_content) for m in first[:2]] == [
         (MessageRole.SYSTEM, "Be brief."),
