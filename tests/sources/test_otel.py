@@ -458,3 +458,23 @@ def test_messages_written_as_span_events_and_other_cache_spellings(tmp_path: Pat
         )
     )
     assert rows == [("aws", 100, 700, 200, 30), ("openai", 12, 0, 0, 0)]
+
+
+def test_sync_lands_the_same_records_and_a_second_run_finds_nothing(tmp_path: Path) -> None:
+    """``behest_lab.sync`` on the folder path picks the OTel reader (its fingerprints) and lands every call once."""
+    from behest_lab import sync
+
+    folder = write_traces(tmp_path)
+    store = open_store(None)
+    source = open_source(str(folder))
+    try:
+        assert isinstance(source, OtelSource)
+        first = sync(source, store)
+        again = sync(source, store)
+    finally:
+        source.close()
+    assert first.new["usage_records"] == len(CALLS)
+    assert first.new["sessions"] == 4
+    assert sum(again.new.values()) == sum(again.updated.values()) == 0
+    calls = analytics.usage(store)
+    assert sorted(zip(calls["model"], calls["total_tokens"], strict=True)) == sorted((c[0], c[5]) for c in CALLS)
