@@ -7,6 +7,8 @@ such objects); a folder is searched for ``*.json`` and ``*.jsonl`` files. Decodi
 
 Spans are grouped into sessions by ``session.id`` (OpenInference) or ``gen_ai.conversation.id``: a span without
 either joins the session of its trace (another span of the trace names it), else the trace is a session of its own.
+The spans under an ``invoke_agent`` (OpenInference ``AGENT``) span nested in another agent's are a sub-agent: a
+session of its own whose metadata names its ``parent_session_id``.
 The same span exported twice (a retried export, two exporters) is read once: ``(traceId, spanId)`` identifies it.
 Every file of the path is read before sessions are made, since one trace's spans arrive in many export batches.
 
@@ -37,8 +39,8 @@ Record ids are derived from the trace and span ids, so importing the same spans 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -152,8 +154,10 @@ class OtelSource(AgentLogSource):
                     if len(span.attrs) <= len(held.attrs):
                         continue
                 spans[key] = span
-        for session_key, members in _sessions(spans.values()).items():
-            bundle = _Session(self, session_key, members).bundle()
+        covered = _covered(spans, lambda s: has_usage(s.attrs))
+        wrappers = _covered(spans, lambda s: _operation(s) == "model")
+        for session_key, group in _sessions(spans).items():
+            bundle = _Session(self, session_key, group).bundle(covered, wrappers)
             if bundle is not None:
                 yield bundle
 
@@ -236,24 +240,64 @@ def _is_document(file: Path) -> bool:
     return False
 
 
-def _own_session(span: Span) -> str | None:
-    value = first(span.attrs, *_SESSION_KEYS)
-    return str(value) if value is not None else None
+def _own_session(span: Span) -> tuple[str, str] | None:
+    """The span's own session attribute and value, if it has one."""
+    for name in _SESSION_KEYS:
+        value = span.attrs.get(name)
+        if value is not None and value != "":
+            return name, str(value)
+    return None
 
 
-def _sessions(spans: Any) -> dict[str, list[Span]]:
-    """Spans by session key (``session.id``/``gen_ai.conversation.id``, else the trace's), each by start time."""
-    ordered = sorted(spans, key=lambda s: (s.start_ns, s.end_ns, s.span_id))
-    trace_key: dict[str, str] = {}
+@dataclass
+class _Group:
+    """The spans of one session, how its key was found, and for a sub-agent its parent session's key."""
+
+    spans: list[Span] = field(default_factory=list)
+    key_source: str = "trace"
+    parent: str | None = None
+
+
+def _is_agent(span: Span) -> bool:
+    op = span.attrs.get("gen_ai.operation.name")
+    return op == "invoke_agent" or str(span.attrs.get("openinference.span.kind") or "").upper() == "AGENT"
+
+
+def _agent_chain(span: Span, spans: dict[tuple[str, str], Span]) -> list[str]:
+    """The span ids of the agent spans from the trace's outermost one down to ``span`` (itself included)."""
+    chain: list[str] = []
+    node: Span | None = span
+    for _ in range(len(spans)):
+        if node is None:
+            break
+        if _is_agent(node):
+            chain.append(node.span_id)
+        node = spans.get((node.trace_id, node.parent_id)) if node.parent_id else None
+    return chain[::-1]
+
+
+def _sessions(spans: dict[tuple[str, str], Span]) -> dict[str, _Group]:
+    """Spans by session key, each by start time.
+
+    The key is the span's ``session.id``/``gen_ai.conversation.id``, else the one another span of its trace names,
+    else the trace. Spans under an agent span nested in another (a sub-agent) form a session of their own, keyed
+    by the parent session's key and the sub-agent span's id.
+    """
+    ordered = sorted(spans.values(), key=lambda s: (s.start_ns, s.end_ns, s.span_id))
+    trace_key: dict[str, tuple[str, str]] = {}
     for span in ordered:
         own = _own_session(span)
         if own is not None:
             trace_key.setdefault(span.trace_id, own)
-    groups: dict[str, list[Span]] = defaultdict(list)
+    groups: dict[str, _Group] = {}
     for span in ordered:
-        key = _own_session(span) or trace_key.get(span.trace_id) or f"trace:{span.trace_id}"
-        groups[key].append(span)
-    return dict(sorted(groups.items(), key=lambda kv: kv[1][0].start_ns))
+        source, key = _own_session(span) or trace_key.get(span.trace_id) or ("trace", f"trace:{span.trace_id}")
+        parent = None
+        for agent_id in _agent_chain(span, spans)[1:]:
+            parent, key = key, f"{key}/agent:{agent_id}"
+        group = groups.setdefault(key, _Group(key_source=source, parent=parent))
+        group.spans.append(span)
+    return dict(sorted(groups.items(), key=lambda kv: kv[1].spans[0].start_ns))
 
 
 def _operation(span: Span) -> str:
@@ -292,10 +336,11 @@ def provider_of(span: Span, model: str) -> str:
 class _Session:
     """One session's spans being mapped."""
 
-    def __init__(self, source: OtelSource, key: str, spans: list[Span]) -> None:
+    def __init__(self, source: OtelSource, key: str, group: _Group) -> None:
         self.source = source
         self.key = key
-        self.spans = spans
+        self.group = group
+        self.spans = group.spans
         self.id = source_uuid(key, "otel", "session")
         self.messages: list[MessageRecord] = []
         self.executions: list[ToolExecution] = []
@@ -308,14 +353,15 @@ class _Session:
         self.title = ""
         self.metadata: dict[str, Any] = {"source": "otel", "session_id": key.removeprefix("trace:")}
 
-    def bundle(self) -> Bundle | None:
-        """The session's records; None for a trace without GenAI spans (an HTTP request, say), which is no session."""
+    def bundle(self, covered: set[tuple[str, str]], wrappers: set[tuple[str, str]]) -> Bundle | None:
+        """The session's records; None for a trace without GenAI spans (an HTTP request, say), which is no session.
+
+        ``covered`` are the spans below which another reports usage, ``wrappers`` the model calls wrapping another.
+        """
         if not any(_operation(s) in ("model", "embeddings", "tool", "agent") for s in self.spans):
             for span in self.spans:
                 self.source.counts.skipped_types[_operation(span)] += 1
             return None
-        covered = _covered(self.spans, lambda s: has_usage(s.attrs))
-        wrappers = _covered(self.spans, lambda s: _operation(s) == "model")
         for span in self.spans:
             self._span(span, wrapper=(span.trace_id, span.span_id) in wrappers)
             if has_usage(span.attrs) and (span.trace_id, span.span_id) not in covered:
@@ -342,9 +388,9 @@ class _Session:
     def _bundle(self) -> Bundle:
         first_span = self.spans[0]
         root = next((s for s in self.spans if not s.parent_id), first_span)
-        self.metadata["session_key"] = (
-            "trace" if self.key.startswith("trace:") else next(k for k in _SESSION_KEYS if k in _attr_keys(self.spans))
-        )
+        self.metadata["session_key"] = self.group.key_source
+        if self.group.parent is not None:
+            self.metadata["parent_session_id"] = str(source_uuid(self.group.parent, "otel", "session"))
         self.metadata["trace_ids"] = sorted({s.trace_id for s in self.spans})
         for meta, value in (
             ("service", first(first_span.resource, "service.name")),
@@ -481,15 +527,11 @@ class _Session:
         self._add("tool_executions", execution, span)
 
 
-def _attr_keys(spans: list[Span]) -> set[str]:
-    return {k for s in spans for k in s.attrs}
-
-
-def _covered(spans: list[Span], marks: Callable[[Span], bool]) -> set[tuple[str, str]]:
+def _covered(spans: dict[tuple[str, str], Span], marks: Callable[[Span], bool]) -> set[tuple[str, str]]:
     """The spans with a descendant that ``marks`` holds for (their own counts or messages repeat it)."""
-    parent = {(s.trace_id, s.span_id): (s.trace_id, s.parent_id) for s in spans if s.parent_id}
+    parent = {(s.trace_id, s.span_id): (s.trace_id, s.parent_id) for s in spans.values() if s.parent_id}
     covered: set[tuple[str, str]] = set()
-    for span in spans:
+    for span in spans.values():
         if not marks(span):
             continue
         node = parent.get((span.trace_id, span.span_id))

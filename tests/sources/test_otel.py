@@ -478,3 +478,70 @@ def test_sync_lands_the_same_records_and_a_second_run_finds_nothing(tmp_path: Pa
     assert sum(again.new.values()) == sum(again.updated.values()) == 0
     calls = analytics.usage(store)
     assert sorted(zip(calls["model"], calls["total_tokens"], strict=True)) == sorted((c[0], c[5]) for c in CALLS)
+
+
+def test_a_sub_agent_is_a_linked_session_and_the_agents_totals_are_not_summed(tmp_path: Path) -> None:
+    """An invoke_agent span below another one opens a session linked to its parent; each call counts once."""
+    trace = "44444444444444444444444444444444"
+
+    def span(span_id: str, parent: str, name: str, start: int, end: int, attrs: dict[str, Any]) -> dict[str, Any]:
+        values = [
+            {"key": k, "value": {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v}}
+            for k, v in {"gen_ai.conversation.id": "plan-1", **attrs}.items()
+        ]
+        return {
+            "traceId": trace,
+            "spanId": span_id,
+            "parentSpanId": parent,
+            "name": name,
+            "kind": 1,
+            "startTimeUnixNano": str(1_760_000_000_000_000_000 + start * 1_000_000),
+            "endTimeUnixNano": str(1_760_000_000_000_000_000 + end * 1_000_000),
+            "attributes": values,
+        }
+
+    def chat(span_id: str, parent: str, start: int, user: str, answer: str, tokens: int) -> dict[str, Any]:
+        messages = [{"role": "user", "parts": [{"type": "text", "content": user}]}]
+        output = [{"role": "assistant", "parts": [{"type": "text", "content": answer}]}]
+        attrs = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": "openai",
+            "gen_ai.request.model": "gpt-4.1",
+            "gen_ai.input.messages": json.dumps(messages),
+            "gen_ai.output.messages": json.dumps(output),
+            "gen_ai.usage.input_tokens": tokens,
+            "gen_ai.usage.output_tokens": tokens // 10,
+        }
+        return span(span_id, parent, "chat gpt-4.1", start, start + 100, attrs)
+
+    spans = [
+        span("e000000000000001", "", "invoke_agent Planner", 0, 1000, {
+            "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "Planner",
+            "gen_ai.usage.input_tokens": 1500, "gen_ai.usage.output_tokens": 150}),
+        chat("e000000000000002", "e000000000000001", 10, "Plan a trip to Lyon.", "Asking the researcher.", 1000),
+        span("e000000000000003", "e000000000000001", "execute_tool research", 200, 900, {
+            "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "research", "gen_ai.tool.call.id": "c1"}),
+        span("e000000000000004", "e000000000000003", "invoke_agent Researcher", 210, 890, {
+            "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "Researcher",
+            "gen_ai.usage.input_tokens": 500, "gen_ai.usage.output_tokens": 50}),
+        chat("e000000000000005", "e000000000000004", 220, "Find trains to Lyon.", "TGV every hour.", 500),
+    ]  # fmt: skip
+    request = {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"scope": {}, "spans": spans}]}]}
+    path = tmp_path / "agents.jsonl"
+    path.write_text(json.dumps(request) + "\n")
+    store = open_store(None)
+    _import(store, path)
+    by_agent = {s.metadata["agent_name"]: s for s in store.sessions.list_sessions()}
+    planner, researcher = by_agent["Planner"], by_agent["Researcher"]
+    assert "parent_session_id" not in planner.metadata
+    assert researcher.metadata["parent_session_id"] == str(planner.id)
+    assert researcher.title == "Find trains to Lyon."
+    assert [m.text_content for m in store.sessions.list_messages(researcher.id)] == [
+        "Find trains to Lyon.",
+        "TGV every hour.",
+    ]
+    assert [e.call_id for e in store.executions.list_executions(planner.id)] == ["c1"]
+    calls = analytics.usage(store)
+    assert sorted(zip(calls["session_id"], calls["input_tokens"], strict=True)) == sorted(
+        [(str(planner.id), 1000), (str(researcher.id), 500)]
+    )
