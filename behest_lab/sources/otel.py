@@ -1,9 +1,9 @@
-"""OpenTelemetry GenAI spans (OTLP JSON) as records.
+"""OpenTelemetry GenAI spans (OTLP JSON or protobuf) as records.
 
 Files read: the collector's file exporter output and other ``otlp/json`` files, one ``ExportTraceServiceRequest``
 JSON object per line, or a single JSON document (``{"resourceSpans": [...]}``, pretty-printed or not, or a list of
-such objects); a folder is searched for ``*.json`` and ``*.jsonl`` files. Decoding is in
-``behest_lab.sources._otel_spans``.
+such objects); OTLP protobuf files (``behest_lab.sources._otel_proto``); a folder is searched for ``*.json``,
+``*.jsonl``, ``*.binpb`` and ``*.pb`` files. JSON decoding is in ``behest_lab.sources._otel_spans``.
 
 Spans are grouped into sessions by ``session.id`` (OpenInference) or ``gen_ai.conversation.id``: a span without
 either joins the session of its trace (another span of the trace names it), else the trace is a session of its own.
@@ -19,8 +19,9 @@ What each span becomes:
   that the conversation has not shown yet (each call repeats the conversation so far: the part a call shares with
   the previous call's input and output is not repeated), then its output messages. Messages are read from
   ``gen_ai.system_instructions`` + ``gen_ai.input.messages`` / ``gen_ai.output.messages``, OpenInference's
-  ``llm.input_messages.*`` / ``llm.output_messages.*``, or OpenLLMetry's ``gen_ai.prompt.*`` /
-  ``gen_ai.completion.*``.
+  ``llm.input_messages.*`` / ``llm.output_messages.*``, OpenLLMetry's ``gen_ai.prompt.*`` /
+  ``gen_ai.completion.*``, or span events (``gen_ai.user.message``, ``gen_ai.choice``, ...). A model call that
+  wraps another (a framework's span around the client library's) adds no messages of its own.
 * **Usage**: one record per span reporting token counts, unless a span below it in the trace reports some too (an
   agent span's totals, or a framework's LLM span around the client library's span, repeat their children's counts
   and are not summed again). Counters and their aliases are in ``_otel_spans`` (``INPUT``, ``CACHE_READ``, ...).
@@ -31,7 +32,8 @@ What each span becomes:
 * A **tool execution** (``execute_tool``, OpenInference kind ``TOOL``): name, call id, arguments and result, the
   span's duration; status ``ERROR`` (or an ``error.type``) is ``failed`` with the status message or error type.
 * ``invoke_agent``/``create_agent`` and OpenInference ``AGENT``/``CHAIN`` spans give the session's agent name;
-  embeddings spans give usage only. Other spans (HTTP, database, ...) are counted per operation as skipped.
+  embeddings spans give usage only. Other spans (HTTP, database, ...) are counted per operation as skipped, and a
+  trace without any GenAI span makes no session.
 
 Record ids are derived from the trace and span ids, so importing the same spans again adds nothing.
 """
