@@ -230,15 +230,24 @@ def _looks_json(head: bytes) -> bool:
 
 
 def _is_document(file: Path) -> bool:
-    """Whether ``file`` is one (pretty-printed) JSON document rather than JSON Lines."""
+    """Whether ``file`` is one (pretty-printed) JSON document rather than JSON Lines.
+
+    JSON Lines: the first non-blank line is JSON, or (it is broken) the next one is a whole request or there is no
+    next one (a line cut short while written, or a bad line: ``read_lines`` tells which).
+    """
+    lines = 0
     with file.open("rb") as f:
         for raw in f:
-            if raw.strip():
-                try:
-                    json.loads(raw)
-                except ValueError:
-                    return raw.strip()[:1] in (b"{", b"[")
-                return False
+            if not raw.strip():
+                continue
+            lines += 1
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                if lines == 1:
+                    continue
+                return True
+            return lines == 2 and not (isinstance(value, dict) and {"resourceSpans", "resource_spans"} & value.keys())
     return False
 
 

@@ -545,3 +545,21 @@ def test_a_sub_agent_is_a_linked_session_and_the_agents_totals_are_not_summed(tm
     assert sorted(zip(calls["session_id"], calls["input_tokens"], strict=True)) == sorted(
         [(str(planner.id), 1000), (str(researcher.id), 500)]
     )
+
+
+def test_a_broken_first_line_is_a_bad_line_and_a_lone_cut_line_is_incomplete(tmp_path: Path) -> None:
+    """JSON Lines whose first line is broken still read line by line; a file of one cut line is being written."""
+    lines = [json.dumps(x) for x in traces_lines()]
+    path = tmp_path / "traces.jsonl"
+    path.write_text('{"resourceSpans": [\n' + "\n".join(lines) + "\n")
+    store = open_store(None)
+    with pytest.raises(SourceError) as err:
+        _import(store, path)
+    assert err.value.row == 1
+    report = _import(store, path, skip_bad=True)
+    assert report.bad == 1
+    assert store.sql("SELECT count(*) FROM usage_records").fetchone() == (5,)
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text(lines[0][:60])
+    again = _import(store, cut)
+    assert (again.incomplete, again.bad, again.imported) == (1, 0, 0)
