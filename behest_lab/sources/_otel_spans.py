@@ -16,7 +16,7 @@ import binascii
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +63,12 @@ class Span:
         return f"{where} span {self.span_id}"
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _time(ns: int) -> datetime:
-    return datetime.fromtimestamp(ns // 1000 / 1_000_000, tz=UTC)
+    """Nanoseconds since the epoch as an aware datetime, exact to the microsecond."""
+    return _EPOCH + timedelta(microseconds=ns // 1000)
 
 
 def _get(obj: dict[str, Any], camel: str, snake: str) -> Any:

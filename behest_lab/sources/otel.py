@@ -200,7 +200,8 @@ class OtelSource(AgentLogSource):
 
     def _request(self, obj: Any, file: Path, line: int, on_bad: BadRowHandler) -> Iterator[Span]:
         if not isinstance(obj, dict) or not ({"resourceSpans", "resource_spans"} & obj.keys()):
-            other = [k for k in ("resourceLogs", "resourceMetrics", "resource_logs", "resource_metrics") if k in obj]
+            signals = ("resourceLogs", "resourceMetrics", "resource_logs", "resource_metrics")
+            other = [k for k in signals if k in obj] if isinstance(obj, dict) else []
             self.counts.skipped_types[other[0] if other else "(not OTLP traces)"] += 1
             return
         try:
