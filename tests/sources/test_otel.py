@@ -286,10 +286,11 @@ def test_decoding_accepts_protobuf_field_names_base64_ids_and_enum_names(tmp_pat
     }
     doc = {"resource_spans": [{"resource": {"attributes": []}, "scope_spans": [{"scope": {}, "spans": [span]}]}]}
     path = tmp_path / "one.json"
-    path.write_text(json.dumps(doc, indent=1))
+    path.write_text(json.dumps([doc, 5], indent=1))  # a list of requests, with an entry that is none
     assert OtelSource.sniff(path)
     store = open_store(None)
-    _import(store, path)
+    report = _import(store, path)
+    assert report.skipped_types == {"(not OTLP traces)": 1}
     [session] = store.sessions.list_sessions()
     assert session.metadata["session_id"] == TRACE_B
     calls = analytics.usage(store)
