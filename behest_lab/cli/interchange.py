@@ -8,6 +8,7 @@
     behest-lab import codex PATH --store DIR [--skip-bad]         (~/.codex/sessions, archived_sessions, a rollout)
     behest-lab import atif PATH --store DIR [--skip-bad]          (ATIF trajectory.json files: a folder or one file)
     behest-lab import openai-agents PATH --store DIR [--skip-bad] (an Agents SDK session database, or a folder)
+    behest-lab import otel PATH --store DIR [--skip-bad]          (OTLP JSON or protobuf trace files)
     behest-lab import PATH --store DIR [--skip-bad]               (the format recognised from PATH)
     behest-lab export jsonl|sqlite|parquet --store DIR OUT
 
@@ -32,7 +33,15 @@ _AGENT_LOGS = (
     ("codex", "Codex CLI's rollouts"),
     ("atif", "ATIF trajectories (Harbor's trajectory.json files, a folder of them or one)"),
     ("openai-agents", "OpenAI Agents SDK session databases (SQLiteSession, AdvancedSQLiteSession)"),
+    ("otel", "OpenTelemetry GenAI spans as OTLP JSON (a file or folder)"),
 )
+
+
+def _formats() -> list[str]:
+    """Every format ``behest-lab import`` names: the agent logs, then behest's own."""
+    return [f for f, _ in _AGENT_LOGS] + list(_IMPORTERS)
+
+
 #: The subcommand ``behest-lab import PATH`` runs (``import_argv`` inserts it).
 AUTO = "auto"
 
@@ -121,7 +130,7 @@ def _import_logs(args: argparse.Namespace) -> int:
         fmt = detect_format(path) or _behest_format(path)
         if fmt is None:
             raise InterchangeError(
-                "cannot tell the format; name it: behest-lab import claude-code|codex|jsonl|behest-sqlite PATH",
+                f"cannot tell the format; name it: behest-lab import {'|'.join(_formats())} PATH",
                 path=str(path),
             )
         if fmt in _IMPORTERS:

@@ -71,6 +71,7 @@ PATH_READERS: list[str] = [
     "behest_lab.sources.claude_code:ClaudeCodeSource",
     "behest_lab.sources.codex:CodexSource",
     "behest_lab.sources.atif:AtifSource",
+    "behest_lab.sources.otel:OtelSource",
     "behest_lab.sources.objects:ObjectSource",
 ]
 

@@ -356,6 +356,7 @@ READERS = {
     "codex": "behest_lab.sources.codex:CodexSource",
     "atif": "behest_lab.sources.atif:AtifSource",
     "openai-agents": "behest_lab.sources.openai_agents:OpenAIAgentsSource",
+    "otel": "behest_lab.sources.otel:OtelSource",
 }
 
 
