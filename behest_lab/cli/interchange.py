@@ -25,7 +25,11 @@ from behest_lab.cli import add_store_option, open_existing_store, open_store_fol
 from behest_lab.errors import InterchangeError
 
 _IMPORTERS = ("behest-sqlite", "jsonl")
-_AGENT_LOGS = (("claude-code", "Claude Code's session logs (a folder or file)"), ("codex", "Codex CLI's rollouts"))
+_AGENT_LOGS = (
+    ("claude-code", "Claude Code's session logs (a folder or file)"),
+    ("codex", "Codex CLI's rollouts"),
+    ("llm", "simonw/llm's logs.db (the file or its folder)"),
+)
 #: The subcommand ``behest-lab import PATH`` runs (``import_argv`` inserts it).
 AUTO = "auto"
 

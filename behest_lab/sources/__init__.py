@@ -63,6 +63,7 @@ SCHEMES: dict[str, str] = {
 #: path holds its kind of data. A module that is missing or cannot be imported (its client library is not
 #: installed) is passed over.
 PATH_READERS: list[str] = [
+    "behest_lab.sources.llm_logs:LlmLogsSource",
     "behest_lab.sources.sqlite:SQLiteSource",
     "behest_lab.sources.mongo:MongoSource",
     "behest_lab.sources.qdrant:QdrantSource",

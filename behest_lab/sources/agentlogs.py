@@ -354,6 +354,7 @@ def _ids(store: Store, table: str) -> set[str]:
 READERS = {
     "claude-code": "behest_lab.sources.claude_code:ClaudeCodeSource",
     "codex": "behest_lab.sources.codex:CodexSource",
+    "llm": "behest_lab.sources.llm_logs:LlmLogsSource",
 }
 
 
