@@ -256,7 +256,8 @@ class _Reader:
             (response_id,),
         )
         return [
-            {"type": "attachment", **{k: r[k] for k in ("id", "type", "path", "url") if r[k] is not None}} for r in rows
+            {"type": "attachment", "attachment": {k: r[k] for k in ("id", "type", "path", "url") if r[k] is not None}}
+            for r in rows
         ]
 
 
