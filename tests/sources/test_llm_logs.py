@@ -249,6 +249,23 @@ def test_a_row_that_does_not_decode_names_the_file_table_and_row(tmp_path: Path)
     assert store.sql("SELECT count(*) FROM usage_records").fetchone() == (5,)
 
 
+def test_a_part_payload_that_does_not_decode_names_the_part(tmp_path: Path) -> None:
+    """A broken ``parts.payload`` stops the import naming the parts row; skipped, only that part is missing."""
+    path = write_logs_db(
+        tmp_path / "logs.db", "current", extra_sql="UPDATE parts SET payload = '{\"name\": ' WHERE id = 16;"
+    )
+    with sqlite3.connect(path) as con:
+        assert con.execute("SELECT type, tool_name FROM parts WHERE id = 16").fetchone() == ("tool_result", "run")
+    store = open_store(None)
+    with pytest.raises(SourceError) as err:
+        _import(store, path)
+    assert (err.value.table, err.value.key) == ("parts", "16")
+    report = _import(store, path, skip_bad=True)
+    assert report.bad == 1
+    runs = {e.call_id: e.status for e in store.executions.list_executions(_sid(C6))}
+    assert runs == {"toolu_01": ToolExecutionStatus.SUCCESS, "toolu_02": ToolExecutionStatus.PENDING}
+
+
 def test_sniff_open_source_and_the_cli_recognise_llm_logs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The file or its folder is llm's; behest's own SQLite and a Codex folder are not; the CLI and sync agree."""
     from behest_lab.cli import main
@@ -277,6 +294,23 @@ def test_sniff_open_source_and_the_cli_recognise_llm_logs(tmp_path: Path, capsys
     assert "(it looks like llm" in capsys.readouterr().err
     with open_store(tmp_path / "a") as a, open_store(tmp_path / "b") as b:
         assert _by_model(a) == _by_model(b) == CURRENT_CALLS
+
+
+def test_sync_reads_a_logs_db_path_and_a_second_run_finds_nothing(tmp_path: Path) -> None:
+    """``behest_lab.sync`` on the plain path picks the llm reader; a second run has nothing new or changed."""
+    from behest_lab import sync
+    from behest_lab.sources import open_source
+
+    store = open_store(None)
+    source = open_source(str(write_logs_db(tmp_path / "logs.db", "current")))
+    try:
+        first = sync(source, store)
+        again = sync(source, store)
+    finally:
+        source.close()
+    assert sum(first.new.values()) == 4 + 22 + 2 + 8
+    assert sum(again.new.values()) == sum(again.updated.values()) == 0
+    assert _by_model(store) == CURRENT_CALLS
 
 
 def test_bundles_carry_provenance_for_every_record_and_fingerprints_are_stable(tmp_path: Path) -> None:
