@@ -410,7 +410,9 @@ class _Conversation:
         details, start, end = call
         rid = str(r["id"])
         ref = f"responses:{rid}"
-        system = "\n".join([*self.reader.texts("system_fragments", rid), *([r["system"]] if r["system"] else [])])
+        # as llm sends them: the fragments, then the prompt (joined by a newline); the system prompt's pieces stripped
+        bits = [*self.reader.texts("system_fragments", rid), str(r["system"] or "")]
+        system = "\n\n".join(b.strip() for b in bits if b.strip())
         if system and system != self.last_system:
             self.last_system = system
             self._message(

@@ -89,7 +89,11 @@ def test_a_legacy_logs_db_becomes_sessions_with_their_messages_in_order(tmp_path
     ]
     assert (messages[4].tool_call_id, messages[4].tool_name) == ("call_2", "get_weather")
     summary = store.sessions.list_messages(_sid(C2))
-    assert summary[0].text_content == "def add(a, b):\n    return a + b\n\nSummarise this file"  # the fragment first
+    # fragments as llm sends them: the system fragment and system prompt stripped, blank line between, said once;
+    # the prompt's fragment first, a newline, then the prompt
+    assert [m.role for m in summary] == [MessageRole.SYSTEM, *[MessageRole.USER, MessageRole.ASSISTANT] * 2]
+    assert summary[0].text_content == "Answer in one sentence.\n\nBe brief."
+    assert summary[1].text_content == "def add(a, b):\n    return a + b\n\nSummarise this file"
     primes = store.sessions.list_messages(_sid(C3))[0]
     assert primes.content[0] == JsonPart(
         value={
@@ -101,7 +105,7 @@ def test_a_legacy_logs_db_becomes_sessions_with_their_messages_in_order(tmp_path
             },
         }
     )
-    assert report.tables["messages"].imported == 8 + 4 + 2
+    assert report.tables["messages"].imported == 8 + 5 + 2
     assert report.skipped_types == {"logs (llm before 0.5)": 2}
 
 

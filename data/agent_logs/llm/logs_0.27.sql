@@ -24,18 +24,23 @@ INSERT INTO "responses" ("id", "model", "prompt", "system", "prompt_json", "opti
   VALUES ('01jwx4k7m3r3000000000000r3', 'gpt-4o-mini', 'And tomorrow in Lisbon?', 'You are a terse assistant.', NULL, '{}', 'Let me check.', NULL, '01jwx4k7m2c1weather00000001', 800, '2025-06-01T10:01:00.000000+00:00', 260, 25, '{"prompt_tokens_details": {"cached_tokens": 256}, "completion_tokens_details": {"reasoning_tokens": 0}}', NULL, 'gpt-4o-mini-2024-07-18');
 INSERT INTO "tool_responses" VALUES (1, '01jwx4k7m3r3000000000000r3');
 INSERT INTO "tool_calls" VALUES (3, '01jwx4k7m3r3000000000000r3', 1, 'get_weather', '{"city": "Lisbon", "day": "tomorrow"}', 'call_1');
--- Conversation 2: Claude through llm-anthropic with prompt caching (-o cache 1) and a fragment (-f add.py);
+-- Conversation 2: Claude through llm-anthropic with prompt caching (-o cache 1), a fragment (-f add.py) and a
+-- system prompt with a system fragment (-s 'Be brief.' --sf style.md);
 -- the first call writes the cache, the second reads it.
 INSERT INTO "fragments" VALUES (1, 'c3f1b0a2e4d6f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081', 'def add(a, b):
     return a + b
 ', '2025-06-02T09:00:00.000000+00:00', 'add.py');
 INSERT INTO "conversations" VALUES ('01jwz0a1b2c2claude000000002', 'Summarise this file', 'anthropic/claude-3-5-sonnet-latest');
+INSERT INTO "fragments" VALUES (3, '0d4c3b2a19f8e7d6c5b4a39281f7e6d5c4b3a2910f8e7d6c5b4a39281f7e6d5c', 'Answer in one sentence.
+', '2025-06-02T09:00:00.000000+00:00', 'style.md');
 INSERT INTO "responses" ("id", "model", "prompt", "system", "prompt_json", "options_json", "response", "response_json", "conversation_id", "duration_ms", "datetime_utc", "input_tokens", "output_tokens", "token_details", "schema_id", "resolved_model")
-  VALUES ('01jwz0a1b2r4000000000000r4', 'anthropic/claude-3-5-sonnet-latest', 'Summarise this file', NULL, NULL, '{"cache": true}', 'It defines add(a, b), which returns the sum.', NULL, '01jwz0a1b2c2claude000000002', 2100, '2025-06-02T09:00:00.000000+00:00', 15, 12, '{"cache_creation_input_tokens": 1800, "cache_read_input_tokens": 0, "service_tier": "standard"}', NULL, NULL);
+  VALUES ('01jwz0a1b2r4000000000000r4', 'anthropic/claude-3-5-sonnet-latest', 'Summarise this file', 'Be brief.', NULL, '{"cache": true}', 'It defines add(a, b), which returns the sum.', NULL, '01jwz0a1b2c2claude000000002', 2100, '2025-06-02T09:00:00.000000+00:00', 15, 12, '{"cache_creation_input_tokens": 1800, "cache_read_input_tokens": 0, "service_tier": "standard"}', NULL, NULL);
 INSERT INTO "prompt_fragments" VALUES ('01jwz0a1b2r4000000000000r4', 1, 0);
+INSERT INTO "system_fragments" VALUES ('01jwz0a1b2r4000000000000r4', 3, 0);
 INSERT INTO "responses" ("id", "model", "prompt", "system", "prompt_json", "options_json", "response", "response_json", "conversation_id", "duration_ms", "datetime_utc", "input_tokens", "output_tokens", "token_details", "schema_id", "resolved_model")
-  VALUES ('01jwz0a1b2r5000000000000r5', 'anthropic/claude-3-5-sonnet-latest', 'Any bugs?', NULL, NULL, '{"cache": true}', 'No bugs.', NULL, '01jwz0a1b2c2claude000000002', 1200, '2025-06-02T09:01:00.000000+00:00', 9, 5, '{"cache_creation_input_tokens": 0, "cache_read_input_tokens": 1800, "service_tier": "standard"}', NULL, NULL);
+  VALUES ('01jwz0a1b2r5000000000000r5', 'anthropic/claude-3-5-sonnet-latest', 'Any bugs?', 'Be brief.', NULL, '{"cache": true}', 'No bugs.', NULL, '01jwz0a1b2c2claude000000002', 1200, '2025-06-02T09:01:00.000000+00:00', 9, 5, '{"cache_creation_input_tokens": 0, "cache_read_input_tokens": 1800, "service_tier": "standard"}', NULL, NULL);
 INSERT INTO "prompt_fragments" VALUES ('01jwz0a1b2r5000000000000r5', 1, 0);
+INSERT INTO "system_fragments" VALUES ('01jwz0a1b2r5000000000000r5', 3, 0);
 -- Conversation 3: Gemini through llm-gemini (model id without a plugin prefix), with an image attachment.
 INSERT INTO "conversations" VALUES ('01jx1c2d3e4c3gemini0000003', 'Name three primes', 'gemini-2.5-flash');
 INSERT INTO "responses" ("id", "model", "prompt", "system", "prompt_json", "options_json", "response", "response_json", "conversation_id", "duration_ms", "datetime_utc", "input_tokens", "output_tokens", "token_details", "schema_id", "resolved_model")
