@@ -22,7 +22,7 @@ by tool call id (the latest unanswered call with that id); the duration is the t
 the call that carried its result (llm records no tool timing), ``failed`` when the result has an exception.
 
 Usage: ONE record per model call: per ``turns`` row, and per ``responses`` row whose id is not also a turn's id
-(while llm wrote both generations a call was logged in both with the same id: it counts once). Token conventions
+(llm's 0.32 alphas logged each call in both generations under one id: such a pair counts once). Token conventions
 are normalised per provider (``behest_lab.sources._llm_rows``). Not read: the pre-0.5 ``logs`` table (counted in
 the report), embeddings, schemas and the full-text indexes.
 """
