@@ -134,14 +134,14 @@ class LlmLogsSource(AgentLogSource):
             names = tables(con)
             keys = []
             if "responses" in names:
-                keys.append("SELECT coalesce(conversation_id, 'response:' || id) FROM responses")
+                keys.append("SELECT coalesce(conversation_id, 'response:' || id) AS k FROM responses")
             if "threads" in names:
-                keys.append("SELECT id FROM threads")
+                keys.append("SELECT id AS k FROM threads")
             if "turns" in names:
-                keys.append("SELECT coalesce(thread_id, 'turn:' || id) FROM turns")
+                keys.append("SELECT coalesce(thread_id, 'turn:' || id) AS k FROM turns")
             if not keys:
                 return 0
-            row = con.execute(f"SELECT count(*) FROM ({' UNION '.join(keys)})").fetchone()
+            row = con.execute(f"SELECT count(DISTINCT k) FROM ({' UNION ALL '.join(keys)})").fetchone()
             return int(row[0])
 
     def bundles(self, on_bad: BadRowHandler) -> Iterator[Bundle]:

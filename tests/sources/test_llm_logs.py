@@ -323,6 +323,8 @@ def test_bundles_carry_provenance_for_every_record_and_fingerprints_are_stable(t
 
     source = LlmLogsSource(write_logs_db(tmp_path / "logs.db", "current"))
     assert isinstance(source, Source)
+    assert source.count() == 4  # the progress bar's total: conversations, each counted once across both generations
+    assert LlmLogsSource(write_logs_db(tmp_path / "old.db", "legacy")).count() == 3
     seen: list[SourceError] = []
     bundles = list(source.read(None, seen.append))
     assert seen == []
