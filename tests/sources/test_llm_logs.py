@@ -333,3 +333,26 @@ def test_bundles_carry_provenance_for_every_record_and_fingerprints_are_stable(t
     first = source.fingerprints()
     assert first.num_rows == len(records)
     assert source.fingerprints().equals(first)
+
+
+def test_a_logs_db_llm_is_writing_imports_what_is_committed(tmp_path: Path) -> None:
+    """While llm holds a write transaction the import reads the last committed state; the next import adds the rest."""
+    path = write_logs_db(tmp_path / "logs.db", "legacy")
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute(
+            "INSERT INTO responses (id, model, prompt, response, conversation_id, duration_ms, datetime_utc,"
+            " input_tokens, output_tokens) VALUES ('01jx9z0000000000000000r9', 'gemini-2.5-flash', 'And three more?',"
+            f" '7, 11, 13', '{C3}', 900, '2025-06-03T15:31:00+00:00', 20, 9)"
+        )
+        store = open_store(None)
+        _import(store, path)
+        assert len(store.sessions.list_messages(_sid(C3))) == 2
+        writer.execute("COMMIT")
+    finally:
+        writer.close()
+    later = _import(store, path)
+    assert later.tables["messages"].imported == 2
+    assert later.tables["usage_records"].imported == 1
+    assert _by_model(store)["gemini-2.5-flash"] == (8 + 20, 0, 0, 64 + 9)
