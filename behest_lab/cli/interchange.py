@@ -9,6 +9,7 @@
     behest-lab import atif PATH --store DIR [--skip-bad]          (ATIF trajectory.json files: a folder or one file)
     behest-lab import openai-agents PATH --store DIR [--skip-bad] (an Agents SDK session database, or a folder)
     behest-lab import otel PATH --store DIR [--skip-bad]          (OTLP JSON or protobuf trace files)
+    behest-lab import llm PATH --store DIR [--skip-bad]           (simonw/llm's logs.db, or its folder)
     behest-lab import PATH --store DIR [--skip-bad]               (the format recognised from PATH)
     behest-lab export jsonl|sqlite|parquet --store DIR OUT
 
@@ -34,6 +35,7 @@ _AGENT_LOGS = (
     ("atif", "ATIF trajectories (Harbor's trajectory.json files, a folder of them or one)"),
     ("openai-agents", "OpenAI Agents SDK session databases (SQLiteSession, AdvancedSQLiteSession)"),
     ("otel", "OpenTelemetry GenAI spans as OTLP JSON (a file or folder)"),
+    ("llm", "simonw/llm's logs.db (the file or its folder)"),
 )
 
 

@@ -64,6 +64,7 @@ SCHEMES: dict[str, str] = {
 #: installed) is passed over.
 PATH_READERS: list[str] = [
     "behest_lab.sources.openai_agents:OpenAIAgentsSource",
+    "behest_lab.sources.llm_logs:LlmLogsSource",
     "behest_lab.sources.sqlite:SQLiteSource",
     "behest_lab.sources.mongo:MongoSource",
     "behest_lab.sources.qdrant:QdrantSource",

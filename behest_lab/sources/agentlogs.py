@@ -357,6 +357,7 @@ READERS = {
     "atif": "behest_lab.sources.atif:AtifSource",
     "openai-agents": "behest_lab.sources.openai_agents:OpenAIAgentsSource",
     "otel": "behest_lab.sources.otel:OtelSource",
+    "llm": "behest_lab.sources.llm_logs:LlmLogsSource",
 }
 
 
