@@ -19,10 +19,46 @@ from typing import Any
 
 MODELS = ("claude-sonnet-4-5-20250929", "claude-opus-4-1-20250805", "claude-haiku-4-5-20251001")
 TOOLS = ("Bash", "Read", "Edit", "Grep", "Write")
-_WORDS = (
-    "the checkout total rounds each line item before summing so cents drift when a cart holds many cheap items "
-    "read the module run the tests again and compare the output with the expected totals in the fixture file"
-).split()
+_WORDS = [
+    "the",
+    "checkout",
+    "total",
+    "rounds",
+    "each",
+    "line",
+    "item",
+    "before",
+    "summing",
+    "so",
+    "cents",
+    "drift",
+    "when",
+    "a",
+    "cart",
+    "holds",
+    "many",
+    "cheap",
+    "items",
+    "read",
+    "the",
+    "module",
+    "run",
+    "the",
+    "tests",
+    "again",
+    "and",
+    "compare",
+    "the",
+    "output",
+    "with",
+    "the",
+    "expected",
+    "totals",
+    "in",
+    "the",
+    "fixture",
+    "file",
+]
 
 
 def _text(rng: random.Random, chars: int) -> str:

@@ -180,20 +180,11 @@ class CursorBook:
         starts: list[Start] = []
         changed: list[bool] = []
         for file in files:
-            mark = marks.get(str(file))
-            if mark is None:
-                starts.append(Start(file))
-                changed.append(True)
-                continue
-            try:
-                st = file.stat()
-            except OSError:
+            found = _start(file, marks.get(str(file)))
+            if found is None:
                 return whole
-            same = st.st_size == mark.size and st.st_mtime_ns == mark.mtime_ns
-            if not same and (st.st_size < mark.offset or _ends(file, mark.offset) != (mark.head, mark.tail)):
-                return whole  # rewritten, not appended to
-            starts.append(Start(file, mark.offset, mark.lines))
-            changed.append(not same or mark.offset < st.st_size)
+            starts.append(found[0])
+            changed.append(found[1])
         if not any(changed):
             return Plan(True, starts) if self.holds_sessions(cursor.sessions) else whole
         first = changed.index(True)
@@ -216,6 +207,20 @@ class CursorBook:
             Provenance.model_construct(record_id=rid, table=t, source=self.kind, location=self.location, ref=ref)
             for t, ref in rows
         ]
+
+
+def _start(file: Path, mark: FileMark | None) -> tuple[Start, bool] | None:
+    """Where to read ``file`` from after ``mark`` and whether it has bytes not read yet; None: read it whole."""
+    if mark is None:
+        return Start(file), True
+    try:
+        st = file.stat()
+    except OSError:
+        return None
+    same = st.st_size == mark.size and st.st_mtime_ns == mark.mtime_ns
+    if not same and (st.st_size < mark.offset or _ends(file, mark.offset) != (mark.head, mark.tail)):
+        return None  # rewritten, not appended to
+    return Start(file, mark.offset, mark.lines), not same or mark.offset < st.st_size
 
 
 @dataclass

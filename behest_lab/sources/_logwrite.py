@@ -62,9 +62,7 @@ class LogWriter:
     @property
     def pending(self) -> int:
         """Records and cursor rows waiting for the next commit."""
-        return (
-            sum(len(v) for v in self.batch.values()) + sum(len(v) for v in self.held.values()) + len(self.cursors)
-        )
+        return sum(len(v) for v in self.batch.values()) + sum(len(v) for v in self.held.values()) + len(self.cursors)
 
     def add_unit(self, unit: Unit) -> None:
         """Queue a unit's bundles and its cursor."""

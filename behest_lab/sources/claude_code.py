@@ -44,7 +44,6 @@ from uuid import UUID
 
 from behest_lab.errors import SourceError
 from behest_lab.interchange.bundle import Bundle
-from behest_lab.sources._logcursor import CursorBook, Progress, Start, Unit, read_from
 from behest_lab.records import (
     CompactionMeta,
     JsonPart,
@@ -58,6 +57,7 @@ from behest_lab.records import (
     ToolExecutionStatus,
     UsageRecord,
 )
+from behest_lab.sources._logcursor import CursorBook, Progress, Start, Unit, read_from
 from behest_lab.sources.agentlogs import (
     AgentLogSource,
     derived_id,

@@ -43,7 +43,6 @@ from uuid import UUID
 
 from behest_lab.errors import SourceError
 from behest_lab.interchange.bundle import Bundle
-from behest_lab.sources._logcursor import CursorBook, Progress, Start, Unit, read_from
 from behest_lab.records import (
     CompactionMeta,
     JsonPart,
@@ -57,6 +56,7 @@ from behest_lab.records import (
     ToolExecutionStatus,
     UsageRecord,
 )
+from behest_lab.sources._logcursor import CursorBook, Progress, Start, Unit, read_from
 from behest_lab.sources.agentlogs import (
     AgentLogSource,
     derived_id,
@@ -159,7 +159,7 @@ class _Rollout:
         self.executions: list[ToolExecution] = []
         self.usage: list[UsageRecord] = []
         self.provenance: list[Provenance] = []
-        self.calls: dict[str, tuple[MessageRecord, str, Any, datetime, int]] = {}
+        self.calls: dict[str, tuple[UUID, str, Any, datetime, int]] = {}
         self.answered: set[str] = set()
         self.ends: dict[str, dict[str, Any]] = {}
         self.previous_total: tuple[int, ...] | None = None
@@ -174,7 +174,7 @@ class _Rollout:
             "session": [self.sid_text, self.metadata, self.provider, self.model, self.first_model, self.title],
             "times": [_iso(self.first), _iso(self.last)],
             "calls": {
-                cid: [str(m.id), name, None if cid in self.answered else args, at.isoformat(), number]
+                cid: [str(m), name, None if cid in self.answered else args, at.isoformat(), number]
                 for cid, (m, name, args, at, number) in self.calls.items()
             },
             "answered": sorted(self.answered),
@@ -190,8 +190,7 @@ class _Rollout:
         self.id = source_uuid(self.sid_text, "codex", "session")
         self.first, self.last = (parse_time(t) for t in state["times"])
         for cid, (mid, name, args, at, number) in state["calls"].items():
-            msg = MessageRecord.model_construct(id=UUID(mid))
-            self.calls[cid] = (msg, name, args, parse_time(at) or _EPOCH, number)
+            self.calls[cid] = (UUID(mid), name, args, parse_time(at) or _EPOCH, number)
         self.answered = set(state["answered"])
         self.ends = dict(state["ends"])
         self.open = dict(state["open"])
@@ -217,9 +216,8 @@ class _Rollout:
                 self.ends[payload["call_id"]] = payload
         for call_id in [c for c in self.open if c in self.ends]:  # an end that came after an earlier import
             mid, name, args, started, number, result, finished, meta = self.open.pop(call_id)
-            msg = MessageRecord.model_construct(id=UUID(mid))
             at, done = parse_time(started) or _EPOCH, parse_time(finished) or _EPOCH
-            self._execution(call_id, msg, name, args, at, number, result, done, meta)
+            self._execution(call_id, UUID(mid), name, args, at, number, result, done, meta)
         for number, obj in lines:
             try:
                 self._line(number, obj)
@@ -342,7 +340,7 @@ class _Rollout:
                 tool_calls=[ToolCall(id=call_id, name=name, arguments=args)],
                 created_at=at,
             )
-            self.calls.setdefault(call_id, (msg, name, args, at, number))
+            self.calls.setdefault(call_id, (msg.id, name, args, at, number))
         elif kind in _OUTPUTS:
             self._output(number, payload, at)
             return
@@ -383,7 +381,7 @@ class _Rollout:
     def _execution(
         self,
         call_id: str,
-        msg: MessageRecord,
+        message_id: UUID,
         name: str,
         args: Any,
         started: datetime,
@@ -411,11 +409,12 @@ class _Rollout:
         failed = status is ToolExecutionStatus.FAILED
         complete = isinstance(exit_code, int) and isinstance(seconds, int | float)
         if meta is not None and not complete and call_id not in self.ends:
-            self.open[call_id] = [str(msg.id), name, args, started.isoformat(), number, result, finished.isoformat(), meta]
+            self.open[call_id] = [str(message_id), name, args, started.isoformat(), number, result]
+            self.open[call_id] += [finished.isoformat(), meta]
         execution = ToolExecution(
             id=derived_id("codex", self.sid_text, "tool", call_id),
             session_id=self.id,
-            message_id=msg.id,
+            message_id=message_id,
             call_id=call_id,
             tool_name=name,
             arguments=args,
