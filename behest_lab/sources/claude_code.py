@@ -116,8 +116,7 @@ class ClaudeCodeSource(AgentLogSource):
         for file in files:
             if file.suffix != ".jsonl":
                 continue
-            first = _first_object(file)
-            if first is not None and "sessionId" in first and "type" in first and "payload" not in first:
+            if any("sessionId" in obj and "type" in obj and "payload" not in obj for obj in _first_objects(file)):
                 return True
         return False
 
@@ -163,18 +162,24 @@ class ClaudeCodeSource(AgentLogSource):
         return len(self.groups())
 
 
-def _first_object(file: Path) -> dict[str, Any] | None:
+def _first_objects(file: Path, lines: int = 3) -> list[dict[str, Any]]:
+    """The JSON objects on the first ``lines`` non-blank lines (a session file may open with ``summary`` lines)."""
     import json
 
+    out: list[dict[str, Any]] = []
     try:
         with file.open("rb") as f:
             for raw in f:
                 if raw.strip():
                     value = json.loads(raw)
-                    return value if isinstance(value, dict) else None
+                    if not isinstance(value, dict):
+                        return out
+                    out.append(value)
+                    if len(out) == lines:
+                        break
     except (OSError, ValueError):
-        return None
-    return None
+        return out
+    return out
 
 
 class _Group:
@@ -314,15 +319,7 @@ class _Group:
                 metadata=state.metadata,
             )
             prov = [self.source.provenance("sessions", state.id, self.files[0], 1), *state.provenance]
-            out.append(
-                Bundle(
-                    session=session,
-                    messages=state.messages,
-                    executions=state.executions,
-                    usage=state.usage,
-                    provenance=prov,
-                )
-            )
+            out.append(Bundle(session, state.messages, state.executions, state.usage, provenance=prov))
         return out
 
     # --- sessions -------------------------------------------------------------------------------------------
