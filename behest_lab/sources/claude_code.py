@@ -199,8 +199,7 @@ class _Group:
         # line uuids read, and the parent of each sidechain line (sidechains are followed to their first line)
         self.seen: set[str] = set()
         self.parents: dict[str, str | None] = {}
-        self.summary = ""
-        self.own_summary = False
+        self.summaries: list[tuple[str, str | None]] = []  # (text, leafUuid) of each summary line
         self.progress = Progress([])
 
     def _read(self, starts: list[Start]) -> list[_Line]:
@@ -249,7 +248,7 @@ class _Group:
             "usage": [[*k, out, r.model_dump_json(), s.key] for k, (out, r, s) in self.usage.items()],
             "seen": sorted(self.seen),
             "parents": self.parents,
-            "summary": [self.summary, self.own_summary],
+            "summaries": self.summaries,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -266,7 +265,7 @@ class _Group:
             self.usage[(k0, k1)] = (out, UsageRecord.model_validate_json(record), self.sessions[skey])
         self.seen = set(state["seen"])
         self.parents = dict(state["parents"])
-        self.summary, self.own_summary = state["summary"]
+        self.summaries = [(text, leaf) for text, leaf in state["summaries"]]
 
     def session_ids(self) -> list[str]:
         """Ids of the sessions the group made."""
@@ -308,11 +307,14 @@ class _Group:
         for key in self.touched:
             _, record, state = self.usage[key]
             state.usage.append(record)
+        # the title: the first summary naming a line of this session, else the first (of resumed sessions)
+        own = [text for text, leaf in self.summaries if leaf in self.seen]
+        summary = own[0] if own else self.summaries[0][0] if self.summaries else ""
         for state in self.sessions.values():
             created = state.first or _EPOCH
             session = Session(
                 id=state.id,
-                title=self.summary if self.summary and "agent_id" not in state.metadata else state.title,
+                title=summary if summary and "agent_id" not in state.metadata else state.title,
                 model=state.model,
                 created_at=created,
                 updated_at=state.last or created,
@@ -381,11 +383,9 @@ class _Group:
     def _line(self, line: _Line, kind: str) -> None:
         obj = line.obj
         if kind == "summary":
-            # a summary of this session names one of its lines; others (of resumed sessions) are a fallback
-            text = obj.get("summary")
-            own = obj.get("leafUuid") in self.seen
-            if isinstance(text, str) and (not self.summary or (own and not self.own_summary)):
-                self.summary, self.own_summary = text, own
+            text, leaf = obj.get("summary"), obj.get("leafUuid")
+            if isinstance(text, str) and text:
+                self.summaries.append((text, leaf if isinstance(leaf, str) else None))
             return
         state = self._session(line)
         at = parse_time(obj.get("timestamp")) or state.last or _EPOCH

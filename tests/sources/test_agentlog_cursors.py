@@ -52,11 +52,20 @@ def _write_cut(path: Path, lines: list[dict[str, Any]], cut: int) -> None:
             f.write(text[: len(text) // 2])
 
 
-@pytest.mark.parametrize("with_subagent", [False, True], ids=["session-file", "with-subagent-file"])
+@pytest.mark.parametrize(
+    ("with_subagent", "resumed_summary"),
+    [(False, False), (True, False), (False, True)],
+    ids=["session-file", "with-subagent-file", "summary-of-a-resumed-session-first"],
+)
 def test_a_claude_code_log_imported_at_every_cut_then_finished_equals_one_import(
-    tmp_path: Path, with_subagent: bool
+    tmp_path: Path, with_subagent: bool, resumed_summary: bool
 ) -> None:
     lines = session_lines()
+    if resumed_summary:
+        # a summary of an earlier session comes first; this session's own (its leaf is the last line) wins the title
+        lines.insert(
+            0, {"type": "summary", "summary": "Earlier work", "leafUuid": "00000000-0000-4000-8000-0000000000ff"}
+        )
     project = tmp_path / "projects" / FOLDER
     main = project / f"{S1}.jsonl"
     if with_subagent:
