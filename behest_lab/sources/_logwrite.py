@@ -34,30 +34,23 @@ def records_of(bundle: Bundle) -> list[tuple[str, Any]]:
 
 
 class LogWriter:
-    """Queues the records the store does not hold yet and writes them a batch (one commit) at a time."""
+    """Queues a source's records and writes them a batch (one commit) at a time: new ones added, changed ones replaced.
+
+    Which records the store already holds is asked per batch, for the batch's ids only, so memory stays bounded by
+    the batch, not by the store.
+    """
 
     def __init__(self, store: Store, report: ImportReport, book: CursorBook) -> None:
         """Write to ``store``, counting in ``report``; ``book`` makes the cursor rows of each unit."""
         self.store = store
         self.report = report
         self.book = book
-        self._known: dict[str, set[str]] | None = None
         self.batch: dict[str, list[Any]] = {t: [] for t in TABLES}
         self.index: dict[str, dict[str, int]] = {t: {} for t in TABLES}
         self.held: dict[str, list[Any]] = {t: [] for t in _REPLACEABLE}
-        self.provenance: list[Provenance] = []
-        self.held_provenance: dict[str, list[Provenance]] = {}
+        self.prov: dict[str, list[Provenance]] = {}
         self.cursors: list[Provenance] = []
         self.updated = 0
-
-    @property
-    def known(self) -> dict[str, set[str]]:
-        """Ids the store holds or this run queued, per table (read from the store when first needed)."""
-        if self._known is None:
-            self._known = {
-                t: {r[0] for r in self.store.sql(f"SELECT CAST(id AS VARCHAR) FROM {t}").fetchall()} for t in TABLES
-            }
-        return self._known
 
     @property
     def pending(self) -> int:
@@ -71,28 +64,33 @@ class LogWriter:
         self.cursors += self.book.rows(unit)
 
     def add(self, bundle: Bundle) -> None:
-        """Queue the bundle's new records; hold its sessions, executions and usage the store already has."""
-        added: set[str] = set()
-        held: set[str] = set()
-        known = self.known
+        """Queue the bundle's records; a record whose id is queued already is held, to replace the queued one."""
         for table, record in records_of(bundle):
-            counts = self.report.tables[table]
-            counts.read += 1
+            self.report.tables[table].read += 1
             key = str(record.id)
-            if key in known[table]:
-                counts.duplicates += 1
+            if key in self.index[table]:
+                self.report.tables[table].duplicates += 1
                 if table in _REPLACEABLE:
                     self.held[table].append(record)
-                    held.add(key)
                 continue
-            known[table].add(key)
             self.index[table][key] = len(self.batch[table])
             self.batch[table].append(record)
-            added.add(key)
-        self.provenance += [p for p in bundle.provenance if str(p.record_id) in added]
         for p in bundle.provenance:
-            if str(p.record_id) in held:
-                self.held_provenance.setdefault(str(p.record_id), []).append(p)
+            self.prov.setdefault(str(p.record_id), []).append(p)
+
+    def _settle(self) -> set[str]:
+        """Move the queued records the store holds to the held ones; the ids of the records left to add."""
+        new: set[str] = set()
+        for table in TABLES:
+            stored = _stored(self.store, table, list(self.index[table]))
+            if stored:
+                self.report.tables[table].duplicates += len(stored)
+                if table in _REPLACEABLE:
+                    self.held[table] = [r for r in self.batch[table] if str(r.id) in stored] + self.held[table]
+                self.batch[table] = [r for r in self.batch[table] if str(r.id) not in stored]
+                self.index[table] = {str(r.id): i for i, r in enumerate(self.batch[table])}
+            new.update(self.index[table])
+        return new
 
     def _replacements(self) -> list[Any]:
         """Held records that differ from the stored ones (or from the ones queued in this batch)."""
@@ -117,9 +115,11 @@ class LogWriter:
         """
         if not self.pending:
             return
+        new = self._settle()
         replace = self._replacements()
+        provenance = [p for key in new for p in self.prov.get(key, [])]
         # a replaced record's provenance is the line that completed it
-        swapped = [p for r in replace for p in self.held_provenance.get(str(r.id), []) if p.table != "sessions"]
+        provenance += [p for r in replace for p in self.prov.get(str(r.id), []) if p.table != "sessions"]
         b = self.batch
         try:
             self.store.write_batch(
@@ -129,7 +129,7 @@ class LogWriter:
                 usages=b["usage_records"],
                 touch_sessions=False,
                 replace=replace,
-                provenance=self.provenance + swapped + self.cursors,
+                provenance=provenance + self.cursors,
             )
         except (BehestLabError, ValueError, TypeError) as exc:
             raise InterchangeError(
@@ -142,9 +142,16 @@ class LogWriter:
             self.index[table] = {}
         self.updated += len(replace)
         self.held = {t: [] for t in _REPLACEABLE}
-        self.provenance = []
-        self.held_provenance = {}
+        self.prov = {}
         self.cursors = []
+
+
+def _stored(store: Store, table: str, ids: list[str]) -> set[str]:
+    """Those of ``ids`` that ``table`` holds."""
+    if not ids:
+        return set()
+    rows = store.sql(f"SELECT CAST(id AS VARCHAR) FROM {table} WHERE id IN (SELECT unnest(?::UUID[]))", [ids])
+    return {r[0] for r in rows.fetchall()}
 
 
 def _micros(at: datetime) -> int:
