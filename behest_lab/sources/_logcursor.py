@@ -145,7 +145,10 @@ class CursorBook:
             [CURSOR_TABLE, kind, location],
         ).fetchall()
         for (ref,) in rows:
-            cursor = Cursor.from_json(ref)
+            try:
+                cursor = Cursor.from_json(ref)
+            except (ValueError, KeyError, TypeError):
+                continue  # a cursor this version cannot read: its unit is read whole
             self.cursors[cursor.key] = cursor
 
     def state(self, key: str) -> dict[str, Any] | None:
@@ -156,7 +159,10 @@ class CursorBook:
             'SELECT ref FROM provenance WHERE "table" = ? AND record_id = ? AND location = ?',
             [STATE_TABLE, str(cursor_id(self.kind, key)), self.location],
         ).fetchone()
-        value = json.loads(row[0]) if row is not None else None
+        try:
+            value = json.loads(row[0]) if row is not None else None
+        except ValueError:
+            return None
         return value if isinstance(value, dict) else None
 
     def holds_sessions(self, ids: Sequence[str]) -> bool:

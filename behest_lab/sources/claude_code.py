@@ -150,10 +150,12 @@ class ClaudeCodeSource(AgentLogSource):
             if plan.skip:
                 yield Unit([], files=1, skipped=True)
                 continue
-            group = _Group(self, Path(key).name, files, on_bad)
-            if plan.state is not None:
-                group.restore(plan.state)
-            bundles = group.run(plan.starts)
+            group, starts = _Group(self, Path(key).name, files, on_bad), plan.starts
+            try:
+                group.restore(plan.state or {})
+            except (KeyError, ValueError, TypeError):  # no state, or one this version cannot take up
+                group, starts = _Group(self, Path(key).name, files, on_bad), [Start(f) for f in files]
+            bundles = group.run(starts)
             cursor = None if group.progress.dirty else group.progress.cursor(key, group.session_ids())
             yield Unit(bundles, cursor, group.snapshot(), files=1)
 

@@ -129,10 +129,12 @@ class CodexSource(AgentLogSource):
             if plan.skip:
                 yield Unit([], skipped=True)
                 continue
-            rollout = _Rollout(self, file, on_bad)
-            if plan.state is not None:
-                rollout.restore(plan.state)
-            bundle = rollout.run(plan.starts[0])
+            rollout, start = _Rollout(self, file, on_bad), plan.starts[0]
+            try:
+                rollout.restore(plan.state or {})
+            except (KeyError, ValueError, TypeError):  # no state, or one this version cannot take up
+                rollout, start = _Rollout(self, file, on_bad), Start(file)
+            bundle = rollout.run(start)
             sessions = [str(rollout.id)] if bundle is not None else []
             cursor = None if rollout.progress.dirty else rollout.progress.cursor(str(file), sessions)
             yield Unit([bundle] if bundle is not None else [], cursor, rollout.snapshot())

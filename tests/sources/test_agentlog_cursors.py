@@ -15,7 +15,7 @@ import pytest
 
 from behest_lab import Store, open_store
 from behest_lab.errors import SourceError
-from behest_lab.records import ToolExecutionStatus
+from behest_lab.records import Provenance, ToolExecutionStatus
 from behest_lab.sources.agentlogs import AgentLogReport, import_agent_logs, import_claude_code, import_codex
 from behest_lab.sources.claude_code import ClaudeCodeSource
 from behest_lab.sources.codex import CodexSource
@@ -246,3 +246,22 @@ def test_a_growing_subagent_file_is_read_from_where_the_last_import_stopped(tmp_
         copies = 1 if cut <= 3 else 0  # index 3 copies a session line: read, but passed over as a duplicate
         assert grown.tables["messages"].read == len(lines) - cut - copies, f"cut after line {cut}"
         store.close()
+
+
+def test_a_state_this_version_cannot_take_up_makes_a_whole_read(tmp_path: Path) -> None:
+    """A kept reader state that does not fit (another version wrote it) is not trusted: the rollout is read whole."""
+    lines = rollout_lines()
+    root = write_rollout(tmp_path, lines[:12])
+    store = open_store(None)
+    import_codex(store, root, progress=False)
+    (row,) = store.sql(
+        "SELECT record_id, source, location FROM provenance WHERE \"table\" = 'agent_log_state'"
+    ).fetchall()
+    odd = Provenance(record_id=row[0], table="agent_log_state", source=row[1], location=row[2], ref='{"calls": 1}')
+    store.write_batch(provenance=[odd])
+    write_rollout(tmp_path)
+    grown = import_codex(store, root, progress=False)
+    assert grown.tables["messages"].duplicates > 0  # the lines of the first import were read again
+    fresh = open_store(None)
+    import_codex(fresh, root, progress=False)
+    assert _content(store) == _content(fresh)
