@@ -3,7 +3,9 @@
 Agent logs (Claude Code, Codex) are append-only JSON Lines files. A reader turns each file (or group of files) into
 ``Bundle``s with deterministic ids (the source's own UUIDs where it has them, else ``uuid5`` of the source's keys),
 so importing the same files again yields the same records, and ``import_agent_logs`` lands only the ones the store
-does not hold yet.
+does not hold yet. Readers that override ``AgentLogSource.units`` (Claude Code, Codex) also keep a cursor per
+session in the store (``behest_lab.sources._logcursor``): a later import does not open files that are unchanged and
+reads a file that grew from where the last import stopped.
 
 ``import_claude_code(store, path)`` and ``import_codex(store, path)`` import a folder (or one file) of each tool's
 logs; ``detect_format(path)`` names the format of a path (``behest-lab import PATH`` uses it). The readers are
