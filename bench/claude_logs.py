@@ -233,7 +233,7 @@ def write_projects(root: Path, sessions: int, seed: int = 7) -> dict[str, int]:
 
 def grow(path: Path, seed: int) -> int:
     """Append one more turn to the session file ``path`` (as Claude Code does while a session goes on); lines."""
-    rng = random.Random(seed)
+    rng = random.Random(f"grow-{seed}")  # a stream of its own: no id may repeat one of the generated folder
     with path.open("rb") as f:
         last = json.loads(f.readlines()[-1])
     s = _Session(rng, 0)
