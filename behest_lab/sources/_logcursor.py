@@ -108,6 +108,7 @@ class Plan:
     skip: bool
     starts: list[Start]
     state: dict[str, Any] | None = None
+    resume: bool = False
 
 
 @dataclass
@@ -151,20 +152,6 @@ class CursorBook:
                 continue  # a cursor this version cannot read: its unit is read whole
             self.cursors[cursor.key] = cursor
 
-    def state(self, key: str) -> dict[str, Any] | None:
-        """The reader state kept with ``key``'s cursor, or None."""
-        if self.store is None:
-            return None
-        row = self.store.sql(
-            'SELECT ref FROM provenance WHERE "table" = ? AND record_id = ? AND location = ?',
-            [STATE_TABLE, str(cursor_id(self.kind, key)), self.location],
-        ).fetchone()
-        try:
-            value = json.loads(row[0]) if row is not None else None
-        except ValueError:
-            return None
-        return value if isinstance(value, dict) else None
-
     def holds_sessions(self, ids: Sequence[str]) -> bool:
         """Whether the store still holds every session in ``ids`` (a deleted session is read again)."""
         if self.store is None:
@@ -174,8 +161,43 @@ class CursorBook:
             self._sessions = {r[0] for r in rows}
         return all(i in self._sessions for i in ids)
 
-    def plan(self, key: str, files: Sequence[Path]) -> Plan:
-        """What reading unit ``key`` (``files`` in the order a whole read takes them) needs now."""
+    def plans(self, units: Sequence[tuple[str, Sequence[Path]]]) -> list[Plan]:
+        """What reading each ``(key, files)`` unit needs now (the states to resume from fetched in one query)."""
+        out = [self.plan(key, files, fetch=False) for key, files in units]
+        states = self.states([key for (key, _), p in zip(units, out, strict=True) if p.resume])
+        for (key, files), p in zip(units, out, strict=True):
+            if p.resume:
+                p.state = states.get(key)
+                if p.state is None:
+                    p.starts = [Start(f) for f in files]
+        return out
+
+    def states(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The reader states kept with the cursors of ``keys`` (keys without a readable one are left out)."""
+        if self.store is None or not keys:
+            return {}
+        by_id = {str(cursor_id(self.kind, k)): k for k in keys}
+        rows = self.store.sql(
+            'SELECT CAST(record_id AS VARCHAR), ref FROM provenance WHERE "table" = ? AND location = ? '
+            "AND record_id IN (SELECT unnest(?::UUID[]))",
+            [STATE_TABLE, self.location, list(by_id)],
+        ).fetchall()
+        out: dict[str, dict[str, Any]] = {}
+        for rid, ref in rows:
+            try:
+                value = json.loads(ref)
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                out[by_id[rid]] = value
+        return out
+
+    def plan(self, key: str, files: Sequence[Path], *, fetch: bool = True) -> Plan:
+        """What reading unit ``key`` (``files`` in the order a whole read takes them) needs now.
+
+        With ``fetch=False`` a unit to resume comes back with ``resume`` set and no state yet (``plans`` fetches
+        the states of many units at once).
+        """
         whole = Plan(False, [Start(f) for f in files])
         cursor = self.cursors.get(key)
         if cursor is None:
@@ -198,7 +220,9 @@ class CursorBook:
             return whole  # bytes read before would come after new ones: a resumed read would change the order
         if not self.holds_sessions(cursor.sessions):
             return whole
-        state = self.state(key)
+        if not fetch:
+            return Plan(False, starts, resume=True)
+        state = self.states([key]).get(key)
         if state is None:
             return whole
         return Plan(False, starts, state)

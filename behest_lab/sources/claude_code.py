@@ -35,6 +35,7 @@ Mapping (one session's file and its subagent files are read together):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -70,6 +71,7 @@ from behest_lab.sources.base import BadRowHandler
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MESSAGE_TYPES = ("user", "assistant", "system", "summary")
+_CHUNK = 200  # sessions planned together (their kept states fetched in one query)
 
 
 @dataclass
@@ -145,8 +147,12 @@ class ClaudeCodeSource(AgentLogSource):
         A group whose files only grew at their end is read from where the last import stopped, resuming from the
         state kept with its cursor; any other change reads the group whole.
         """
-        for key, files in self.groups():
-            plan = book.plan(key, files)
+        groups = self.groups()
+        for at in range(0, len(groups), _CHUNK):
+            yield from self._units(groups[at : at + _CHUNK], on_bad, book)
+
+    def _units(self, groups: list[tuple[str, list[Path]]], on_bad: BadRowHandler, book: CursorBook) -> Iterator[Unit]:
+        for (key, files), plan in zip(groups, book.plans(groups), strict=True):
             if plan.skip:
                 yield Unit([], files=1, skipped=True)
                 continue
@@ -166,8 +172,6 @@ class ClaudeCodeSource(AgentLogSource):
 
 def _first_objects(file: Path, lines: int = 3) -> list[dict[str, Any]]:
     """The JSON objects on the first ``lines`` non-blank lines (a session file may open with ``summary`` lines)."""
-    import json
-
     out: list[dict[str, Any]] = []
     try:
         with file.open("rb") as f:
