@@ -38,6 +38,7 @@ CURSOR_TABLE = "agent_log_files"
 STATE_TABLE = "agent_log_state"
 
 _HASHED = 1024
+_STATES_AT_ONCE = 200
 
 
 @dataclass
@@ -161,16 +162,27 @@ class CursorBook:
             self._sessions = {r[0] for r in rows}
         return all(i in self._sessions for i in ids)
 
-    def plans(self, units: Sequence[tuple[str, Sequence[Path]]]) -> list[Plan]:
-        """What reading each ``(key, files)`` unit needs now (the states to resume from fetched in one query)."""
+    def plans(self, units: Sequence[tuple[str, Sequence[Path]]]) -> Iterator[Plan]:
+        """What reading each ``(key, files)`` unit needs now, in order.
+
+        Every unit is planned first (file stats only); the kept states of the units to resume are then fetched
+        200 at a time, each lot in one query, as the reading reaches them.
+        """
         out = [self.plan(key, files, fetch=False) for key, files in units]
-        states = self.states([key for (key, _), p in zip(units, out, strict=True) if p.resume])
-        for (key, files), p in zip(units, out, strict=True):
-            if p.resume:
-                p.state = states.get(key)
-                if p.state is None:
-                    p.starts = [Start(f) for f in files]
-        return out
+        resume = [i for i, p in enumerate(out) if p.resume]
+        fetched: dict[int, dict[str, Any] | None] = {}
+        done = 0
+        for i, plan in enumerate(out):
+            if plan.resume:
+                if i not in fetched:
+                    lot = resume[done : done + _STATES_AT_ONCE]
+                    done += len(lot)
+                    states = self.states([units[j][0] for j in lot])
+                    fetched.update((j, states.get(units[j][0])) for j in lot)
+                plan.state = fetched.pop(i)
+                if plan.state is None:
+                    plan.starts = [Start(f) for f in units[i][1]]
+            yield plan
 
     def states(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The reader states kept with the cursors of ``keys`` (keys without a readable one are left out)."""

@@ -71,7 +71,6 @@ from behest_lab.sources.base import BadRowHandler
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MESSAGE_TYPES = ("user", "assistant", "system", "summary")
-_CHUNK = 200  # sessions planned together (their kept states fetched in one query)
 
 
 @dataclass
@@ -148,10 +147,6 @@ class ClaudeCodeSource(AgentLogSource):
         state kept with its cursor; any other change reads the group whole.
         """
         groups = self.groups()
-        for at in range(0, len(groups), _CHUNK):
-            yield from self._units(groups[at : at + _CHUNK], on_bad, book)
-
-    def _units(self, groups: list[tuple[str, list[Path]]], on_bad: BadRowHandler, book: CursorBook) -> Iterator[Unit]:
         for (key, files), plan in zip(groups, book.plans(groups), strict=True):
             if plan.skip:
                 yield Unit([], files=1, skipped=True)

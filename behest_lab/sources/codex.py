@@ -56,7 +56,7 @@ from behest_lab.records import (
     ToolExecutionStatus,
     UsageRecord,
 )
-from behest_lab.sources._logcursor import CursorBook, Plan, Progress, Start, Unit, read_from
+from behest_lab.sources._logcursor import CursorBook, Progress, Start, Unit, read_from
 from behest_lab.sources.agentlogs import (
     AgentLogSource,
     derived_id,
@@ -125,12 +125,7 @@ class CodexSource(AgentLogSource):
     def units(self, on_bad: BadRowHandler, book: CursorBook) -> Iterator[Unit]:
         """File by file: nothing for a rollout as ``book`` saw it, the new lines of one that grew, else all of it."""
         files = self.files()
-        for at in range(0, len(files), 200):  # planned together: their kept states fetched in one query
-            chunk = files[at : at + 200]
-            yield from self._units(chunk, book.plans([(str(f), [f]) for f in chunk]), on_bad)
-
-    def _units(self, files: list[Path], plans: list[Plan], on_bad: BadRowHandler) -> Iterator[Unit]:
-        for file, plan in zip(files, plans, strict=True):
+        for file, plan in zip(files, book.plans([(str(f), [f]) for f in files]), strict=True):
             if plan.skip:
                 yield Unit([], skipped=True)
                 continue
