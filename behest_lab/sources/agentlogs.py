@@ -3,7 +3,9 @@
 Agent logs (Claude Code, Codex) are append-only JSON Lines files. A reader turns each file (or group of files) into
 ``Bundle``s with deterministic ids (the source's own UUIDs where it has them, else ``uuid5`` of the source's keys),
 so importing the same files again yields the same records, and ``import_agent_logs`` lands only the ones the store
-does not hold yet.
+does not hold yet. Readers that override ``AgentLogSource.units`` (Claude Code, Codex) also keep a cursor per
+session in the store (``behest_lab.sources._logcursor``): a later import does not open files that are unchanged and
+reads a file that grew from where the last import stopped.
 
 ``import_claude_code(store, path)`` and ``import_codex(store, path)`` import a folder (or one file) of each tool's
 logs; ``detect_format(path)`` names the format of a path (``behest-lab import PATH`` uses it). The readers are
@@ -20,16 +22,18 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid5
 
-from behest_lab.errors import BehestLabError, InterchangeError, SourceError
+from behest_lab.errors import SourceError
 from behest_lab.interchange import BadRow, Bundle, ImportReport
-from behest_lab.records import Provenance, ToolExecution, UsageRecord
+from behest_lab.records import Provenance
+from behest_lab.sources._logcursor import CursorBook, Unit
+from behest_lab.sources._logwrite import LogWriter
 from behest_lab.sources.base import BadRowHandler, Want, fingerprint, fingerprint_table
 from behest_lab.stores.protocols import Store
 
@@ -146,6 +150,17 @@ class AgentLogSource(ABC):
     def count(self) -> int:
         """How many files (or file groups) ``read`` goes through: the progress bar's total."""
 
+    def units(self, on_bad: BadRowHandler, book: CursorBook) -> Iterator[Unit]:
+        """The records as ``import_agent_logs`` lands them: units of bundles, each with the cursor to keep.
+
+        This default makes each bundle a unit without a cursor (every import reads everything; ids keep it
+        idempotent). Readers that can tell unchanged and grown files from ``book``'s cursors override it.
+        """
+        for bundle in self.bundles(on_bad):
+            meta = bundle.session.metadata if bundle.session is not None else None
+            sub = isinstance(meta, dict) and "parent_session_id" in meta  # subagents come with their session
+            yield Unit([bundle], files=0 if sub else 1)
+
     def read(self, want: Want | None, on_bad: BadRowHandler) -> Iterator[Bundle]:
         """The records as bundles (always whole sessions; ``want`` narrows nothing, the engine keeps what it needs)."""
         self.counts = LogCounts()
@@ -200,12 +215,14 @@ class AgentLogReport(ImportReport):
         skipped_types: Lines of types the reader does not map (newer tool versions, bookkeeping), per type.
         incomplete: Last lines still being written, left for the next import.
         updated: Records already stored that the log now completes (a tool call whose result arrived, a response's
-            final usage), replaced by id.
+            final usage, a session's title or last time), replaced by id.
+        unchanged: Log files (a session's files count as one) unchanged since the last import, not read.
     """
 
     skipped_types: Counter[str] = field(default_factory=Counter)
     incomplete: int = 0
     updated: int = 0
+    unchanged: int = 0
 
     def __str__(self) -> str:
         """The import report, then skipped line types, incomplete lines and updated records."""
@@ -217,6 +234,8 @@ class AgentLogReport(ImportReport):
             lines.append(f"lines of unmapped types skipped: {kinds}")
         if self.incomplete:
             lines.append(f"last lines still being written, left for the next import: {self.incomplete}")
+        if self.unchanged:
+            lines.append(f"files unchanged since the last import, not read: {self.unchanged}")
         return "\n".join(lines)
 
 
@@ -231,12 +250,19 @@ def import_agent_logs(
     progress: bool | None = None,
     batch_records: int = _BATCH_RECORDS,
 ) -> AgentLogReport:
-    """Land ``source``'s bundles in ``store``: records whose id the store holds are skipped, batches are all or nothing.
+    """Land ``source``'s records in ``store``: records whose id the store holds are skipped, batches all or nothing.
 
-    A session's files are read whole before any of it is queued, and batches hold whole sessions: a strict run
-    (``skip_bad=False``) stops at the first bad line with ``SourceError``, the batches committed before stay and the
-    one being filled is dropped, so no session is ever half imported. Tool executions still pending and usage
-    records whose counters grew since the last import (a log that was being written) are replaced by id.
+    The source is read in units (``AgentLogSource.units``; a Claude Code session with its subagent files, a Codex
+    rollout) and batches hold whole units: a strict run (``skip_bad=False``) stops at the first bad line with
+    ``SourceError``, the batches committed before stay and the one being filled is dropped, so no session is ever
+    half imported. Stored sessions, tool executions and usage records that the log now tells differently (a
+    title or last time that moved, a call whose result arrived, a response's final usage) are replaced by id in
+    the same commit.
+
+    Readers that keep cursors (Claude Code, Codex) store, with each unit's records, how far each of its files was
+    read (``behest_lab.sources._logcursor``): importing the same folder again opens no file that is unchanged, and
+    a file that grew is read from where the last import stopped. A run killed midway keeps the cursors of the
+    units it committed.
 
     Raises:
         SourceError: A bad line without ``skip_bad`` (file and line in the message).
@@ -250,21 +276,22 @@ def import_agent_logs(
         report.unreadable += 1
         report.bad_rows.append(BadRow(error.table or "line", error.row, error.key, str(error)))
 
-    writer = _Writer(store, report)
-    stale: list[Any] = []
+    writer = LogWriter(store, report, CursorBook(store, source.kind, source.location))
+    source.counts = LogCounts()
     bar = _bar(progress, source.kind, source.count())
     try:
-        for bundle in source.read(None, on_bad):
-            stale += writer.add(bundle)
+        for unit in source.units(on_bad, writer.book):
+            if unit.skipped:
+                report.unchanged += unit.files
+            else:
+                writer.add_unit(unit)
             if writer.pending >= batch_records:
                 writer.flush()
-            meta = bundle.session.metadata if bundle.session is not None else None
-            if not (isinstance(meta, dict) and "parent_session_id" in meta):  # subagents come with their session
-                bar.update(1)
+            bar.update(unit.files)
         writer.flush()
     finally:
         bar.close()
-    report.updated = _replace_stale(store, stale)
+    report.updated = writer.updated
     report.skipped_types = source.counts.skipped_types
     report.incomplete = source.counts.incomplete
     return report
@@ -278,76 +305,6 @@ def _bar(progress: bool | None, kind: str, total: int) -> Any:
 
     show = progress if progress is not None else bool(sys.stderr.isatty()) or "ipykernel" in sys.modules
     return tqdm(total=total, desc=f"import {kind}", unit="file", disable=not show, leave=False, dynamic_ncols=True)
-
-
-class _Writer:
-    """Queues the records the store does not hold yet and writes them a batch (one commit) at a time."""
-
-    def __init__(self, store: Store, report: ImportReport) -> None:
-        self.store = store
-        self.report = report
-        self.known = {t: _ids(store, t) for t in _TABLES}
-        self.batch: dict[str, list[Any]] = {t: [] for t in _TABLES}
-        self.provenance: list[Provenance] = []
-
-    @property
-    def pending(self) -> int:
-        """Records waiting for the next commit."""
-        return sum(len(v) for v in self.batch.values())
-
-    def add(self, bundle: Bundle) -> list[Any]:
-        """Queue the bundle's new records; return its executions and usage records the store already holds."""
-        held = []
-        added: set[str] = set()
-        for table, record in records_of(bundle):
-            counts = self.report.tables[table]
-            counts.read += 1
-            key = str(record.id)
-            if key in self.known[table]:
-                counts.duplicates += 1
-                if table in ("tool_executions", "usage_records"):
-                    held.append(record)
-                continue
-            self.known[table].add(key)
-            self.batch[table].append(record)
-            added.add(key)
-        self.provenance += [p for p in bundle.provenance if str(p.record_id) in added]
-        return held
-
-    def flush(self) -> None:
-        """Write the queued records, all tables in one ``write_batch`` (all or nothing).
-
-        Raises:
-            InterchangeError: The store refused the batch; nothing of it was written.
-        """
-        if not self.pending:
-            return
-        b = self.batch
-        try:
-            self.store.write_batch(
-                sessions=b["sessions"],
-                messages=b["messages"],
-                executions=b["tool_executions"],
-                usages=b["usage_records"],
-                touch_sessions=False,
-                provenance=self.provenance,
-            )
-        except (BehestLabError, ValueError, TypeError) as exc:
-            raise InterchangeError(
-                f"writing a batch of {self.pending} records failed, nothing of it was kept: {exc}",
-                path=self.report.path,
-            ) from exc
-        for table in _TABLES:
-            self.report.tables[table].imported += len(b[table])
-            b[table] = []
-        self.provenance = []
-
-
-_TABLES = ("sessions", "messages", "tool_executions", "usage_records")
-
-
-def _ids(store: Store, table: str) -> set[str]:
-    return {r[0] for r in store.sql(f"SELECT CAST(id AS VARCHAR) FROM {table}").fetchall()}
 
 
 #: Formats ``import_logs`` and ``detect_format`` know, with their reader classes.
@@ -410,56 +367,6 @@ def import_codex(
 ) -> AgentLogReport:
     """Import Codex CLI's rollouts (``~/.codex/sessions``, ``archived_sessions``, any folder of them, or one file)."""
     return import_logs("codex", store, path, skip_bad=skip_bad, progress=progress)
-
-
-def _replace_stale(store: Store, records: list[Any]) -> int:
-    """Replace stored executions and usage records that differ from the log's (completed since); their count."""
-    executions = [r for r in records if isinstance(r, ToolExecution)]
-    usages = [r for r in records if isinstance(r, UsageRecord)]
-    changed_exec = _differing(store, "tool_executions", executions, _exec_key, "status, CAST(duration_us AS BIGINT)")
-    changed_usage = _differing(
-        store,
-        "usage_records",
-        usages,
-        _usage_key,
-        "input_tokens, output_tokens, cache_read_input_tokens, cache_creation_input_tokens, cached_input_tokens",
-    )
-    try:
-        if changed_exec:
-            store.executions.record_executions(changed_exec)
-        if changed_usage:
-            store.executions.record_usages(changed_usage)
-    except (ValueError, TypeError) as exc:
-        raise InterchangeError(f"replacing completed records failed: {exc}") from exc
-    return len(changed_exec) + len(changed_usage)
-
-
-def _exec_key(r: ToolExecution) -> tuple[Any, ...]:
-    return (r.status.value, int(r.duration.total_seconds() * 1_000_000))
-
-
-def _usage_key(r: UsageRecord) -> tuple[Any, ...]:
-    return (
-        r.input_tokens,
-        r.output_tokens,
-        r.cache_read_input_tokens,
-        r.cache_creation_input_tokens,
-        r.cached_input_tokens,
-    )
-
-
-def _differing(
-    store: Store, table: str, records: list[Any], key: Callable[[Any], tuple[Any, ...]], columns: str
-) -> list[Any]:
-    if not records:
-        return []
-    ids = [str(r.id) for r in records]
-    rows = store.sql(
-        f"SELECT CAST(id AS VARCHAR), {columns} FROM {table} WHERE CAST(id AS VARCHAR) IN (SELECT unnest(?))",
-        [ids],
-    ).fetchall()
-    stored = {row[0]: tuple(row[1:]) for row in rows}
-    return [r for r in records if str(r.id) in stored and stored[str(r.id)] != key(r)]
 
 
 __all__ = [

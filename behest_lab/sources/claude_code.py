@@ -35,6 +35,7 @@ Mapping (one session's file and its subagent files are read together):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -57,11 +58,11 @@ from behest_lab.records import (
     ToolExecutionStatus,
     UsageRecord,
 )
+from behest_lab.sources._logcursor import CursorBook, Progress, Start, Unit, read_from
 from behest_lab.sources.agentlogs import (
     AgentLogSource,
     derived_id,
     parse_time,
-    read_lines,
     source_uuid,
     text_of,
     type_name,
@@ -81,6 +82,7 @@ class _Line:
 
 @dataclass
 class _SessionState:
+    key: str
     id: UUID
     metadata: dict[str, Any]
     title: str = ""
@@ -115,8 +117,7 @@ class ClaudeCodeSource(AgentLogSource):
         for file in files:
             if file.suffix != ".jsonl":
                 continue
-            first = _first_object(file)
-            if first is not None and "sessionId" in first and "type" in first and "payload" not in first:
+            if any("sessionId" in obj and "type" in obj and "payload" not in obj for obj in _first_objects(file)):
                 return True
         return False
 
@@ -137,25 +138,49 @@ class ClaudeCodeSource(AgentLogSource):
     def bundles(self, on_bad: BadRowHandler) -> Iterator[Bundle]:
         """One bundle per session and per subagent, group by group."""
         for key, files in self.groups():
-            yield from _Group(self, Path(key).name, files, on_bad).bundles()
+            yield from _Group(self, Path(key).name, files, on_bad).run([Start(f) for f in files])
+
+    def units(self, on_bad: BadRowHandler, book: CursorBook) -> Iterator[Unit]:
+        """Group by group: nothing for a group whose files are as ``book`` saw them, else what is new in it.
+
+        A group whose files only grew at their end is read from where the last import stopped, resuming from the
+        state kept with its cursor; any other change reads the group whole.
+        """
+        groups = self.groups()
+        for (key, files), plan in zip(groups, book.plans(groups), strict=True):
+            if plan.skip:
+                yield Unit([], files=1, skipped=True)
+                continue
+            group, starts = _Group(self, Path(key).name, files, on_bad), plan.starts
+            try:
+                group.restore(plan.state or {})
+            except (KeyError, ValueError, TypeError):  # no state, or one this version cannot take up
+                group, starts = _Group(self, Path(key).name, files, on_bad), [Start(f) for f in files]
+            bundles = group.run(starts)
+            cursor = None if group.progress.dirty else group.progress.cursor(key, group.session_ids())
+            yield Unit(bundles, cursor, group.snapshot(), files=1)
 
     def count(self) -> int:
         """Session files with their subagent files, counted as one."""
         return len(self.groups())
 
 
-def _first_object(file: Path) -> dict[str, Any] | None:
-    import json
-
+def _first_objects(file: Path, lines: int = 3) -> list[dict[str, Any]]:
+    """The JSON objects on the first ``lines`` non-blank lines (a session file may open with ``summary`` lines)."""
+    out: list[dict[str, Any]] = []
     try:
         with file.open("rb") as f:
             for raw in f:
                 if raw.strip():
                     value = json.loads(raw)
-                    return value if isinstance(value, dict) else None
+                    if not isinstance(value, dict):
+                        return out
+                    out.append(value)
+                    if len(out) == lines:
+                        break
     except (OSError, ValueError):
-        return None
-    return None
+        return out
+    return out
 
 
 class _Group:
@@ -171,29 +196,87 @@ class _Group:
         self.answered: set[str] = set()
         # usage key -> (chosen output tokens, record)
         self.usage: dict[tuple[str, str], tuple[int, UsageRecord, _SessionState]] = {}
-        self.lines: dict[str, _Line] = {}
-        self.summary = ""
-        self.own_summary = False
+        self.touched: set[tuple[str, str]] = set()
+        # line uuids read, and the parent of each sidechain line (sidechains are followed to their first line)
+        self.seen: set[str] = set()
+        self.parents: dict[str, str | None] = {}
+        self.summaries: list[tuple[str, str | None]] = []  # (text, leafUuid) of each summary line
+        self.progress = Progress([])
 
-    def _read(self) -> list[_Line]:
-        """The lines of every file, in order, each line uuid once (copies in subagent files are counted)."""
+    def _read(self, starts: list[Start]) -> list[_Line]:
+        """The new lines of every file, in order, each line uuid once (copies in subagent files are counted)."""
         counts = self.source.counts
         ordered: list[_Line] = []
-        for file in self.files:
-            for number, obj in read_lines(file, self.source.kind, self.on_bad, counts):
-                line = _Line(file, number, obj)
+        self.progress = Progress(starts)
+        for start in starts:
+            for read in read_from(start, self.source.kind, self.on_bad, counts):
+                self.progress.advance(start.path, read)
+                obj = read.obj
+                line = _Line(start.path, read.number, obj)
                 uid = obj.get("uuid")
-                if isinstance(uid, str) and uid in self.lines:
+                if isinstance(uid, str) and uid in self.seen:
                     counts.duplicate_lines += 1
                     continue
                 if isinstance(uid, str):
-                    self.lines[uid] = line
+                    self.seen.add(uid)
+                    if obj.get("isSidechain"):
+                        parent = obj.get("parentUuid")
+                        self.parents[uid] = parent if isinstance(parent, str) else None
                 ordered.append(line)
         return ordered
 
-    def bundles(self) -> Iterator[Bundle]:
+    def snapshot(self) -> dict[str, Any]:
+        """What the group knows after its read, as JSON values (``restore`` resumes from it)."""
+        calls = {
+            cid: [
+                c.session.key,
+                str(c.message_id),
+                c.name,
+                None if cid in self.answered else c.arguments,
+                c.at.isoformat(),
+                str(c.line.file),
+                c.line.number,
+            ]
+            for cid, c in self.calls.items()
+        }
+        return {
+            "sessions": [
+                [s.key, str(s.id), s.metadata, s.title, s.model, _iso(s.first), _iso(s.last)]
+                for s in self.sessions.values()
+            ],
+            "calls": calls,
+            "answered": sorted(self.answered),
+            "usage": [[*k, out, r.model_dump_json(), s.key] for k, (out, r, s) in self.usage.items()],
+            "seen": sorted(self.seen),
+            "parents": self.parents,
+            "summaries": self.summaries,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take up the state ``snapshot`` kept (records already stored are not made again)."""
+        for key, sid, metadata, title, model, first, last in state["sessions"]:
+            self.sessions[key] = _SessionState(
+                key, UUID(sid), metadata, title, model, parse_time(first), parse_time(last)
+            )
+        for cid, (skey, mid, name, args, at, file, number) in state["calls"].items():
+            line = _Line(Path(file), number, {})
+            self.calls[cid] = _Call(self.sessions[skey], UUID(mid), name, args, parse_time(at) or _EPOCH, line)
+        self.answered = set(state["answered"])
+        for k0, k1, out, record, skey in state["usage"]:
+            self.usage[(k0, k1)] = (out, UsageRecord.model_validate_json(record), self.sessions[skey])
+        self.seen = set(state["seen"])
+        self.parents = dict(state["parents"])
+        self.summaries = [(text, leaf) for text, leaf in state["summaries"]]
+
+    def session_ids(self) -> list[str]:
+        """Ids of the sessions the group made."""
+        return [str(s.id) for s in self.sessions.values()]
+
+    def run(self, starts: list[Start]) -> list[Bundle]:
+        """Read the files from ``starts`` on; one bundle per session of the group with what the read added."""
         counts = self.source.counts
-        for line in self._read():
+        out: list[Bundle] = []
+        for line in self._read(starts):
             kind = line.obj.get("type")
             if kind not in _MESSAGE_TYPES:
                 counts.skipped_types[type_name(kind)] += 1
@@ -222,40 +305,37 @@ class _Group:
                     created_at=call.at,
                 )
                 self._add(call.session, "tool_executions", execution, call.line)
-        for _, record, state in self.usage.values():
+        for key in self.touched:
+            _, record, state = self.usage[key]
             state.usage.append(record)
+        # the title: the first summary naming a line of this session, else the first (of resumed sessions)
+        own = [text for text, leaf in self.summaries if leaf in self.seen]
+        summary = own[0] if own else self.summaries[0][0] if self.summaries else ""
         for state in self.sessions.values():
             created = state.first or _EPOCH
             session = Session(
                 id=state.id,
-                title=self.summary if self.summary and "agent_id" not in state.metadata else state.title,
+                title=summary if summary and "agent_id" not in state.metadata else state.title,
                 model=state.model,
                 created_at=created,
                 updated_at=state.last or created,
                 metadata=state.metadata,
             )
             prov = [self.source.provenance("sessions", state.id, self.files[0], 1), *state.provenance]
-            yield Bundle(
-                session=session,
-                messages=state.messages,
-                executions=state.executions,
-                usage=state.usage,
-                provenance=prov,
-            )
+            out.append(Bundle(session, state.messages, state.executions, state.usage, provenance=prov))
+        return out
 
     # --- sessions -------------------------------------------------------------------------------------------
 
     def _chain_root(self, line: _Line) -> str:
         """The first line of the sidechain ``line`` is on (following ``parentUuid`` through sidechain lines)."""
-        current = line
-        seen: set[str] = set()
-        while True:
-            parent = current.obj.get("parentUuid")
-            up = self.lines.get(parent) if isinstance(parent, str) else None
-            if up is None or not up.obj.get("isSidechain") or parent in seen:
-                return str(current.obj.get("uuid", f"{current.file}:{current.number}"))
-            seen.add(str(parent))
-            current = up
+        root = str(line.obj.get("uuid", f"{line.file}:{line.number}"))
+        parent = line.obj.get("parentUuid")
+        walked: set[str] = set()
+        while isinstance(parent, str) and parent in self.parents and parent not in walked:
+            walked.add(parent)
+            root, parent = parent, self.parents[parent]
+        return root
 
     def _session(self, line: _Line) -> _SessionState:
         obj = line.obj
@@ -284,7 +364,7 @@ class _Group:
             if agent is not None:
                 sid = derived_id("claude-code", "agent", sid_text, agent)
                 metadata.update(parent_session_id=str(parent_id), agent_id=agent, sidechain=True)
-            state = _SessionState(id=sid, metadata=metadata)
+            state = _SessionState(key=key, id=sid, metadata=metadata)
             self.sessions[key] = state
         at = parse_time(obj.get("timestamp"))
         if at is not None:
@@ -304,11 +384,9 @@ class _Group:
     def _line(self, line: _Line, kind: str) -> None:
         obj = line.obj
         if kind == "summary":
-            # a summary of this session names one of its lines; others (of resumed sessions) are a fallback
-            text = obj.get("summary")
-            own = obj.get("leafUuid") in self.lines
-            if isinstance(text, str) and (not self.summary or (own and not self.own_summary)):
-                self.summary, self.own_summary = text, own
+            text, leaf = obj.get("summary"), obj.get("leafUuid")
+            if isinstance(text, str) and text:
+                self.summaries.append((text, leaf if isinstance(leaf, str) else None))
             return
         state = self._session(line)
         at = parse_time(obj.get("timestamp")) or state.last or _EPOCH
@@ -408,6 +486,7 @@ class _Group:
         if previous is None:
             owner.provenance.append(self.source.provenance("usage_records", record.id, line.file, line.number))
         self.usage[key] = (counters["output_tokens"], record, owner)
+        self.touched.add(key)
 
     def _user(self, state: _SessionState, line: _Line, uid: UUID, at: datetime) -> None:
         obj = line.obj
@@ -492,6 +571,10 @@ class _Group:
             created_at=call.at,
         )
         self._add(call.session, "tool_executions", execution, line)
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
 
 
 def _count(value: Any) -> int:

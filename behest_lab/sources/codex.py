@@ -56,11 +56,11 @@ from behest_lab.records import (
     ToolExecutionStatus,
     UsageRecord,
 )
+from behest_lab.sources._logcursor import CursorBook, Progress, Start, Unit, read_from
 from behest_lab.sources.agentlogs import (
     AgentLogSource,
     derived_id,
     parse_time,
-    read_lines,
     source_uuid,
     type_name,
 )
@@ -118,9 +118,26 @@ class CodexSource(AgentLogSource):
     def bundles(self, on_bad: BadRowHandler) -> Iterator[Bundle]:
         """One bundle per rollout file."""
         for file in self.files():
-            bundle = _Rollout(self, file, on_bad).bundle()
+            bundle = _Rollout(self, file, on_bad).run(Start(file))
             if bundle is not None:
                 yield bundle
+
+    def units(self, on_bad: BadRowHandler, book: CursorBook) -> Iterator[Unit]:
+        """File by file: nothing for a rollout as ``book`` saw it, the new lines of one that grew, else all of it."""
+        files = self.files()
+        for file, plan in zip(files, book.plans([(str(f), [f]) for f in files]), strict=True):
+            if plan.skip:
+                yield Unit([], skipped=True)
+                continue
+            rollout, start = _Rollout(self, file, on_bad), plan.starts[0]
+            try:
+                rollout.restore(plan.state or {})
+            except (KeyError, ValueError, TypeError):  # no state, or one this version cannot take up
+                rollout, start = _Rollout(self, file, on_bad), Start(file)
+            bundle = rollout.run(start)
+            sessions = [str(rollout.id)] if bundle is not None else []
+            cursor = None if rollout.progress.dirty else rollout.progress.cursor(str(file), sessions)
+            yield Unit([bundle] if bundle is not None else [], cursor, rollout.snapshot())
 
 
 class _Rollout:
@@ -144,14 +161,52 @@ class _Rollout:
         self.executions: list[ToolExecution] = []
         self.usage: list[UsageRecord] = []
         self.provenance: list[Provenance] = []
-        self.calls: dict[str, tuple[MessageRecord, str, Any, datetime, int]] = {}
+        self.calls: dict[str, tuple[UUID, str, Any, datetime, int]] = {}
         self.answered: set[str] = set()
         self.ends: dict[str, dict[str, Any]] = {}
         self.previous_total: tuple[int, ...] | None = None
         self.last_message: UUID | None = None
+        # answered calls whose output lacked an exit code or duration and no exec_command_end was seen yet
+        self.open: dict[str, list[Any]] = {}
+        self.progress = Progress([])
 
-    def bundle(self) -> Bundle | None:
-        lines = list(read_lines(self.file, self.source.kind, self.on_bad, self.source.counts))
+    def snapshot(self) -> dict[str, Any]:
+        """What the reader knows after the lines read, as JSON values (``restore`` resumes from it)."""
+        return {
+            "session": [self.sid_text, self.metadata, self.provider, self.model, self.first_model, self.title],
+            "times": [_iso(self.first), _iso(self.last)],
+            "calls": {
+                cid: [str(m), name, None if cid in self.answered else args, at.isoformat(), number]
+                for cid, (m, name, args, at, number) in self.calls.items()
+            },
+            "answered": sorted(self.answered),
+            "ends": {k: v for k, v in self.ends.items() if k not in self.answered},
+            "open": self.open,
+            "previous_total": self.previous_total,
+            "last_message": str(self.last_message) if self.last_message else None,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take up the state ``snapshot`` kept (records already stored are not made again)."""
+        self.sid_text, self.metadata, self.provider, self.model, self.first_model, self.title = state["session"]
+        self.id = source_uuid(self.sid_text, "codex", "session")
+        self.first, self.last = (parse_time(t) for t in state["times"])
+        for cid, (mid, name, args, at, number) in state["calls"].items():
+            self.calls[cid] = (UUID(mid), name, args, parse_time(at) or _EPOCH, number)
+        self.answered = set(state["answered"])
+        self.ends = dict(state["ends"])
+        self.open = dict(state["open"])
+        total = state["previous_total"]
+        self.previous_total = tuple(total) if total is not None else None
+        self.last_message = UUID(state["last_message"]) if state["last_message"] else None
+
+    def run(self, start: Start) -> Bundle | None:
+        """Read the file from ``start`` on; the session with what the read added, or None for no rollout."""
+        self.progress = Progress([start])
+        lines: list[tuple[int, dict[str, Any]]] = []
+        for read in read_from(start, self.source.kind, self.on_bad, self.source.counts):
+            self.progress.advance(self.file, read)
+            lines.append((read.number, read.obj))
         for _, obj in lines:  # exec_command_end events may follow the call's output
             payload = obj.get("payload")
             if (
@@ -161,6 +216,10 @@ class _Rollout:
                 and isinstance(payload.get("call_id"), str)
             ):
                 self.ends[payload["call_id"]] = payload
+        for call_id in [c for c in self.open if c in self.ends]:  # an end that came after an earlier import
+            mid, name, args, started, number, result, finished, meta = self.open.pop(call_id)
+            at, done = parse_time(started) or _EPOCH, parse_time(finished) or _EPOCH
+            self._execution(call_id, UUID(mid), name, args, at, number, result, done, meta)
         for number, obj in lines:
             try:
                 self._line(number, obj)
@@ -283,7 +342,7 @@ class _Rollout:
                 tool_calls=[ToolCall(id=call_id, name=name, arguments=args)],
                 created_at=at,
             )
-            self.calls.setdefault(call_id, (msg, name, args, at, number))
+            self.calls.setdefault(call_id, (msg.id, name, args, at, number))
         elif kind in _OUTPUTS:
             self._output(number, payload, at)
             return
@@ -324,7 +383,7 @@ class _Rollout:
     def _execution(
         self,
         call_id: str,
-        msg: MessageRecord,
+        message_id: UUID,
         name: str,
         args: Any,
         started: datetime,
@@ -350,10 +409,14 @@ class _Rollout:
         else:
             status = ToolExecutionStatus.SUCCESS
         failed = status is ToolExecutionStatus.FAILED
+        complete = isinstance(exit_code, int) and isinstance(seconds, int | float)
+        if meta is not None and not complete and call_id not in self.ends:
+            self.open[call_id] = [str(message_id), name, args, started.isoformat(), number, result]
+            self.open[call_id] += [finished.isoformat(), meta]
         execution = ToolExecution(
             id=derived_id("codex", self.sid_text, "tool", call_id),
             session_id=self.id,
-            message_id=msg.id,
+            message_id=message_id,
             call_id=call_id,
             tool_name=name,
             arguments=args,
@@ -426,6 +489,10 @@ class _Rollout:
         )
         self._add("messages", marker, number)
         self._add("messages", summary_msg, number)
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
 
 
 def _counters(value: Any) -> tuple[int, ...] | None:

@@ -135,7 +135,7 @@ def test_reimport_adds_nothing_and_a_grown_rollout_completes_pending_calls(tmp_p
         assert pending == {"call_A": ToolExecutionStatus.SUCCESS, "call_B": ToolExecutionStatus.PENDING}
         write_rollout(tmp_path)
         grown = _import(store, root)
-        assert grown.updated == 1
+        assert grown.updated == 2  # call_B completed, and the session's last time moved with the log
         assert grown.tables["sessions"].duplicates == 1
         runs = {e.call_id: e.status for e in store.executions.list_executions(UUID(SID))}
         assert runs["call_B"] is ToolExecutionStatus.SUCCESS
