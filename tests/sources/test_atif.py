@@ -302,9 +302,12 @@ def test_a_rewritten_trajectory_completes_its_pending_call(tmp_path: Path) -> No
     assert pending.status is ToolExecutionStatus.PENDING
     path.write_text(json.dumps(doc))
     report = _import(store, path)
-    assert report.updated == 1
+    assert report.updated == 2  # the completed execution, and the session whose last step moved on
     [done] = store.executions.list_executions(UUID(V16_SID))
     assert done.status is ToolExecutionStatus.SUCCESS
+    fresh = open_store(None)
+    _import(fresh, path)
+    assert store.sessions.get_session(UUID(V16_SID)) == fresh.sessions.get_session(UUID(V16_SID))
 
 
 def test_bad_files_name_file_and_line_and_others_are_passed_over(tmp_path: Path) -> None:
