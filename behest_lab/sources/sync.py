@@ -26,11 +26,13 @@ from uuid import UUID
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from behest_lab.errors import SourceError
 from behest_lab.interchange.bundle import Bundle
 from behest_lab.records import Provenance
-from behest_lab.sources.base import TABLES, Source, Want
+from behest_lab.sources._digests import digest_diff, stored_digests
+from behest_lab.sources.base import TABLES, SessionDigests, Source, Want
 from behest_lab.stores.protocols import Record, Store
 
 #: Records per commit.
@@ -250,24 +252,21 @@ def sync(
             opened.close()
     started = time.perf_counter()
     report = SyncReport(source=source.kind, location=source.location)
-    prints = source.fingerprints()
     con = duckdb.connect()
     try:
-        con.register("_all", prints)
-        buckets, kept = _changed_buckets(store, con, source.location)
         todo: list[Any] = []
         gone: list[Any] = []
-        if buckets:
-            state = _state(store, source.location, buckets)
-            con.execute(
-                f"CREATE TEMP TABLE _fp AS SELECT * FROM _all WHERE {_BUCKET.format(id=_SOURCE_ID)} "
-                "IN (SELECT unnest(?::UBIGINT[]))",
-                [buckets],
-            )
+        if isinstance(source, SessionDigests) and (digests := stored_digests(store, source.location)).num_rows:
+            # per-session digests: only the sessions whose digest changed are listed row by row
+            kept = int(pc.sum(digests["n"]).as_py() or 0)
+            current, state, total = digest_diff(source, store, source.location, digests, con)
+            con.register("_fp", current)
             con.register("_state", state)
             todo = con.execute(_DIFF).fetchall()
             gone = con.execute(_GONE).fetchall()
-        report.unchanged = prints.num_rows - len(todo)
+            report.unchanged = total - len(todo)
+        else:
+            todo, gone, kept = _bucket_diff(source, store, con, report)
     finally:
         con.close()
     for table, _ in gone:
@@ -294,6 +293,32 @@ def sync(
     if progress is not None:
         progress(report)
     return report
+
+
+def _bucket_diff(
+    source: Source, store: Store, con: duckdb.DuckDBPyConnection, report: SyncReport
+) -> tuple[list[Any], list[Any], int]:
+    """Rows new or changed and rows gone, found by comparing all of the source's fingerprints, bucket by bucket.
+
+    Returns ``(todo, gone, kept)``: ``kept`` is the count of fingerprints kept for the source before this run.
+    """
+    prints = source.fingerprints()
+    con.register("_all", prints)
+    buckets, kept = _changed_buckets(store, con, source.location)
+    todo: list[Any] = []
+    gone: list[Any] = []
+    if buckets:
+        state = _state(store, source.location, buckets)
+        con.execute(
+            f"CREATE TEMP TABLE _fp AS SELECT * FROM _all WHERE {_BUCKET.format(id=_SOURCE_ID)} "
+            "IN (SELECT unnest(?::UBIGINT[]))",
+            [buckets],
+        )
+        con.register("_state", state)
+        todo = con.execute(_DIFF).fetchall()
+        gone = con.execute(_GONE).fetchall()
+    report.unchanged = prints.num_rows - len(todo)
+    return todo, gone, kept
 
 
 def _copy(
