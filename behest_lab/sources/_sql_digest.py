@@ -50,7 +50,8 @@ def fingerprint_sql(d: SqlDialect, table: str, schema: SchemaInfo, where: str = 
     cols = [c for c in BEHEST_COLUMNS[table] if schema.has(table, c)]
     parts = ", ".join(f"IFNULL(CAST({_quote(d, c)} AS CHAR), '\\\\N')" for c in cols)
     return (
-        f"SELECT CAST(id AS CHAR) AS k, CAST({sid} AS CHAR) AS s, "
+        # ids in lower case, as the records' UUIDs print (behest writes them so; MySQL compares them ignoring case)
+        f"SELECT LOWER(CAST(id AS CHAR)) AS k, LOWER(CAST({sid} AS CHAR)) AS s, "
         f"CAST(CONV(LEFT(MD5(CONCAT_WS(CHAR(31), {parts})), 16), 16, 10) AS SIGNED) AS h FROM {table}{cond}"
     )
 
