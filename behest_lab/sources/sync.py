@@ -159,7 +159,8 @@ def _state(store: Store, location: str, buckets: list[int]) -> pa.Table:
 
 
 def _existing(store: Store, table: str, ids: list[str]) -> set[str]:
-    if not ids:
+    """Which of ``ids`` the store's ``table`` holds already (an empty table, as in most first syncs: none)."""
+    if not ids or store.sql(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None:
         return set()
     rows = store.sql(
         f"SELECT CAST(id AS VARCHAR) FROM {table} WHERE id IN (SELECT TRY_CAST(unnest(?::VARCHAR[]) AS UUID))", [ids]

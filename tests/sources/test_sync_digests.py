@@ -150,3 +150,29 @@ def test_mariadb_digests_agree_with_the_fingerprints(mariadb_server: MariaDBServ
         report = sync(source, store)
     assert report.changed == 1
     assert report.updated["messages"] == 1
+
+
+def test_mariadb_ids_in_upper_case_sync_once(mariadb_server: MariaDBServer, store: Store) -> None:
+    """MySQL compares ``CHAR(36)`` ids ignoring case; ids written in upper case sync as the records' UUIDs print."""
+    url = load_mysql(mariadb_server, [*b.schema(b.MY), *b.inserts(b.MY, b.sample())], prefix="upper")
+    name = url.rsplit("/", 1)[1]
+    mariadb_server.run(
+        "SET FOREIGN_KEY_CHECKS = 0",
+        "UPDATE sessions SET id = UPPER(id)",
+        "UPDATE messages SET id = UPPER(id), session_id = UPPER(session_id)",
+        "UPDATE tool_executions SET session_id = UPPER(session_id)",
+        "UPDATE usage_records SET session_id = UPPER(session_id)",
+        database=name,
+    )
+    with open_source(url) as source:  # type: ignore[attr-defined]
+        first = sync(source, store)
+        assert first.new["messages"] == 9
+        assert first.new["sessions"] == 2
+        stored = {str(r[0]) for r in store.sql("SELECT id FROM messages").fetchall()}
+        assert len(stored) == 9
+        assert stored <= set(b.M)
+        assert sync(source, store).changed == 0
+        mariadb_server.run(f"UPDATE messages SET `usage` = '{b.USAGE_031}' WHERE id = '{b.M[2]}'", database=name)
+        again = sync(source, store)
+    assert again.changed == 1
+    assert sum(again.deleted.values()) == 0
