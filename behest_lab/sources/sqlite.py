@@ -227,11 +227,19 @@ class SQLiteSource:
         return found
 
     def _orphans(self, on_bad: BadRowHandler, sessions: set[str] | None) -> None:
-        """Rows whose session row is missing (possible when foreign keys were off): reported, never read."""
+        """Rows whose session row is missing (possible when foreign keys were off): reported, never read.
+
+        With ``sessions`` only the rows naming one of them (in lower or upper case) are looked at, through the
+        ``session_id`` indexes, so a partial read does not scan whole tables.
+        """
+        orphan = "session_id NOT IN (SELECT id FROM sessions)"
         for table in _CHILDREN:
-            rows = self._con.execute(
-                f"SELECT rowid, id, session_id FROM {table} WHERE session_id NOT IN (SELECT id FROM sessions)"
-            ).fetchall()
+            select = f"SELECT rowid, id, session_id FROM {table}"
+            if sessions is None:
+                rows = self._con.execute(f"{select} WHERE {orphan}").fetchall()
+            else:
+                keys = sorted(sessions | {k.upper() for k in sessions})
+                rows = self._in(select, f"{orphan} AND session_id", keys)
             for rowid, rid, sid in rows:
                 if sessions is None or str(sid).lower() in sessions:
                     on_bad(self._error(f"session {sid!r} does not exist in the database", table, rid, rowid))

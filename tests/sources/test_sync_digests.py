@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from behest_lab import Store, sync
+from behest_lab import SourceError, Store, sync
 from behest_lab.sources import open_source, sqlite
 from behest_lab.sources.base import DIGEST_MODULUS, SessionDigests
 from behest_lab.sources.sqlite import SQLiteSource
@@ -176,3 +176,18 @@ def test_mariadb_ids_in_upper_case_sync_once(mariadb_server: MariaDBServer, stor
         again = sync(source, store)
     assert again.changed == 1
     assert sum(again.deleted.values()) == 0
+
+
+def test_a_row_of_a_missing_session_is_named_by_an_incremental_sync(behest: BehestSqlite, store: Store) -> None:
+    """A message whose session row is missing (foreign keys off) is a bad row, found without scanning every table."""
+    sync(str(behest.path), store)
+    behest.con.execute("PRAGMA foreign_keys=OFF")
+    ghost = "0190a5d0-0000-7000-8fff-000000000001"
+    lost = behest.append_message(ghost, "user", "nobody's")
+    with pytest.raises(SourceError) as info:
+        sync(str(behest.path), store)
+    assert (info.value.table, info.value.key) == ("messages", lost)
+    assert ghost in str(info.value)
+    report = sync(str(behest.path), store, skip_bad=True)
+    assert report.bad == 1
+    assert report.changed == 0
