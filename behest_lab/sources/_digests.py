@@ -75,15 +75,21 @@ def kept_rows(store: Store, location: str, sessions: list[str | None]) -> pa.Tab
     parts: list[pa.Table] = []
     select = 'SELECT p."table" AS "table", CAST(p.record_id AS VARCHAR) AS id, p.fingerprint AS fp FROM provenance AS p'
     if named:
+        # the records of those sessions first (few), then their kept rows: much cheaper than joining every record
         owners = " UNION ALL ".join(
-            f"SELECT '{table}' AS t, id FROM {table} WHERE {column} IN (SELECT unnest(?::UUID[]))"
+            f"SELECT '{table}' AS t, CAST(id AS VARCHAR) AS id FROM {table} "
+            f"WHERE {column} IN (SELECT unnest(?::UUID[]))"
             for table, column in _OWNER_COLUMNS
         )
-        rel = store.sql(
-            f'{select} JOIN ({owners}) AS o ON o.t = p."table" AND o.id = p.record_id WHERE p.location = ?',
-            [*([named] * len(_OWNER_COLUMNS)), location],
-        )
-        parts.append(rel.to_arrow_table().cast(KEPT_SCHEMA))
+        owned = set(store.sql(owners, [named] * len(_OWNER_COLUMNS)).fetchall())
+        if owned:
+            rel = store.sql(
+                f"{select} WHERE p.location = ? AND p.record_id IN (SELECT unnest(?::UUID[]))",
+                [location, sorted({i for _, i in owned})],
+            )
+            kept = rel.to_arrow_table().cast(KEPT_SCHEMA)
+            mine = [(t, i) in owned for t, i in zip(kept["table"].to_pylist(), kept["id"].to_pylist(), strict=True)]
+            parts.append(kept.filter(pa.array(mine, pa.bool_())))
     if None in sessions:
         rel = store.sql(
             f'{select} LEFT JOIN ({_OWNERS}) AS o ON o.t = p."table" AND o.id = p.record_id '
