@@ -10,6 +10,11 @@ with the fingerprints kept in the store's ``provenance`` table for that source's
 * rows the store has a fingerprint for that the source no longer holds are **deleted** there (behest's cascading
   ``delete_session``): reported, and removed from the store with ``mirror_deletes=True``.
 
+A source that also gives per-session digests (``base.SessionDigests``: SQLite, PostgreSQL, MySQL) is first compared
+session by session (``_digests``): only the sessions whose digest differs from the sums of the kept fingerprints are
+listed row by row. Since the digests come from the same kept rows every run, a run killed part-way leaves nothing
+to reconcile: the sessions it did not finish still differ next time.
+
 Only sessions holding new or changed rows are read and decoded. Records are written in batches with
 ``Store.write_batch``; each batch carries its new records, its replacements, its deletions and the provenance rows
 (with fingerprints) of every record in it, in one commit. A run killed at any point therefore leaves whole
