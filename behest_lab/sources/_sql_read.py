@@ -45,7 +45,23 @@ from behest_lab.sources._sql_connect import (
     parse_url,
     server_rows,
 )
-from behest_lab.sources.base import FINGERPRINT_SCHEMA, BadRowHandler, Want, provenance_for
+from behest_lab.sources._sql_digest import (
+    _is_uuid,
+    _key_filters,
+    _quote,
+    _without,
+    aggregate_sql,
+    fingerprint_sql,
+    in_list,
+)
+from behest_lab.sources.base import (
+    DIGEST_MODULUS,
+    DIGEST_SCHEMA,
+    FINGERPRINT_SCHEMA,
+    BadRowHandler,
+    Want,
+    provenance_for,
+)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _U64 = 1 << 64
@@ -59,10 +75,6 @@ _TEXT_COLUMNS |= {"arguments", "result", "vector"}
 
 
 # --- server-side SQL ------------------------------------------------------------------------------------------
-
-
-def _quote(d: SqlDialect, column: str) -> str:
-    return f"`{column}`" if d.kind == "mysql" else f'"{column}"'
 
 
 def _expr(d: SqlDialect, column: str) -> str:
@@ -89,71 +101,6 @@ def select_sql(d: SqlDialect, table: str, schema: SchemaInfo) -> str:
         expr = _expr(d, c) if schema.has(table, c) else _DEFAULTS[c]
         cols.append(f"{expr} AS {_quote(d, c)}")
     return f"SELECT {', '.join(cols)} FROM {table}"
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-def in_list(values: Sequence[str]) -> str:
-    """A SQL list of text literals."""
-    return "(" + ", ".join(_literal(v) for v in values) + ")"
-
-
-def fingerprint_sql(d: SqlDialect, table: str, schema: SchemaInfo, where: str = "") -> str:
-    """Server SQL giving ``(k, s, h)`` per row: id, session id and a signed 64-bit hash of the whole row's text.
-
-    ``where`` filters on ``s`` (the session id column, spelled ``s`` only after the ``SELECT``: give it as
-    ``{sid}``).
-    """
-    sid = "id" if table == "sessions" else "session_id"
-    cond = f" WHERE {where.replace('{sid}', sid)}" if where else ""
-    if d is POSTGRES:
-        # ids travel as binary UUIDs (16 bytes) and become text in DuckDB
-        return f"SELECT t.id AS k, t.{sid} AS s, hashtextextended(t::text, 0) AS h FROM {table} t{cond}"
-    cols = [c for c in BEHEST_COLUMNS[table] if schema.has(table, c)]
-    parts = ", ".join(f"IFNULL(CAST({_quote(d, c)} AS CHAR), '\\\\N')" for c in cols)
-    return (
-        f"SELECT CAST(id AS CHAR) AS k, CAST({sid} AS CHAR) AS s, "
-        f"CAST(CONV(LEFT(MD5(CONCAT_WS(CHAR(31), {parts})), 16), 16, 10) AS SIGNED) AS h FROM {table}{cond}"
-    )
-
-
-def aggregate_sql(d: SqlDialect, table: str, schema: SchemaInfo) -> str:
-    """Server SQL giving ``(s, n, h)``: per session id, the row count and the sum of the rows' hashes (as text)."""
-    inner = fingerprint_sql(d, table, schema)
-    cast = "sum(h)::text" if d is POSTGRES else "CAST(sum(h) AS CHAR)"
-    return f"SELECT s, count(*) AS n, {cast} AS h FROM ({inner}) f GROUP BY s"
-
-
-#: Session keys per ``IN`` list when fingerprints are fetched for some sessions only.
-_KEYS_PER_QUERY = 1000
-
-
-def _key_filters(d: SqlDialect, table: str, keys: set[str | None] | None) -> list[str]:
-    """``WHERE`` conditions (``fingerprint_sql``'s form) covering ``keys``; ``[""]`` (no filter) for None."""
-    if keys is None:
-        return [""]
-    out = []
-    listed = sorted(k for k in keys if k is not None and (d is not POSTGRES or _is_uuid(k)))
-    for i in range(0, len(listed), _KEYS_PER_QUERY):
-        out.append(f"{{sid}} IN {in_list(listed[i : i + _KEYS_PER_QUERY])}")
-    if None in keys:
-        out.append("{sid} IS NULL")
-    return out
-
-
-def _without(previous: pa.Table, table: str, keys: set[str | None]) -> pa.Table:
-    """The rows of ``table`` in ``previous`` whose session key is not in ``keys``."""
-    import pyarrow.compute as pc
-
-    mine = previous.filter(pc.equal(previous["table"], table))
-    if not keys:
-        return mine
-    sentinel = "\x00none"
-    column = pc.fill_null(mine["session_id"], sentinel)
-    drop = pa.array([sentinel if k is None else k for k in keys], pa.string())
-    return mine.filter(pc.invert(pc.is_in(column, value_set=drop)))
 
 
 # --- cells -> values -----------------------------------------------------------------------------------------
@@ -418,6 +365,35 @@ class SqlSource:
         self._fp_cache = (aggregates, result)
         return result
 
+    def digests(self) -> pa.Table:
+        """Per table and session: the row count and the sum of the rows' fingerprints, computed by the server.
+
+        Only one row per session and table travels; the server still hashes every row.
+        """
+        if self._con is None:
+            raise SourceError("the source is closed", source=self.kind, location=self.location)
+        rows: dict[str, list[Any]] = {"table": [], "session_id": [], "n": [], "total": []}
+        try:
+            for table in self.dialect.tables:
+                for sid, (n, total) in self._aggregates(table).items():
+                    rows["table"].append(table)
+                    rows["session_id"].append(sid)
+                    rows["n"].append(n)
+                    rows["total"].append(int(total) % DIGEST_MODULUS)
+        except duckdb.Error as exc:
+            raise self._error(f"cannot compute digests: {self._target.scrub(str(exc))}") from None
+        return pa.table(rows, schema=DIGEST_SCHEMA)
+
+    def session_fingerprints(self, sessions: Sequence[str | None]) -> pa.Table:
+        """The fingerprint rows of ``sessions`` (every table), as ``fingerprints()`` gives them."""
+        if self._con is None:
+            raise SourceError("the source is closed", source=self.kind, location=self.location)
+        keys = set(sessions)
+        try:
+            return self._fingerprint_rows(dict.fromkeys(self.dialect.tables, keys))
+        except duckdb.Error as exc:
+            raise self._error(f"cannot compute fingerprints: {self._target.scrub(str(exc))}") from None
+
     def _aggregates(self, table: str) -> dict[str | None, tuple[int, str]]:
         assert self._con is not None
         server = aggregate_sql(self.dialect, table, self.schema).replace("'", "''")
@@ -543,14 +519,6 @@ class SqlSource:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.location}>"
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        UUID(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _safe(url: str) -> str:

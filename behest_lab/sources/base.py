@@ -31,6 +31,12 @@ The sync engine (``behest_lab.sync``) drives a source in two steps:
 Decoding follows behest's own readers and the spec's notes on each backend (see the README's "Syncing from
 behest"): a reader yields the records behest would return, with its quirks handled in the reader.
 
+A reader may also implement ``SessionDigests`` (``digests()`` and ``session_fingerprints(sessions)``): one
+``(count, sum of fingerprints)`` per table and session, computed where the rows are, and the fingerprint rows of
+some sessions only. The engine then compares those per-session digests with the same sums over the fingerprints
+the store kept, and lists rows only of the sessions whose digest differs, so a sync that finds little new does not
+move one row per record (``behest_lab.sources.sync``).
+
 ``location`` never holds a secret: build it with ``redact_url`` (passwords and secret query parameters removed).
 """
 
@@ -50,9 +56,12 @@ from behest_lab.interchange.bundle import Bundle
 from behest_lab.records import Provenance
 
 __all__ = [
+    "DIGEST_MODULUS",
+    "DIGEST_SCHEMA",
     "FINGERPRINT_SCHEMA",
     "TABLES",
     "BadRowHandler",
+    "SessionDigests",
     "Source",
     "SourceError",
     "Want",
@@ -74,6 +83,19 @@ FINGERPRINT_SCHEMA = pa.schema(
         pa.field("fp", pa.uint64(), nullable=False),
     ]
 )
+
+#: Columns of ``SessionDigests.digests()``.
+DIGEST_SCHEMA = pa.schema(
+    [
+        pa.field("table", pa.string(), nullable=False),
+        pa.field("session_id", pa.string()),
+        pa.field("n", pa.int64(), nullable=False),
+        pa.field("total", pa.uint64(), nullable=False),
+    ]
+)
+
+#: Fingerprints are summed modulo this in digests.
+DIGEST_MODULUS = 1 << 64
 
 #: Called by ``Source.read`` with each row that cannot be decoded; raises to stop, returns to skip the row.
 BadRowHandler = Callable[[SourceError], None]
@@ -131,6 +153,31 @@ class Source(Protocol):
 
     def close(self) -> None:
         """Release connections and files; idempotent."""
+        ...
+
+
+@runtime_checkable
+class SessionDigests(Protocol):
+    """What a source offers beside ``fingerprints()`` so that a sync finding little new stays cheap.
+
+    The *owner* of a row is the session it belongs to: a session row's own id, else the row's ``session_id``
+    (None for none). Both methods must agree with ``fingerprints()`` exactly: same ids, same numbers.
+    """
+
+    def digests(self) -> pa.Table:
+        """Per table and owner: the count of rows and the sum of their ``fp`` modulo 2**64 (``DIGEST_SCHEMA``).
+
+        Raises:
+            SourceError: The source cannot be read.
+        """
+        ...
+
+    def session_fingerprints(self, sessions: Sequence[str | None]) -> pa.Table:
+        """The ``fingerprints()`` rows (``FINGERPRINT_SCHEMA``) of every table whose owner is in ``sessions``.
+
+        Raises:
+            SourceError: The source cannot be read.
+        """
         ...
 
 

@@ -20,6 +20,7 @@ from uuid import UUID
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from behest_lab.errors import InterchangeError, SourceError
 from behest_lab.interchange.behest_schema import COLUMNS, MIGRATIONS, table_columns
@@ -32,12 +33,21 @@ from behest_lab.interchange.behest_sqlite import (
 )
 from behest_lab.interchange.bundle import Bundle
 from behest_lab.records import MessageRecord, Session
-from behest_lab.sources.base import FINGERPRINT_SCHEMA, BadRowHandler, Want, provenance_for
+from behest_lab.sources.base import (
+    DIGEST_MODULUS,
+    DIGEST_SCHEMA,
+    FINGERPRINT_SCHEMA,
+    BadRowHandler,
+    Want,
+    provenance_for,
+)
 from behest_lab.stores.lake.instances import load_extensions
 
 _CHILDREN = ("messages", "tool_executions", "usage_records")
 _MAX_VARIABLES = 900
 _SESSIONS_PER_QUERY = 200
+#: Up to this many sessions, ``session_fingerprints`` reads their rows by index; beyond, it filters a full scan.
+_SESSIONS_BY_INDEX = 2_000
 
 
 def _path_of(url: str) -> Path:
@@ -111,27 +121,81 @@ class SQLiteSource:
 
     # --- fingerprints --------------------------------------------------------------------------------------------
 
-    def fingerprints(self) -> pa.Table:
-        """Ids, owning sessions and a hash of every column, per row of behest's four tables."""
+    def _scanner(self) -> duckdb.DuckDBPyConnection:
+        """One DuckDB connection for the source's life: loading the SQLite scanner is the costly part."""
+        if self._duck is None:
+            self._duck = duckdb.connect()
+            load_extensions(self._duck, names=["sqlite_scanner"])
+            self._duck.execute("SET sqlite_all_varchar = true")
+        return self._duck
+
+    def _columns(self, table: str) -> tuple[list[str], str]:
+        """The columns hashed for ``table``'s fingerprints, and the column naming the owning session."""
+        return [c for c in COLUMNS[table] if c in self._present[table]], "id" if table == "sessions" else "session_id"
+
+    def _scan(self, select: str) -> pa.Table:
+        """``select`` (with ``{table}``, ``{cols}``, ``{sid}`` and a ``sqlite_scan``) over behest's four tables."""
+        parts = []
+        for table in COLUMNS:
+            cols, sid = self._columns(table)
+            parts.append(select.format(table=table, cols=", ".join(cols), sid=sid))
         try:
-            if self._duck is None:
-                # one DuckDB connection for the source's life: loading the SQLite scanner is the costly part
-                self._duck = duckdb.connect()
-                load_extensions(self._duck, names=["sqlite_scanner"])
-                self._duck.execute("SET sqlite_all_varchar = true")
-            parts = []
-            for table in COLUMNS:
-                cols = [c for c in COLUMNS[table] if c in self._present[table]]
-                sid = "id" if table == "sessions" else "session_id"
-                parts.append(
-                    f"SELECT '{table}' AS \"table\", {_canonical('id')} AS id, {_canonical(sid)} AS session_id, "
-                    f"hash({', '.join(cols)}) AS fp FROM sqlite_scan(?, '{table}') WHERE id IS NOT NULL"
-                )
-            query = " UNION ALL ".join(parts)
-            result = self._duck.execute(query, [str(self.path)] * len(parts)).to_arrow_table()
+            return self._scanner().execute(" UNION ALL ".join(parts), [str(self.path)] * len(parts)).to_arrow_table()
         except duckdb.Error as exc:
             raise self._error(f"cannot scan the database: {exc}") from exc
-        return result.cast(FINGERPRINT_SCHEMA)
+
+    def fingerprints(self) -> pa.Table:
+        """Ids, owning sessions and a hash of every column, per row of behest's four tables."""
+        return self._scan(
+            f"SELECT '{{table}}' AS \"table\", {_canonical('id')} AS id, {_canonical('{sid}')} AS session_id, "
+            "hash({cols}) AS fp FROM sqlite_scan(?, '{table}') WHERE id IS NOT NULL"
+        ).cast(FINGERPRINT_SCHEMA)
+
+    def digests(self) -> pa.Table:
+        """Per table and session: the count of rows and the sum of their fingerprints (one scan of each table)."""
+        return self._scan(
+            f"SELECT '{{table}}' AS \"table\", {_canonical('{sid}')} AS session_id, count(*) AS n, "
+            f"CAST(sum(CAST(hash({{cols}}) AS HUGEINT)) % {DIGEST_MODULUS} AS UBIGINT) AS total "
+            "FROM sqlite_scan(?, '{table}') WHERE id IS NOT NULL GROUP BY 2"
+        ).cast(DIGEST_SCHEMA)
+
+    def session_fingerprints(self, sessions: Sequence[str | None]) -> pa.Table:
+        """The fingerprints of the rows of ``sessions``, as ``fingerprints()`` gives them.
+
+        Few sessions are read through SQLite's ``session_id`` indexes (behest writes ids in canonical lower-case
+        text, which is what ``sessions`` names) and hashed by DuckDB from the same text the scanner gives; many
+        are filtered from a full ``fingerprints()``.
+        """
+        named = sorted({s for s in sessions if s is not None})
+        if len(named) > _SESSIONS_BY_INDEX:
+            prints = self.fingerprints()
+            wanted = pa.array([*named, *([None] if None in sessions else [])], pa.string())
+            return prints.filter(pc.is_in(prints["session_id"], value_set=wanted, skip_nulls=False))
+        parts = []
+        try:
+            for table in COLUMNS:
+                cols, sid = self._columns(table)
+                texts = ", ".join(f'CAST("{c}" AS TEXT) AS "{c}"' for c in cols)
+                rows = self._in(f"SELECT {texts} FROM {table}", sid, named) if named else []
+                if None in sessions:
+                    rows += self._con.execute(f"SELECT {texts} FROM {table} WHERE {sid} IS NULL").fetchall()
+                if not rows:
+                    continue
+                duck = self._scanner()
+                duck.register(
+                    "_rows", pa.table({c: pa.array([r[i] for r in rows], pa.string()) for i, c in enumerate(cols)})
+                )
+                query = (
+                    f"SELECT '{table}' AS \"table\", {_canonical('id')} AS id, {_canonical(sid)} AS session_id, "
+                    f"hash({', '.join(cols)}) AS fp FROM _rows WHERE id IS NOT NULL"
+                )
+                parts.append(duck.execute(query).to_arrow_table().cast(FINGERPRINT_SCHEMA))
+                duck.unregister("_rows")
+        except (sqlite3.DatabaseError, duckdb.Error) as exc:
+            raise self._error(f"cannot read fingerprints: {exc}") from exc
+        return (
+            pa.concat_tables([p.cast(FINGERPRINT_SCHEMA) for p in parts]) if parts else FINGERPRINT_SCHEMA.empty_table()
+        )
 
     # --- records -------------------------------------------------------------------------------------------------
 
@@ -163,11 +227,19 @@ class SQLiteSource:
         return found
 
     def _orphans(self, on_bad: BadRowHandler, sessions: set[str] | None) -> None:
-        """Rows whose session row is missing (possible when foreign keys were off): reported, never read."""
+        """Rows whose session row is missing (possible when foreign keys were off): reported, never read.
+
+        With ``sessions`` only the rows naming one of them (in lower or upper case) are looked at, through the
+        ``session_id`` indexes, so a partial read does not scan whole tables.
+        """
+        orphan = "session_id NOT IN (SELECT id FROM sessions)"
         for table in _CHILDREN:
-            rows = self._con.execute(
-                f"SELECT rowid, id, session_id FROM {table} WHERE session_id NOT IN (SELECT id FROM sessions)"
-            ).fetchall()
+            select = f"SELECT rowid, id, session_id FROM {table}"
+            if sessions is None:
+                rows = self._con.execute(f"{select} WHERE {orphan}").fetchall()
+            else:
+                keys = sorted(sessions | {k.upper() for k in sessions})
+                rows = self._in(select, f"{orphan} AND session_id", keys)
             for rowid, rid, sid in rows:
                 if sessions is None or str(sid).lower() in sessions:
                     on_bad(self._error(f"session {sid!r} does not exist in the database", table, rid, rowid))

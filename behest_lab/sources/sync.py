@@ -10,6 +10,11 @@ with the fingerprints kept in the store's ``provenance`` table for that source's
 * rows the store has a fingerprint for that the source no longer holds are **deleted** there (behest's cascading
   ``delete_session``): reported, and removed from the store with ``mirror_deletes=True``.
 
+A source that also gives per-session digests (``base.SessionDigests``: SQLite, PostgreSQL, MySQL) is first compared
+session by session (``_digests``): only the sessions whose digest differs from the sums of the kept fingerprints are
+listed row by row. Since the digests come from the same kept rows every run, a run killed part-way leaves nothing
+to reconcile: the sessions it did not finish still differ next time.
+
 Only sessions holding new or changed rows are read and decoded. Records are written in batches with
 ``Store.write_batch``; each batch carries its new records, its replacements, its deletions and the provenance rows
 (with fingerprints) of every record in it, in one commit. A run killed at any point therefore leaves whole
@@ -26,11 +31,13 @@ from uuid import UUID
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from behest_lab.errors import SourceError
 from behest_lab.interchange.bundle import Bundle
 from behest_lab.records import Provenance
-from behest_lab.sources.base import TABLES, Source, Want
+from behest_lab.sources._digests import digest_diff, stored_digests
+from behest_lab.sources.base import TABLES, SessionDigests, Source, Want
 from behest_lab.stores.protocols import Record, Store
 
 #: Records per commit.
@@ -157,7 +164,8 @@ def _state(store: Store, location: str, buckets: list[int]) -> pa.Table:
 
 
 def _existing(store: Store, table: str, ids: list[str]) -> set[str]:
-    if not ids:
+    """Which of ``ids`` the store's ``table`` holds already (an empty table, as in most first syncs: none)."""
+    if not ids or store.sql(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None:
         return set()
     rows = store.sql(
         f"SELECT CAST(id AS VARCHAR) FROM {table} WHERE id IN (SELECT TRY_CAST(unnest(?::VARCHAR[]) AS UUID))", [ids]
@@ -250,24 +258,21 @@ def sync(
             opened.close()
     started = time.perf_counter()
     report = SyncReport(source=source.kind, location=source.location)
-    prints = source.fingerprints()
     con = duckdb.connect()
     try:
-        con.register("_all", prints)
-        buckets, kept = _changed_buckets(store, con, source.location)
         todo: list[Any] = []
         gone: list[Any] = []
-        if buckets:
-            state = _state(store, source.location, buckets)
-            con.execute(
-                f"CREATE TEMP TABLE _fp AS SELECT * FROM _all WHERE {_BUCKET.format(id=_SOURCE_ID)} "
-                "IN (SELECT unnest(?::UBIGINT[]))",
-                [buckets],
-            )
+        if isinstance(source, SessionDigests) and (digests := stored_digests(store, source.location)).num_rows:
+            # per-session digests: only the sessions whose digest changed are listed row by row
+            kept = int(pc.sum(digests["n"]).as_py() or 0)
+            current, state, total = digest_diff(source, store, source.location, digests, con)
+            con.register("_fp", current)
             con.register("_state", state)
             todo = con.execute(_DIFF).fetchall()
             gone = con.execute(_GONE).fetchall()
-        report.unchanged = prints.num_rows - len(todo)
+            report.unchanged = total - len(todo)
+        else:
+            todo, gone, kept = _bucket_diff(source, store, con, report)
     finally:
         con.close()
     for table, _ in gone:
@@ -294,6 +299,32 @@ def sync(
     if progress is not None:
         progress(report)
     return report
+
+
+def _bucket_diff(
+    source: Source, store: Store, con: duckdb.DuckDBPyConnection, report: SyncReport
+) -> tuple[list[Any], list[Any], int]:
+    """Rows new or changed and rows gone, found by comparing all of the source's fingerprints, bucket by bucket.
+
+    Returns ``(todo, gone, kept)``: ``kept`` is the count of fingerprints kept for the source before this run.
+    """
+    prints = source.fingerprints()
+    con.register("_all", prints)
+    buckets, kept = _changed_buckets(store, con, source.location)
+    todo: list[Any] = []
+    gone: list[Any] = []
+    if buckets:
+        state = _state(store, source.location, buckets)
+        con.execute(
+            f"CREATE TEMP TABLE _fp AS SELECT * FROM _all WHERE {_BUCKET.format(id=_SOURCE_ID)} "
+            "IN (SELECT unnest(?::UBIGINT[]))",
+            [buckets],
+        )
+        con.register("_state", state)
+        todo = con.execute(_DIFF).fetchall()
+        gone = con.execute(_GONE).fetchall()
+    report.unchanged = prints.num_rows - len(todo)
+    return todo, gone, kept
 
 
 def _copy(
