@@ -33,9 +33,8 @@ typecheck: install
 
 # The suite in TEST_WORKERS processes (pytest-xdist; `make unit TEST_WORKERS=0` runs it in one). `--dist loadfile`
 # keeps each file in one worker: a notebook's cells share one kernel in order, and module-scoped stores are built
-# once. Every worker starts its own services (PostgreSQL, S3 emulator, Redis, MariaDB) on free ports and has its own
-# temp folder, so the workers share nothing but the checkout, where tests only read (screenshots go to build/ under
-# names of their own).
+# once. A worker starts the services its tests need (PostgreSQL, S3 emulator, Redis, MariaDB) on free ports and has
+# its own temp folder; in the checkout the tests only read (screenshots go to build/ under names of their own).
 TEST_WORKERS ?= 2
 unit: install system-deps
 	$(BIN)/pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
