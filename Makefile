@@ -31,8 +31,13 @@ lint: install
 typecheck: install
 	$(BIN)/mypy --strict behest_lab
 
+# The suite in TEST_WORKERS processes (pytest-xdist; `make unit TEST_WORKERS=0` runs it in one). `--dist loadfile`
+# keeps each file in one worker: a notebook's cells share one kernel in order, and module-scoped stores are built
+# once. A worker starts the services its tests need (PostgreSQL, S3 emulator, Redis, MariaDB) on free ports and has
+# its own temp folder; in the checkout the tests only read (screenshots go to build/ under names of their own).
+TEST_WORKERS ?= 2
 unit: install system-deps
-	$(BIN)/pytest
+	$(BIN)/pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 test: lint typecheck unit
 
