@@ -1,16 +1,18 @@
-"""What the readers of other agents' logs share: reading JSON Lines that are still being written, ids, landing.
+"""What the readers of other agents' logs share: reading files that are still being written, ids, landing.
 
-Agent logs (Claude Code, Codex) are append-only JSON Lines files. A reader turns each file (or group of files) into
+Agent logs are Claude Code's and Codex's append-only JSON Lines files, OTLP trace files (``otel``), simonw/llm's
+``logs.db`` (``llm``), OpenAI Agents SDK session databases (``openai-agents``) and ATIF trajectories (``atif``);
+``READERS`` names the reader of each. A reader turns each file (or group of files) into
 ``Bundle``s with deterministic ids (the source's own UUIDs where it has them, else ``uuid5`` of the source's keys),
 so importing the same files again yields the same records, and ``import_agent_logs`` lands only the ones the store
 does not hold yet. Readers that override ``AgentLogSource.units`` (Claude Code, Codex) also keep a cursor per
 session in the store (``behest_lab.sources._logcursor``): a later import does not open files that are unchanged and
 reads a file that grew from where the last import stopped.
 
-``import_claude_code(store, path)`` and ``import_codex(store, path)`` import a folder (or one file) of each tool's
-logs; ``detect_format(path)`` names the format of a path (``behest-lab import PATH`` uses it). The readers are
-``behest_lab.sources.claude_code.ClaudeCodeSource`` and ``behest_lab.sources.codex.CodexSource``; they implement the
-``behest_lab.sources.base.Source`` reader contract (``fingerprints``, ``read``), so the sync engine can drive them.
+``import_logs(format, store, path)`` imports a folder (or one file) of any of them (``import_claude_code`` and
+``import_codex`` name two); ``detect_format(path)`` names the format of a path (``behest-lab import PATH`` uses
+it). The readers implement the ``behest_lab.sources.base.Source`` reader contract (``fingerprints``, ``read``), so
+the sync engine can drive them.
 
 A last line without its newline that does not decode is a line still being written: it is left for the next import
 and counted as ``incomplete``, never reported as bad. Any other line that is not JSON is bad: ``on_bad`` gets a
