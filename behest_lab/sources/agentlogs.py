@@ -148,9 +148,15 @@ class AgentLogSource(ABC):
     def bundles(self, on_bad: BadRowHandler) -> Iterator[Bundle]:
         """Every session of the source as a bundle with provenance."""
 
+    #: What one step of the progress bar is: a log ``file`` (or file group), or a ``session``.
+    progress_unit = "file"
+
     @abstractmethod
-    def count(self) -> int:
-        """How many files (or file groups) ``read`` goes through: the progress bar's total."""
+    def count(self) -> int | None:
+        """How many ``progress_unit``s ``read`` goes through: the progress bar's total (None: not known before reading).
+
+        It must equal the steps ``units`` makes: one per unit's ``files``.
+        """
 
     def units(self, on_bad: BadRowHandler, book: CursorBook) -> Iterator[Unit]:
         """The records as ``import_agent_logs`` lands them: units of bundles, each with the cursor to keep.
@@ -280,7 +286,7 @@ def import_agent_logs(
 
     writer = LogWriter(store, report, CursorBook(store, source.kind, source.location))
     source.counts = LogCounts()
-    bar = _bar(progress, source.kind, source.count())
+    bar = _bar(progress, source.kind, source.count(), source.progress_unit)
     try:
         for unit in source.units(on_bad, writer.book):
             if unit.skipped:
@@ -299,14 +305,14 @@ def import_agent_logs(
     return report
 
 
-def _bar(progress: bool | None, kind: str, total: int) -> Any:
-    """A ``tqdm.auto`` bar of log files: shown when asked, or by default on a terminal or in a notebook."""
+def _bar(progress: bool | None, kind: str, total: int | None, unit: str) -> Any:
+    """A ``tqdm.auto`` bar of log files or sessions: shown when asked, or by default on a terminal or in a notebook."""
     import sys
 
     from tqdm.auto import tqdm
 
     show = progress if progress is not None else bool(sys.stderr.isatty()) or "ipykernel" in sys.modules
-    return tqdm(total=total, desc=f"import {kind}", unit="file", disable=not show, leave=False, dynamic_ncols=True)
+    return tqdm(total=total, desc=f"import {kind}", unit=unit, disable=not show, leave=False, dynamic_ncols=True)
 
 
 #: Formats ``import_logs`` and ``detect_format`` know, with their reader classes.

@@ -104,6 +104,7 @@ class LlmLogsSource(AgentLogSource):
     """llm's ``logs.db`` at ``path`` (the file, or the folder holding it: ``dirname "$(llm logs path)"``)."""
 
     kind = "llm"
+    progress_unit = "session"
 
     def __init__(self, path: str | Path) -> None:
         """Open the database (read-only, one snapshot per read).

@@ -131,6 +131,7 @@ class OpenAIAgentsSource(AgentLogSource):
     """
 
     kind = "openai-agents"
+    progress_unit = "session"
 
     def __init__(self, path: str | Path, *, model: str = "", provider: str = "openai") -> None:
         """Open the database or folder at ``path``.

@@ -115,6 +115,7 @@ class OtelSource(AgentLogSource):
     """OTLP trace files under ``path`` (a folder of ``*.json``/``*.jsonl``/``*.binpb``/``*.pb`` files, or one file)."""
 
     kind = "otel"
+    progress_unit = "session"
 
     @classmethod
     def sniff(cls, path: Path) -> bool:
@@ -140,9 +141,9 @@ class OtelSource(AgentLogSource):
             return [self.path]
         return [f for f in sorted(self.path.rglob("*")) if f.suffix in _SUFFIXES and f.is_file()]
 
-    def count(self) -> int:
-        """Trace files."""
-        return len(self.files())
+    def count(self) -> int | None:
+        """Not known before reading: a trace's spans may be spread over every file, so sessions are found at the end."""
+        return None
 
     def bundles(self, on_bad: BadRowHandler) -> Iterator[Bundle]:
         """One bundle per session, after every file was read."""
