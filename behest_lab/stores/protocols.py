@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar, runtime_checkable
 from uuid import UUID
@@ -343,9 +343,10 @@ class Store(ABC):
         """
         return run()
 
-    def _scoped_select(self, table: str, match: str) -> str:
+    def _scoped_select(self, table: str, match: str, pinned: Mapping[str, str]) -> str:
         """The SELECT of ``table``'s rows whose session id satisfies ``match`` (SQL such as ``= CAST(.. AS UUID)``).
 
+        ``pinned`` names the temporary tables of the tables pinned before this one (``SCOPED_TABLES`` order).
         Backends whose views are costly to filter afterwards override it.
         """
         return f"SELECT * FROM {table} WHERE {'id' if table == 'sessions' else 'session_id'} {match}"
@@ -416,8 +417,9 @@ class TempTable:
 TEMP_PREFIXES = ("behest_temp_", "behest_scope_")
 """How the names of ``temp_table`` and ``session_scope`` tables begin (rows already read, local to the object)."""
 
-SCOPED_TABLES = ("sessions", "messages", "tool_executions", "usage_records")
-"""The tables a ``SessionScope`` holds the sessions' rows of."""
+SCOPED_TABLES = ("messages", "tool_executions", "usage_records", "sessions")
+"""The tables a ``SessionScope`` holds the sessions' rows of, in the order it pins them (messages first: the
+lake derives the sessions' ``updated_at`` from them)."""
 
 
 class SessionScope:
@@ -459,8 +461,11 @@ class SessionScope:
         self._made: list[str] = []
 
         def pin() -> None:
+            pinned: dict[str, str] = {}
             for table, name in self._names.items():
-                store._statement(f"CREATE OR REPLACE TEMP TABLE {name} AS {store._scoped_select(table, match)}")
+                select = store._scoped_select(table, match, pinned)
+                store._statement(f"CREATE OR REPLACE TEMP TABLE {name} AS {select}")
+                pinned[table] = name
                 if name not in self._made:
                     self._made.append(name)
 

@@ -13,7 +13,7 @@ inlined into the catalog and ``compact()`` turns them into sorted Parquet files.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -218,19 +218,17 @@ class LakeStore(Store):
         with engine.lock:
             return consistent(engine.sql_con, latest, engine.meta, run, what[:80], engine.seen)
 
-    def _scoped_select(self, table: str, match: str) -> str:
-        """``Store._scoped_select``; for ``sessions``, the derived ``updated_at`` reads only these sessions' messages.
+    def _scoped_select(self, table: str, match: str, pinned: Mapping[str, str]) -> str:
+        """``Store._scoped_select``; ``sessions`` derives ``updated_at`` from the messages already pinned.
 
-        The ``sessions`` view derives ``updated_at`` from a per-session aggregate over every message; filtering the
-        view afterwards would still aggregate them all.
+        The ``sessions`` view derives ``updated_at`` from a per-session aggregate over every message; the scope's
+        own copy of these sessions' messages (pinned first, in the same consistent read) holds all it needs.
         """
-        if table != "sessions":
-            return super()._scoped_select(table, match)
-        any_session = "AND session_id = ?"
-        query = _sql.sessions_select(where=f"s.id {match}", prefix=f"{self._engine.alias}.main.")
-        if any_session not in query:  # a different view shape: filter the view itself
-            return super()._scoped_select(table, match)
-        return query.replace(any_session, f"AND session_id {match}")
+        if table != "sessions" or "messages" not in pinned:
+            return super()._scoped_select(table, match, pinned)
+        return _sql.sessions_select(
+            where=f"s.id {match}", prefix=f"{self._engine.alias}.main.", messages=pinned["messages"]
+        )
 
     def compact(self, keep: timedelta = DEFAULT_KEEP) -> CompactionReport:
         """Flush inlined rows, merge small files, expire snapshots older than ``keep``, delete unused files.

@@ -214,14 +214,16 @@ def missing_sessions(con: duckdb.DuckDBPyConnection, session_ids: list[str]) -> 
 # the session get odd ``seq`` numbers holding wall-clock nanoseconds (see ``engine.SeqClock``). Deriving it keeps
 # ``append_message`` a single insert (an UPDATE would add a delete file and ~15 ms per append).
 _TOUCH = "CAST(make_timestamp(t.touched // 1000) AS TIMESTAMPTZ)"
-_TOUCHED = "SELECT session_id, max(seq) AS touched FROM {prefix}messages WHERE seq % 2 = 1 {where} GROUP BY session_id"
+_TOUCHED = "SELECT session_id, max(seq) AS touched FROM {messages} WHERE seq % 2 = 1 {where} GROUP BY session_id"
 
 
-def sessions_select(where: str = "", prefix: str = "") -> str:
+def sessions_select(where: str = "", prefix: str = "", messages: str | None = None) -> str:
     """``SELECT`` of the ``sessions`` table's columns with the derived ``updated_at``; ``where`` filters by ``s.id``.
 
     With ``where`` given it must use one ``?`` parameter (the session id), bound twice by the caller. ``prefix``
     qualifies the tables (``"<alias>.main."``) for connections whose default database is not the lake.
+    ``messages`` names a table holding (at least) these sessions' messages to derive ``updated_at`` from, instead
+    of the lake's ``messages``.
     """
     cols = []
     for c in tables.TABLES["sessions"]:
@@ -232,7 +234,9 @@ def sessions_select(where: str = "", prefix: str = "") -> str:
             cols.append(f"CASE WHEN {_TOUCH} > s.updated_at THEN 0 ELSE s.updated_at_ns END AS updated_at_ns")
         else:
             cols.append(f"s.{c.name}")
-    touched = _TOUCHED.format(prefix=prefix, where="AND session_id = ?" if where else "")
+    touched = _TOUCHED.format(
+        messages=messages or f"{prefix}messages", where="AND session_id = ?" if where and messages is None else ""
+    )
     query = f"SELECT {', '.join(cols)} FROM {prefix}sessions AS s LEFT JOIN ({touched}) AS t ON t.session_id = s.id"
     if where:
         query += f" WHERE {where}"
