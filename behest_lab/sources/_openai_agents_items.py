@@ -34,7 +34,6 @@ Other item types are counted in the report (``item/<type>``) and left out, as ar
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -52,7 +51,7 @@ from behest_lab.records import (
     ToolExecution,
     ToolExecutionStatus,
 )
-from behest_lab.sources.agentlogs import LogCounts
+from behest_lab.sources.agentlogs import LogCounts, json_or_text
 
 #: The id every item of a Chat Completions model carries (the SDK's ``FAKE_RESPONSES_ID``): not an identity.
 FAKE_ID = "__fake_id__"
@@ -228,7 +227,7 @@ class Conversation:
         call_id = str(item.get("call_id") or item.get("id") or row.id)
         name = _tool_name(item, kind)
         raw: Any = next((item[k] for k in _ARGUMENT_KEYS if k in item), {})
-        arguments = _maybe_json(raw)
+        arguments = json_or_text(raw)
         msg = self._add_message(
             row, "message", MessageRole.ASSISTANT, [], tool_calls=[ToolCall(id=call_id, name=name, arguments=arguments)]
         )
@@ -244,7 +243,8 @@ class Conversation:
             outcome = ToolExecutionStatus.SUCCESS
         else:
             outcome = ToolExecutionStatus.PENDING
-        result = _maybe_json(item.get(_HOSTED_RESULT.get(kind, ""))) if outcome is ToolExecutionStatus.SUCCESS else None
+        succeeded = outcome is ToolExecutionStatus.SUCCESS
+        result = json_or_text(item.get(_HOSTED_RESULT.get(kind, ""))) if succeeded else None
         message = (str(error) if error else f"status {status}") if outcome is ToolExecutionStatus.FAILED else None
         self._execution(call_id, call, row, outcome, result, message)
 
@@ -324,15 +324,6 @@ def _list(value: Any) -> list[Any]:
 
 def _block_text(block: Any) -> Any:
     return block.get("text") if isinstance(block, dict) and isinstance(block.get("text"), str) else block
-
-
-def _maybe_json(raw: Any) -> Any:
-    if isinstance(raw, str):
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return raw
-    return raw
 
 
 def _parts(content: Any) -> list[Any]:

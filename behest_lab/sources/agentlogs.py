@@ -34,7 +34,7 @@ from uuid import UUID, uuid5
 from behest_lab.errors import SourceError
 from behest_lab.interchange import BadRow, Bundle, ImportReport
 from behest_lab.records import Provenance
-from behest_lab.sources._logcursor import CursorBook, Unit
+from behest_lab.sources._logcursor import CursorBook, Start, Unit, read_from
 from behest_lab.sources._logwrite import LogWriter
 from behest_lab.sources.base import BadRowHandler, Want, fingerprint, fingerprint_table
 from behest_lab.stores.protocols import Store
@@ -82,27 +82,21 @@ def read_lines(path: Path, kind: str, on_bad: BadRowHandler, counts: LogCounts) 
     """``(line number, object)`` for each JSON object line of ``path`` (blank lines are passed over).
 
     A last line without a newline that does not decode is counted in ``counts.incomplete`` and left out; other
-    undecodable lines, and lines that are JSON but not objects, go to ``on_bad``.
+    undecodable lines, and lines that are JSON but not objects, go to ``on_bad`` (``_logcursor.read_from`` from
+    the start of the file).
     """
-    with path.open("rb") as f:
-        for number, raw in enumerate(f, start=1):
-            if not raw.strip():
-                continue
-            try:
-                value = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                if not raw.endswith(b"\n"):
-                    counts.incomplete += 1
-                    continue
-                on_bad(SourceError(f"invalid JSON: {exc}", source=kind, location=str(path), row=number))
-                continue
-            except RecursionError:
-                on_bad(SourceError("JSON nested too deeply", source=kind, location=str(path), row=number))
-                continue
-            if not isinstance(value, dict):
-                on_bad(SourceError("a line that is not a JSON object", source=kind, location=str(path), row=number))
-                continue
-            yield number, value
+    for line in read_from(Start(path), kind, on_bad, counts):
+        yield line.number, line.obj
+
+
+def json_or_text(raw: Any) -> Any:
+    """``raw`` decoded when it is JSON text (tool arguments and outputs often are), else ``raw`` unchanged."""
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return raw
 
 
 def type_name(kind: object) -> str:

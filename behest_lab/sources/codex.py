@@ -60,6 +60,7 @@ from behest_lab.sources._logcursor import CursorBook, Progress, Start, Unit, rea
 from behest_lab.sources.agentlogs import (
     AgentLogSource,
     derived_id,
+    json_or_text,
     parse_time,
     source_uuid,
     type_name,
@@ -333,7 +334,7 @@ class _Rollout:
             call_id = str(payload.get("call_id") or payload.get("id"))
             name = str(payload.get("name") or kind)
             raw = payload.get("arguments", payload.get("input", payload.get("action")))
-            args = _maybe_json(raw)
+            args = json_or_text(raw)
             msg = MessageRecord(
                 id=mid,
                 session_id=self.id,
@@ -360,7 +361,7 @@ class _Rollout:
             return
         call = self.calls.get(call_id)
         raw = payload.get("output")
-        decoded = _maybe_json(raw)
+        decoded = json_or_text(raw)
         inner = decoded if isinstance(decoded, dict) and "output" in decoded else None
         text = inner["output"] if inner is not None else raw
         parts = [TextPart(text=text)] if isinstance(text, str) else [JsonPart(value=text)]
@@ -499,15 +500,6 @@ def _counters(value: Any) -> tuple[int, ...] | None:
     if not isinstance(value, dict):
         return None
     return tuple(v if isinstance(v := value.get(k), int) and v >= 0 else 0 for k in _COUNTERS)
-
-
-def _maybe_json(raw: Any) -> Any:
-    if isinstance(raw, str):
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return raw
-    return raw
 
 
 def _parts(content: Any) -> list[Any]:

@@ -55,7 +55,7 @@ from behest_lab.records import (
 )
 from behest_lab.sources._llm_rows import Models, as_int, columns, pair_calls, tables, usage_counts
 from behest_lab.sources._llm_threads import ChainMessage, Chains
-from behest_lab.sources.agentlogs import AgentLogSource, derived_id, parse_time
+from behest_lab.sources.agentlogs import AgentLogSource, derived_id, json_or_text, parse_time
 from behest_lab.sources.base import BadRowHandler
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -277,15 +277,6 @@ def _details(raw: Any) -> Any:
     return json.loads(raw) if isinstance(raw, str) else raw
 
 
-def _arguments(raw: Any) -> Any:
-    if isinstance(raw, str):
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return raw
-    return raw
-
-
 class _Conversation:
     """One conversation's rows becoming a bundle."""
 
@@ -464,7 +455,7 @@ class _Conversation:
         answer_id = derived_id("llm", self.key, rid, "response")
         for row in self.reader.fetch("tool_calls", self.reader.call_rows.get(rid, [])):
             call_id = str(row["tool_call_id"] or f"tool_calls:{row['_rowid']}")
-            calls.append(ToolCall(id=call_id, name=str(row["name"] or ""), arguments=_arguments(row["arguments"])))
+            calls.append(ToolCall(id=call_id, name=str(row["name"] or ""), arguments=json_or_text(row["arguments"])))
             self.call_refs[(answer_id, call_id)] = f"tool_calls:{row['_rowid']}"
         answer = MessageRecord(
             id=answer_id,

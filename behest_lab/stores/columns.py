@@ -148,18 +148,8 @@ def _instant_reader(name: str, where: str) -> Reader:
         value = row[name]
         if not isinstance(value, datetime):
             return value
-        if value.utcoffset() == _ZERO:  # DuckDB's UTC: the record's own UTC Instant, made once
-            return Instant(
-                value.year,
-                value.month,
-                value.day,
-                value.hour,
-                value.minute,
-                value.second,
-                value.microsecond,
-                UTC,
-                nanosecond=row.get(ns) or 0,
-            )
+        if value.utcoffset() == _ZERO:  # DuckDB's UTC as the record's own UTC: the Instant is made once
+            value = value.replace(tzinfo=UTC)
         return Instant.from_datetime(value, row.get(ns) or 0)
 
     return read
