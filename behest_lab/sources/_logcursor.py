@@ -142,10 +142,10 @@ class CursorBook:
         self._sessions: set[str] | None = None
         if store is None:
             return
-        rows = store.sql(
+        rows = store.query(
             'SELECT ref FROM provenance WHERE "table" = ? AND source = ? AND location = ?',
             [CURSOR_TABLE, kind, location],
-        ).fetchall()
+        ).rows()
         for (ref,) in rows:
             try:
                 cursor = Cursor.from_json(ref)
@@ -158,7 +158,7 @@ class CursorBook:
         if self.store is None:
             return False
         if self._sessions is None:
-            rows = self.store.sql("SELECT CAST(id AS VARCHAR) FROM sessions").fetchall()
+            rows = self.store.query("SELECT CAST(id AS VARCHAR) FROM sessions").rows()
             self._sessions = {r[0] for r in rows}
         return all(i in self._sessions for i in ids)
 
@@ -189,11 +189,11 @@ class CursorBook:
         if self.store is None or not keys:
             return {}
         by_id = {str(cursor_id(self.kind, k)): k for k in keys}
-        rows = self.store.sql(
+        rows = self.store.query(
             'SELECT CAST(record_id AS VARCHAR), ref FROM provenance WHERE "table" = ? AND location = ? '
             "AND record_id IN (SELECT unnest(?::UUID[]))",
             [STATE_TABLE, self.location, list(by_id)],
-        ).fetchall()
+        ).rows()
         out: dict[str, dict[str, Any]] = {}
         for rid, ref in rows:
             try:

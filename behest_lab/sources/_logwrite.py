@@ -150,8 +150,8 @@ def _stored(store: Store, table: str, ids: list[str]) -> set[str]:
     """Those of ``ids`` that ``table`` holds."""
     if not ids:
         return set()
-    rows = store.sql(f"SELECT CAST(id AS VARCHAR) FROM {table} WHERE id IN (SELECT unnest(?::UUID[]))", [ids])
-    return {r[0] for r in rows.fetchall()}
+    rows = store.query(f"SELECT CAST(id AS VARCHAR) FROM {table} WHERE id IN (SELECT unnest(?::UUID[]))", [ids])
+    return {r[0] for r in rows.rows()}
 
 
 def _micros(at: datetime) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import string
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -112,12 +113,8 @@ def _id(value: Any, size: int) -> str:
     """A trace or span id as lowercase hex ('' when absent); base64 of ``size`` bytes is converted."""
     if not isinstance(value, str) or not value:
         return ""
-    if len(value) == size * 2:
-        try:
-            bytes.fromhex(value)
-            return value.lower()
-        except ValueError:
-            pass
+    if len(value) == size * 2 and all(c in string.hexdigits for c in value):
+        return value.lower()
     try:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
